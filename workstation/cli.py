@@ -1,0 +1,78 @@
+"""Headless command line: `python main.py import|export|demo|info ...`.
+
+Each subcommand's work lives in its own module; this file only parses arguments and turns errors into one clear
+message and a non-zero exit code.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .schema import DATASET_KINDS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="main.py", description="PSP Analyst Workstation (headless commands)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="write the calibrated demo workspace")
+    d.add_argument("--out", required=True, help="workspace file to write (.psw)")
+    d.add_argument("--seed", type=int, default=2016, help="random seed (same seed, same records)")
+
+    i = sub.add_parser("import", help="import files into a workspace (created if missing)")
+    i.add_argument("--workspace", required=True)
+    i.add_argument("--kind", required=True, choices=list(DATASET_KINDS) + ["areas"])
+    i.add_argument("--profile", help="import profile JSON (default: detected from the header)")
+    i.add_argument("--area-kind", choices=["districts", "target_areas", "city"], default=None,
+                   help="with --kind areas: what the polygons are (default: guessed from the file)")
+    i.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    i.add_argument("files", nargs="+")
+
+    e = sub.add_parser("export", help="export the CompStat workbook")
+    e.add_argument("--workspace", required=True)
+    e.add_argument("--as-of", dest="as_of", help="YYYY-MM-DD (default: the newest record's date)")
+    e.add_argument("--area", action="append", default=[], help="area name (repeatable; default: every target area)")
+    e.add_argument("--scenario", help="use this saved scenario in place of its target area")
+    e.add_argument("--out", required=True)
+
+    n = sub.add_parser("info", help="summarise a workspace")
+    n.add_argument("--workspace", required=True)
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import UserError
+
+    try:
+        if args.command == "demo":
+            from .demo import cli_demo
+
+            return cli_demo(args)
+        if args.command == "import":
+            from .ingest.cli import cli_import
+
+            return cli_import(args)
+        if args.command == "export":
+            from .exports.cli import cli_export
+
+            return cli_export(args)
+        if args.command == "info":
+            return _info(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _info(args) -> int:
+    from .workspace import Workspace
+
+    ws = Workspace.open(args.workspace)
+    print(f"{args.workspace}: {ws.meta.get('city', '')}")
+    for kind, df in ws.frames.items():
+        as_of = ws.as_of(kind) if kind != "people" else None
+        print(f"  {kind:10s} {len(df):>9,d} records" + (f", as of {as_of:%Y-%m-%d}" if as_of is not None else ""))
+    for a in ws.areas:
+        print(f"  {a.kind:12s} {a.name} (v{a.version})")
+    return 0

@@ -1,0 +1,220 @@
+"""Canonical record sets and categories: the one vocabulary every other module speaks.
+
+Every dataset shares the columns ``record_id`` (unique within the dataset), ``incident_id`` (the source system's
+id; the merge key: a newer load replaces every record of the same incident), ``occurred`` (local naive datetime),
+``lat``/``lon`` (WGS84 degrees, NaN when unknown), ``district`` (normalised key such as "1", missing when unknown)
+and ``load_id`` (the import-log entry that brought the record in).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- UCR Part I, in hierarchy order (summary counting keeps the first one an incident has; arson is exempt) ---------
+PART1_VIOLENT = ("homicide", "rape", "robbery", "aggravated_assault")
+PART1_PROPERTY = ("burglary", "larceny_theft", "motor_vehicle_theft", "arson")
+PART1 = PART1_VIOLENT + PART1_PROPERTY
+HIERARCHY = ("homicide", "rape", "robbery", "aggravated_assault", "burglary", "larceny_theft", "motor_vehicle_theft")
+HIERARCHY_EXEMPT = ("arson",)
+
+# Offense categories outside Part I that real exports carry; they are kept (never dropped) but are not Part I.
+NON_PART1 = (
+    "negligent_manslaughter", "simple_assault", "sex_offense_other", "criminal_damage", "fraud", "drug",
+    "weapons", "disorder", "other",
+)
+OFFENSE_CATEGORIES = PART1 + NON_PART1
+
+CATEGORY_LABELS = {
+    "homicide": "Homicide",
+    "rape": "Rape",
+    "robbery": "Robbery",
+    "aggravated_assault": "Aggravated Assault",
+    "burglary": "Burglary",
+    "larceny_theft": "Theft",
+    "motor_vehicle_theft": "Auto Theft",
+    "arson": "Arson",
+    "negligent_manslaughter": "Negligent Manslaughter",
+    "simple_assault": "Simple Assault",
+    "sex_offense_other": "Other Sex Offense",
+    "criminal_damage": "Criminal Damage",
+    "fraud": "Fraud",
+    "drug": "Drug Offense",
+    "weapons": "Weapons Offense",
+    "disorder": "Disorder",
+    "other": "Other",
+}
+
+# Calls for service / sensor events.
+CALL_CATEGORIES = ("shotspotter", "disorder", "priority", "other")
+
+# Activity types (agency work) in the case study's words.
+ACTIVITY_CATEGORIES = (
+    "arrest", "firearm_arrest", "gun_recovery", "search_warrant", "drug_seizure", "nibin_lead", "traffic_stop",
+    "subject_stop", "business_check", "probation_parole_check", "park_and_walk", "citizen_contact",
+    "community_event", "community_meeting", "citizen_complaint", "use_of_force", "other",
+)
+AGENCIES = ("MPD", "FBI", "ATF", "DEA", "USMS", "DA", "USAO")
+
+PEOPLE_ROLES = ("arrestee", "suspect", "victim", "witness", "other")
+
+CLEARANCE_TYPES = ("arrest", "exceptional")
+EXCEPTIONAL_CODES = {
+    "A": "Death of offender",
+    "B": "Prosecution declined",
+    "C": "In custody of other jurisdiction",
+    "D": "Victim refused to cooperate",
+    "E": "Juvenile, no custody",
+}
+
+UNKNOWN_DISTRICT = "Unknown"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    dtype: str  # "str" | "category" | "datetime" | "float" | "int" | "bool"
+    required: bool = False
+    description: str = ""
+
+
+_COMMON_HEAD = (
+    Field("record_id", "str", True, "unique key of the record within its dataset"),
+    Field("incident_id", "str", True, "source system's incident/case id; the merge key across loads"),
+    Field("occurred", "datetime", True, "when it happened (local time)"),
+)
+_LOCATION = (
+    Field("lat", "float", False, "latitude, WGS84 degrees"),
+    Field("lon", "float", False, "longitude, WGS84 degrees"),
+    Field("district", "category", False, "district key as the source reports it, normalised ('01' -> '1')"),
+    Field("address", "str", False, "block address or location text"),
+)
+_TAIL = (Field("load_id", "int", True, "import-log entry that brought the record in"),)
+
+DATASETS: dict[str, tuple[Field, ...]] = {
+    "offenses": _COMMON_HEAD + (
+        Field("reported", "datetime", False, "when it was reported"),
+        Field("category", "category", True, "canonical offense category (see OFFENSE_CATEGORIES)"),
+        Field("offense_code", "str", False, "the source's own offense value, kept for audit"),
+        Field("firearm", "bool", False, "a firearm was used"),
+        Field("carjacking", "bool", False, "robbery of a motor vehicle from a person"),
+    ) + _LOCATION + (
+        Field("cleared", "bool", False, "cleared by arrest or exceptional means"),
+        Field("cleared_date", "datetime", False, "date of clearance"),
+        Field("clearance_type", "category", False, "'arrest' or 'exceptional'"),
+        Field("exceptional_code", "category", False, "NIBRS exceptional clearance code A-E"),
+    ) + _TAIL,
+    # One row per victim (the NPF definition counts victims and incidents separately: incidents = unique ids).
+    "shootings": _COMMON_HEAD + (
+        Field("fatal", "bool", True, "the victim died"),
+    ) + _LOCATION + (
+        Field("cleared", "bool", False, "the case is cleared"),
+        Field("cleared_date", "datetime", False, "date of clearance"),
+    ) + _TAIL,
+    "calls": _COMMON_HEAD + (
+        Field("category", "category", True, "shotspotter | disorder | priority | other"),
+        Field("call_type", "str", False, "the source's own call type"),
+        Field("priority", "str", False, "dispatch priority as the source gives it"),
+    ) + _LOCATION + _TAIL,
+    "activity": _COMMON_HEAD + (
+        Field("agency", "category", True, "MPD, FBI, ATF, DEA, USMS, DA, USAO, ..."),
+        Field("category", "category", True, "activity type (see ACTIVITY_CATEGORIES)"),
+        Field("count", "int", False, "how many (default 1)"),
+        Field("quantity", "float", False, "drug seizure quantity"),
+        Field("unit", "str", False, "unit of quantity"),
+        Field("target_area", "str", False, "target area the activity was credited to, when it has no location"),
+    ) + _LOCATION + _TAIL,
+    "people": (
+        Field("record_id", "str", True, "unique key of the link"),
+        Field("incident_id", "str", True, "incident the person is linked to"),
+        Field("person_id", "str", True, "stable pseudonymous person id"),
+        Field("role", "category", True, "arrestee | suspect | victim | witness | other"),
+        Field("occurred", "datetime", False, "date of the incident, when known"),
+        Field("load_id", "int", True, "import-log entry that brought the record in"),
+    ),
+}
+
+DATASET_KINDS = tuple(DATASETS)
+AREA_KINDS = ("districts", "target_areas", "city")
+
+
+def columns(kind: str) -> list[str]:
+    return [f.name for f in DATASETS[kind]]
+
+
+def empty_frame(kind: str):
+    """An empty DataFrame with the canonical columns and dtypes of ``kind``."""
+    import pandas as pd
+
+    return conform(pd.DataFrame({f.name: [] for f in DATASETS[kind]}), kind)
+
+
+def conform(df, kind: str):
+    """Return ``df`` with exactly the canonical columns of ``kind``, in order, with canonical dtypes.
+
+    Missing optional columns are added empty. Bool columns hold False for unknown; datetime columns are
+    datetime64[ns] (NaT for missing); category columns are pandas Categoricals of strings; str columns are pandas'
+    string dtype; missing stays missing (NaN).
+    """
+    import numpy as np
+    import pandas as pd
+
+    out = {}
+    n = len(df)
+    for f in DATASETS[kind]:
+        if f.name in df.columns:
+            s = df[f.name]
+        else:
+            s = pd.Series([None] * n, index=df.index, dtype=object)
+        if f.dtype == "datetime":
+            s = pd.to_datetime(s, errors="coerce")
+            if getattr(s.dt, "tz", None) is not None:
+                s = s.dt.tz_localize(None)
+            if s.dtype != "datetime64[ns]":
+                s = s.astype("datetime64[ns]")
+        elif f.dtype == "float":
+            s = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif f.dtype == "int":
+            s = pd.to_numeric(s, errors="coerce")
+            default = 1 if f.name == "count" else 0
+            s = s.fillna(default).astype("int64")
+        elif f.dtype == "bool":
+            if s.dtype != bool:
+                # importers parse flags ("Y", "1", "TRUE") themselves; here only missing becomes False
+                s = s.astype(object).where(s.notna(), False).astype(bool)
+        elif f.dtype == "category":
+            if not isinstance(s.dtype, pd.CategoricalDtype):
+                s = s.astype("str").astype("category")
+            elif s.cat.categories.dtype != "str":  # e.g. an empty categorical read back from Parquet
+                s = pd.Series(pd.Categorical.from_codes(s.cat.codes, s.cat.categories.astype("str")), index=s.index)
+        else:  # str: pandas' string dtype, missing stays missing (NaN)
+            if s.dtype != "str":
+                s = s.astype("str")
+        out[f.name] = s.to_numpy() if f.dtype in ("float", "int") else s
+    res = pd.DataFrame(out, index=df.index).reset_index(drop=True)
+    if n and "lat" in res:
+        bad = ~(np.isfinite(res["lat"]) & np.isfinite(res["lon"]))
+        if bad.any():
+            res.loc[bad, ["lat", "lon"]] = np.nan
+    return res
+
+
+def normalise_district(value) -> str | None:
+    """'01', '1', '001', 1.0 and ' 1 ' are all district '1'; blank or 'unknown' is None; other text is kept."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if value != value:
+            return None
+        if value.is_integer():
+            return str(int(value))
+    s = str(value).strip()
+    if not s or s.lower() in ("nan", "none", "null", "unknown", "unk", "n/a", "na"):
+        return None
+    if s.isdigit():
+        return str(int(s))
+    try:
+        f = float(s)
+        if f.is_integer():
+            return str(int(f))
+    except ValueError:
+        pass
+    return s

@@ -1,0 +1,321 @@
+"""The workspace: every record set, the geography, scenarios and the import log, saved as one SQLite file.
+
+Frames are stored as Parquet blobs (one row per dataset) so that a 1M-offense workspace opens in well under a second;
+everything small (areas, scenarios, import log, settings) is stored as plain rows/JSON so the file stays inspectable
+with any SQLite tool. Saving writes a complete new file beside the old one and renames it over the old one, so a crash
+at any moment leaves either the previous file or the new one, whole.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from . import schema
+from .errors import UserError
+
+SCHEMA_VERSION = 1
+FILE_SUFFIX = ".psw"
+APPLICATION_ID = 0x50535731  # "PSW1": marks the SQLite file as ours
+
+
+class WorkspaceError(UserError):
+    """A workspace file cannot be read or written; the message names the file and what to do."""
+
+
+@dataclass
+class Area:
+    """A named polygon: a district, a target area, the city outline or a saved what-if scenario.
+
+    ``geometry`` is a shapely (Multi)Polygon in WGS84 lon/lat. ``version`` increases with every official boundary
+    change; ``history`` keeps earlier versions as ``{"version", "geojson", "changed", "note"}`` dicts.
+    """
+
+    name: str
+    kind: str  # "district" | "target_area" | "city" | "scenario"
+    geometry: object
+    population: float | None = None
+    version: int = 1
+    source: str = ""
+    base: str | None = None  # for a scenario: the target area it was drawn from
+    notes: str = ""
+    history: list = field(default_factory=list)
+    created: str = ""
+    modified: str = ""
+
+    def to_row(self) -> dict:
+        import shapely
+
+        return {
+            "name": self.name, "kind": self.kind, "geojson": shapely.to_geojson(self.geometry),
+            "population": self.population, "version": self.version, "source": self.source, "base": self.base,
+            "notes": self.notes, "history": json.dumps(self.history), "created": self.created,
+            "modified": self.modified,
+        }
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Area":
+        import shapely
+
+        return cls(
+            name=row["name"], kind=row["kind"], geometry=shapely.from_geojson(row["geojson"]),
+            population=row["population"], version=row["version"], source=row["source"] or "", base=row["base"],
+            notes=row["notes"] or "", history=json.loads(row["history"] or "[]"), created=row["created"] or "",
+            modified=row["modified"] or "",
+        )
+
+
+def now_stamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class Workspace:
+    """In-memory workspace. Change it through its methods so that listeners hear about it."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.meta: dict = {"city": "", "timezone": "", "population": None, "created": now_stamp()}
+        self.frames: dict[str, pd.DataFrame] = {k: schema.empty_frame(k) for k in schema.DATASET_KINDS}
+        self.areas: list[Area] = []
+        self.import_log: list[dict] = []
+        self.rejects: dict[int, pd.DataFrame] = {}  # load_id -> rejected rows with a 'reason' column
+        self.dirty = False
+        self._listeners: list[Callable[[str], None]] = []
+
+    # ---- change notification (plain callbacks; ui/ re-emits them as Qt signals) ----
+    def subscribe(self, callback: Callable[[str], None]) -> None:
+        self._listeners.append(callback)
+
+    def unsubscribe(self, callback: Callable[[str], None]) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def changed(self, what: str) -> None:
+        self.dirty = True
+        for cb in list(self._listeners):
+            cb(what)
+
+    # ---- record sets ----
+    def frame(self, kind: str) -> pd.DataFrame:
+        return self.frames[kind]
+
+    def set_frame(self, kind: str, df: pd.DataFrame) -> None:
+        self.frames[kind] = schema.conform(df, kind)
+        self.changed(kind)
+
+    def as_of(self, kind: str | None = None):
+        """The newest record's date (a pandas Timestamp, normalised to the day) of one dataset or of all; None if empty."""
+        kinds = [kind] if kind else [k for k in schema.DATASET_KINDS if k != "people"]
+        best = None
+        for k in kinds:
+            occ = self.frames[k]["occurred"] if "occurred" in self.frames[k] else None
+            if occ is None or not len(occ):
+                continue
+            m = occ.max()
+            if pd.notna(m) and (best is None or m > best):
+                best = m
+        return None if best is None else pd.Timestamp(best).normalize()
+
+    def next_load_id(self) -> int:
+        return 1 + max((e["load_id"] for e in self.import_log), default=0)
+
+    # ---- geography ----
+    def areas_of(self, kind: str) -> list[Area]:
+        return [a for a in self.areas if a.kind == kind]
+
+    @property
+    def districts(self) -> list[Area]:
+        return self.areas_of("district")
+
+    @property
+    def target_areas(self) -> list[Area]:
+        return self.areas_of("target_area")
+
+    @property
+    def scenarios(self) -> list[Area]:
+        return self.areas_of("scenario")
+
+    @property
+    def city(self) -> Area | None:
+        found = self.areas_of("city")
+        return found[0] if found else None
+
+    def area(self, name: str, kind: str | None = None) -> Area | None:
+        for a in self.areas:
+            if a.name == name and (kind is None or a.kind == kind):
+                return a
+        return None
+
+    def put_area(self, area: Area) -> None:
+        """Add an area, or replace the one of the same name and kind (an official change bumps its version)."""
+        area.modified = now_stamp()
+        area.created = area.created or area.modified
+        for i, a in enumerate(self.areas):
+            if a.name == area.name and a.kind == area.kind:
+                self.areas[i] = area
+                break
+        else:
+            self.areas.append(area)
+        self.changed("areas")
+
+    def remove_area(self, name: str, kind: str) -> None:
+        self.areas = [a for a in self.areas if not (a.name == name and a.kind == kind)]
+        self.changed("areas")
+
+    # ---- persistence ----
+    def save(self, path: str | os.PathLike | None = None) -> Path:
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise WorkspaceError("The workspace has no file name yet: choose one with Save As.")
+        write_atomic(self, target)
+        self.path = target
+        self.dirty = False
+        return target
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "Workspace":
+        return read_workspace(Path(path))
+
+    def snapshot_bytes(self) -> bytes:
+        """The workspace as the bytes of a .psw file (used by tests that check 'unchanged')."""
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "snap.psw"
+            write_atomic(self, p, fsync=False)
+            return p.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+_DDL = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE frames (kind TEXT PRIMARY KEY, rows INTEGER NOT NULL, parquet BLOB NOT NULL);
+CREATE TABLE areas (id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, geojson TEXT NOT NULL,
+    population REAL, version INTEGER NOT NULL, source TEXT, base TEXT, notes TEXT, history TEXT,
+    created TEXT, modified TEXT, UNIQUE (name, kind));
+CREATE TABLE import_log (load_id INTEGER PRIMARY KEY, entry TEXT NOT NULL);
+CREATE TABLE rejects (load_id INTEGER PRIMARY KEY, parquet BLOB NOT NULL);
+"""
+
+
+def _frame_to_parquet(df: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.to_parquet(buf, engine="pyarrow", index=False, compression="zstd")
+    return buf.getvalue()
+
+
+def _parquet_to_frame(blob: bytes) -> pd.DataFrame:
+    return pd.read_parquet(io.BytesIO(blob), engine="pyarrow")
+
+
+def write_atomic(ws: Workspace, target: Path, fsync: bool = True) -> None:
+    """Write the whole workspace to a temporary file in the target's folder, then rename it over the target."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".saving", dir=str(target.parent))
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()
+        con = sqlite3.connect(str(tmp))
+        try:
+            con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            con.execute("PRAGMA journal_mode = OFF")  # the file is private until the rename
+            con.executescript(_DDL)
+            meta = dict(ws.meta)
+            meta["schema_version"] = SCHEMA_VERSION
+            meta["saved"] = now_stamp()
+            con.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v, default=str)) for k, v in meta.items()])
+            for kind, df in ws.frames.items():
+                con.execute("INSERT INTO frames VALUES (?, ?, ?)", (kind, len(df), _frame_to_parquet(df)))
+            for a in ws.areas:
+                r = a.to_row()
+                con.execute(
+                    "INSERT INTO areas (name, kind, geojson, population, version, source, base, notes, history,"
+                    " created, modified) VALUES (:name, :kind, :geojson, :population, :version, :source, :base,"
+                    " :notes, :history, :created, :modified)", r)
+            for e in ws.import_log:
+                con.execute("INSERT INTO import_log VALUES (?, ?)", (e["load_id"], json.dumps(e, default=str)))
+            for load_id, df in ws.rejects.items():
+                con.execute("INSERT INTO rejects VALUES (?, ?)", (load_id, _frame_to_parquet(df.astype(str))))
+            con.commit()
+        finally:
+            con.close()
+        if fsync:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, target)
+        if fsync and hasattr(os, "O_DIRECTORY"):
+            dfd = os.open(str(target.parent), os.O_DIRECTORY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+    except OSError as exc:
+        raise WorkspaceError(f"Could not save the workspace to {target}: {exc.strerror or exc}. "
+                             "The previous file is unchanged; choose another folder or free some disk space.") from exc
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+# Migrations: MIGRATIONS[v] upgrades an open connection from version v to v + 1, in place (in memory only: the file on
+# disk is rewritten on the next save).
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
+
+def read_workspace(path: Path) -> Workspace:
+    path = Path(path)
+    if not path.exists():
+        raise WorkspaceError(f"Workspace file {path} does not exist.")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise WorkspaceError(f"Could not read {path}: {exc.strerror or exc}.") from exc
+    if head != b"SQLite format 3\x00":
+        raise WorkspaceError(f"{path.name} is not a PSP workspace file (it is not an SQLite database).")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise WorkspaceError(f"Could not open {path.name}: {exc}.") from exc
+    try:
+        app_id = con.execute("PRAGMA application_id").fetchone()[0]
+        if app_id != APPLICATION_ID:
+            raise WorkspaceError(f"{path.name} is an SQLite file but not a PSP workspace.")
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise WorkspaceError(f"{path.name} was saved by a newer version of the workstation (file format "
+                                 f"{version}, this program reads up to {SCHEMA_VERSION}); please update.")
+        if version < SCHEMA_VERSION:
+            mem = sqlite3.connect(":memory:")
+            con.backup(mem)
+            con.close()
+            con = mem
+            for v in range(version, SCHEMA_VERSION):
+                MIGRATIONS[v](con)
+        ws = Workspace()
+        ws.meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
+        for kind, blob in con.execute("SELECT kind, parquet FROM frames"):
+            if kind in schema.DATASETS:
+                ws.frames[kind] = schema.conform(_parquet_to_frame(blob), kind)
+        con.row_factory = sqlite3.Row
+        ws.areas = [Area.from_row(dict(r)) for r in con.execute("SELECT * FROM areas ORDER BY id")]
+        ws.import_log = [json.loads(r["entry"]) for r in con.execute("SELECT entry FROM import_log ORDER BY load_id")]
+        ws.rejects = {r["load_id"]: _parquet_to_frame(r["parquet"])
+                      for r in con.execute("SELECT load_id, parquet FROM rejects")}
+    except sqlite3.DatabaseError as exc:
+        raise WorkspaceError(f"{path.name} is damaged and cannot be read ({exc}). "
+                             "Open the previous copy or the recovery file instead.") from exc
+    finally:
+        con.close()
+    ws.path = path
+    ws.dirty = False
+    return ws
