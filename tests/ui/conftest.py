@@ -1,0 +1,28 @@
+"""UI test set-up: offscreen Qt, custom URL schemes registered before the QApplication exists, settings in tmp."""
+import importlib.util
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if hasattr(os, "geteuid") and os.geteuid() == 0:
+    os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+
+
+def pytest_configure(config):
+    # QWebEngineUrlScheme.registerScheme must run before the QApplication is created (platform.md).
+    if importlib.util.find_spec("ui.map.scheme") is not None:
+        from ui.map.scheme import register_scheme
+
+        register_scheme()
+
+
+@pytest.fixture(autouse=True)
+def _settings_in_tmp(tmp_path, monkeypatch):
+    """Every test gets fresh QSettings in its own folder; real user settings are never touched."""
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("PSP_WORKSTATION_DATA_DIR", str(tmp_path / "appdata"))
+    yield
