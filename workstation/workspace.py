@@ -176,6 +176,7 @@ class Workspace:
         if target is None:
             raise WorkspaceError("The workspace has no file name yet: choose one with Save As.")
         write_atomic(self, target)
+        _remove_stale_partials(target)
         self.path = target
         self.dirty = False
         return target
@@ -264,6 +265,17 @@ def write_atomic(ws: Workspace, target: Path, fsync: bool = True) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _remove_stale_partials(target: Path, older_than_s: float = 600.0) -> None:
+    """Delete half-written temp files that an earlier crashed save left beside the workspace."""
+    cutoff = time.time() - older_than_s
+    for p in target.parent.glob(f".{target.name}.*.saving"):
+        try:
+            if p.stat().st_mtime < cutoff:
+                p.unlink()
+        except OSError:
+            pass
 
 
 # Migrations: MIGRATIONS[v] upgrades an open connection from version v to v + 1, in place (in memory only: the file on
