@@ -56,3 +56,34 @@ def test_not_a_workspace(tmp_path):
         Workspace.open(p)
     with pytest.raises(WorkspaceError, match="does not exist"):
         Workspace.open(tmp_path / "missing.psw")
+
+
+def test_newer_file_format_is_refused(tmp_path):
+    import sqlite3
+
+    p = Workspace().save(tmp_path / "w.psw")
+    con = sqlite3.connect(p)
+    con.execute("PRAGMA user_version = 99")
+    con.commit()
+    con.close()
+    with pytest.raises(WorkspaceError, match="newer version"):
+        Workspace.open(p)
+
+
+def test_older_file_is_migrated_on_open(tmp_path, monkeypatch):
+    """A file of format N opens in a program of format N+1 through MIGRATIONS[N]; the file itself is untouched."""
+    from workstation import workspace as wsmod
+
+    ws = Workspace()
+    ws.meta["city"] = "Oldtown"
+    p = ws.save(tmp_path / "old.psw")
+    before = p.read_bytes()
+
+    def v1_to_v2(con):
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('city', '\"Oldtown (migrated)\"')")
+
+    monkeypatch.setattr(wsmod, "SCHEMA_VERSION", wsmod.SCHEMA_VERSION + 1)
+    monkeypatch.setitem(wsmod.MIGRATIONS, wsmod.SCHEMA_VERSION - 1, v1_to_v2)
+    back = Workspace.open(p)
+    assert back.meta["city"] == "Oldtown (migrated)"
+    assert p.read_bytes() == before
