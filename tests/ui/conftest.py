@@ -11,7 +11,8 @@ if hasattr(os, "geteuid") and os.geteuid() == 0:
 
 def pytest_configure(config):
     # QWebEngineUrlScheme.registerScheme must run before the QApplication is created (platform.md).
-    if importlib.util.find_spec("ui.map.scheme") is not None:
+    # find_spec of a submodule raises when the parent package (ui.map) is not there yet
+    if importlib.util.find_spec("ui.map") is not None and importlib.util.find_spec("ui.map.scheme") is not None:
         from ui.map.scheme import register_scheme
 
         register_scheme()
