@@ -1,0 +1,1 @@
+"""Exports: the CompStat workbook (openpyxl) and its command line."""

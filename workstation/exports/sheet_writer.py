@@ -1,0 +1,416 @@
+"""ReportTable -> formatted worksheet: the one writer every sheet of the CompStat workbook goes through.
+
+A ``SheetWriter`` stacks blocks down a sheet (a heading, tables, free text) and, in ``finish()``, does what can only be
+done once the whole sheet is known: column widths fitted to the widest shown value, row heights for wrapped text,
+merged title/note rows across the sheet's width, frozen header, and the print setup (landscape, fit to one page wide,
+repeated header rows, page footer).
+"""
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+from dataclasses import dataclass, field
+
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.utils import get_column_letter
+
+from ..reports.table import ReportTable
+from . import excel_style as st
+
+MIN_WIDTH = 5.0
+MAX_NUMBER_WIDTH = 18.0
+MAX_TEXT_WIDTH = 48.0  # wider text wraps inside the cell
+LINE_HEIGHT = 13.0  # points per line of 10-pt text
+# Excel sheet names: at most 31 characters, none of these.
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+# Columns of kind "count" that hold a difference get the change colours as well.
+_DIFF_HEADER = re.compile(r"\b(diff|difference|change|chg)\b|\+/-|±", re.IGNORECASE)
+ZERO_BASE_NOTE = ("A blank % change means the earlier period had no cases (zero base): the change is undefined, "
+                  "so it is left blank rather than shown as 0% or infinite.")
+
+
+def safe_sheet_title(title: str, taken: set[str] | None = None) -> str:
+    """A sheet name Excel accepts without repair: no []:*?/\\, at most 31 characters, unique (case-insensitive)."""
+    name = _BAD_SHEET_CHARS.sub("-", st.clean_text(title)).strip("'").strip() or "Sheet"
+    name = name[:31]
+    taken_lower = {t.lower() for t in (taken or ())}
+    base, n = name, 2
+    while name.lower() in taken_lower:
+        suffix = f" ({n})"
+        name = base[: 31 - len(suffix)] + suffix
+        n += 1
+    return name
+
+
+def write_text(cell, text, font=None, alignment=None) -> None:
+    """Write text that must stay text, whatever it looks like (a formula, a number, an @-mention)."""
+    s = st.clean_text(text)
+    cell.value = s
+    cell.data_type = "s"  # openpyxl made it a formula if it starts with "="; a string it stays
+    if st.needs_quote_prefix(s):
+        cell.quotePrefix = True  # and Excel keeps it text if someone retypes the cell
+    if font is not None:
+        cell.font = font
+    if alignment is not None:
+        cell.alignment = alignment
+
+
+@dataclass
+class Placement:
+    """Where a table landed on its sheet (1-based rows and columns)."""
+
+    table: ReportTable
+    title_row: int
+    header_row: int
+    first_row: int  # first data row
+    last_row: int  # last data row (first_row - 1 when the table has no rows)
+    first_col: int
+    last_col: int
+
+    def cell_ref(self, row_index: int, col_index: int) -> str:
+        return f"{get_column_letter(self.first_col + col_index)}{self.first_row + row_index}"
+
+
+@dataclass
+class _Span:
+    row: int
+    first_col: int
+    last_col: int | None  # None: across the whole sheet width (known at finish)
+    text: str
+    size: float
+
+
+@dataclass
+class SheetWriter:
+    ws: object  # openpyxl Worksheet
+    footer_text: str = ""
+    row: int = 1
+    placements: list[Placement] = field(default_factory=list)
+    heading_rows: int = 0
+    _widths: dict[int, float] = field(default_factory=dict)
+    _spans: list[_Span] = field(default_factory=list)
+    _wrapped: list[tuple[int, int, str, float]] = field(default_factory=list)  # row, col, text, font size
+    _fixed_heights: dict[int, float] = field(default_factory=dict)
+    _max_col: int = 1
+    _headers: list[tuple[int, int, int]] = field(default_factory=list)  # (top row, header row, first col)
+    _group_widths: list[tuple[int, int, float]] = field(default_factory=list)
+
+    @classmethod
+    def new(cls, wb, title: str, footer_text: str = "") -> "SheetWriter":
+        name = safe_sheet_title(title, set(wb.sheetnames))
+        return cls(ws=wb.create_sheet(name), footer_text=footer_text)
+
+    # ---- blocks -----------------------------------------------------------------------------------------------------
+    def heading(self, title: str, lines: list[str] = ()) -> None:
+        """The sheet's title and a few subtitle lines (area, as-of, boundary version); frozen with the header."""
+        c = self.ws.cell(row=self.row, column=1)
+        write_text(c, title, st.FONT_SHEET_TITLE, st.ALIGN_LABEL)
+        self._fixed_heights[self.row] = 20
+        self._spans.append(_Span(self.row, 1, None, title, 14))
+        self.row += 1
+        for line in lines:
+            c = self.ws.cell(row=self.row, column=1)
+            write_text(c, line, st.FONT_SUBTITLE, st.ALIGN_NOTE)
+            self._spans.append(_Span(self.row, 1, None, line, 10))
+            self.row += 1
+        self.heading_rows = self.row - 1
+        self.row += 1
+
+    def paragraph(self, text: str, font=None, last_col: int | None = None) -> int:
+        """A line of free text across the sheet (or to ``last_col``), wrapped; returns its row."""
+        r = self.row
+        c = self.ws.cell(row=r, column=1)
+        write_text(c, text, font or st.FONT_BODY, st.ALIGN_NOTE)
+        self._spans.append(_Span(r, 1, last_col, text, (font or st.FONT_BODY).sz or st.FONT_SIZE))
+        self.row += 1
+        return r
+
+    def skip(self, n: int = 1) -> None:
+        self.row += n
+
+    def table(self, t: ReportTable, first_col: int = 1, blank_after: int = 1) -> Placement:
+        """Write one ReportTable: title, optional header band, header, rows, notes; colours on change columns."""
+        title_row = self._title(t.title, first_col, first_col + len(t.columns) - 1, section=False)
+        header_row = self._header(t, first_col)
+        return self._body(t, first_col, title_row, header_row, blank_after)
+
+    def tables(self, tables: list[ReportTable], first_col: int = 1) -> list[Placement]:
+        """Several tables; when they share their columns (one per area, one per measure) they share one header
+        (frozen at the top of the sheet) and each table's title becomes a section row above its rows."""
+        if len(tables) < 2 or not _same_shape(tables):
+            return [self.table(t, first_col) for t in tables]
+        header_row = self._header(tables[0], first_col)
+        out = []
+        for t in tables:
+            title_row = self._title(t.title, first_col, first_col + len(t.columns) - 1, section=True)
+            out.append(self._body(t, first_col, title_row, header_row, blank_after=0))
+        self.row += 1
+        return out
+
+    def _title(self, title: str, first_col: int, last_col: int, section: bool) -> int:
+        r = self.row
+        cell = self.ws.cell(row=r, column=first_col)
+        write_text(cell, title, st.FONT_TABLE_TITLE, st.ALIGN_NOTE)
+        if section:
+            for c in range(first_col, last_col + 1):
+                self.ws.cell(row=r, column=c).fill = st.SECTION_FILL
+        self._spans.append(_Span(r, first_col, last_col, title, 11))
+        self._max_col = max(self._max_col, last_col)
+        self.row += 1
+        return r
+
+    def _header(self, t: ReportTable, first_col: int) -> int:
+        ws = self.ws
+        ncols = len(t.columns)
+        self._max_col = max(self._max_col, first_col + ncols - 1)
+        groups = _valid_groups(t.header_groups, ncols)
+        top = self.row
+        if groups:
+            r = self.row
+            for label, c0, c1 in groups:
+                a, b = first_col + c0, first_col + c1
+                for c in range(a, b + 1):
+                    cell = ws.cell(row=r, column=c)
+                    cell.fill = st.GROUP_FILL
+                    cell.border = st.BORDER_CELL
+                write_text(ws.cell(row=r, column=a), label, st.FONT_HEADER, st.ALIGN_HEADER)
+                if b > a:
+                    ws.merge_cells(start_row=r, start_column=a, end_row=r, end_column=b)
+                self._group_widths.append((a, b, len(label) * 1.1 + 2))
+            self.row += 1
+        header_row = self.row
+        for j, name in enumerate(t.columns):
+            cell = ws.cell(row=header_row, column=first_col + j)
+            write_text(cell, name, st.FONT_HEADER, st.ALIGN_HEADER)
+            cell.fill = st.HEADER_FILL
+            cell.border = st.BORDER_CELL
+            self._want_width(first_col + j, _header_width(str(name)))
+            self._wrapped.append((header_row, first_col + j, str(name), st.FONT_SIZE))
+        self.row += 1
+        self._headers.append((top, header_row, first_col))
+        return header_row
+
+    def _body(self, t: ReportTable, first_col: int, title_row: int, header_row: int, blank_after: int) -> Placement:
+        ws = self.ws
+        last_col = first_col + len(t.columns) - 1
+        first_row = self.row
+        kinds = t.column_kinds
+        formats = [st.NUMBER_FORMATS[k] for k in kinds]
+        row_kinds = t.row_kinds or ["data"] * len(t.rows)
+        zero_base = False
+        for i, values in enumerate(t.rows):
+            r = first_row + i
+            rk = row_kinds[i] if i < len(row_kinds) else "data"
+            strong = rk in ("total", "subtotal")
+            fnt = st.FONT_BOLD if strong else st.FONT_BODY
+            border = st.BORDER_TOTAL if rk == "total" else st.BORDER_CELL
+            for j, raw in enumerate(values):
+                kind = kinds[j]
+                col = first_col + j
+                cell = ws.cell(row=r, column=col)
+                v = st.stored_value(raw, kind)
+                if isinstance(v, str):
+                    write_text(cell, v)
+                    wrap = kind == "text" and len(v) > MAX_TEXT_WIDTH
+                    cell.alignment = st.ALIGN_TEXT_WRAP if wrap else st.ALIGN_LABEL
+                    if wrap:
+                        self._wrapped.append((r, col, v, st.FONT_SIZE))
+                    self._want_width(col, min(len(v) * (1.1 if strong else 1.0) + 2, MAX_TEXT_WIDTH))
+                    if kind not in ("label", "text"):
+                        cell.number_format = "@"
+                else:
+                    cell.value = v
+                    if v is None and kind == "pct_change":
+                        zero_base = True
+                    if kind in ("label", "text"):
+                        cell.number_format = "General"
+                        cell.alignment = st.ALIGN_LABEL
+                    else:
+                        cell.number_format = formats[j]
+                        cell.alignment = st.ALIGN_NUMBER
+                    shown = st.display_text(v, kind)
+                    self._want_width(col, min(len(shown) * (1.1 if strong else 1.0) + 2.5, MAX_NUMBER_WIDTH))
+                cell.font = fnt
+                cell.border = border
+                if strong:
+                    cell.fill = st.TOTAL_FILL
+        last_row = first_row + len(t.rows) - 1
+        self.row = last_row + 1
+
+        if t.rows:
+            self._colour_changes(t, first_col, first_row, last_row)
+
+        notes = list(dict.fromkeys(t.notes))  # de-duplicated, order kept
+        if zero_base and not any("zero base" in n.lower() for n in notes):
+            notes.append(ZERO_BASE_NOTE)
+        for n in notes:
+            r = self.row
+            write_text(ws.cell(row=r, column=first_col), n, st.FONT_NOTE, st.ALIGN_NOTE)
+            self._spans.append(_Span(r, first_col, last_col, n, 9))
+            self.row += 1
+        self.row += blank_after
+
+        p = Placement(t, title_row, header_row, first_row, last_row, first_col, last_col)
+        self.placements.append(p)
+        return p
+
+    # ---- change colours ---------------------------------------------------------------------------------------------
+    def _colour_changes(self, t: ReportTable, first_col: int, first_row: int, last_row: int) -> None:
+        up_is_bad = t.direction != "activity"
+        up_fill, up_font = (st.BAD_FILL, st.BAD_FONT) if up_is_bad else (st.GOOD_FILL, st.GOOD_FONT)
+        down_fill, down_font = (st.GOOD_FILL, st.GOOD_FONT) if up_is_bad else (st.BAD_FILL, st.BAD_FONT)
+        up_strong = st.STRONG_BAD_FONT if up_is_bad else st.STRONG_GOOD_FONT
+        down_strong = st.STRONG_GOOD_FONT if up_is_bad else st.STRONG_BAD_FONT
+        cf = self.ws.conditional_formatting
+        for j, kind in enumerate(t.column_kinds):
+            is_diff = kind == "count" and _DIFF_HEADER.search(str(t.columns[j]))
+            if kind not in ("pct_change", "z") and not is_diff:
+                continue
+            letter = get_column_letter(first_col + j)
+            rng = f"{letter}{first_row}:{letter}{last_row}"
+            if kind == "z":
+                # Only chance-aware flags are coloured: |z| >= 3 bold, |z| >= 2 plain (definitions.md).
+                cf.add(rng, CellIsRule(operator="greaterThanOrEqual", formula=["3"], stopIfTrue=True,
+                                       fill=up_fill, font=up_strong))
+                cf.add(rng, CellIsRule(operator="lessThanOrEqual", formula=["-3"], stopIfTrue=True,
+                                       fill=down_fill, font=down_strong))
+                cf.add(rng, CellIsRule(operator="greaterThanOrEqual", formula=["2"], fill=up_fill, font=up_font))
+                cf.add(rng, CellIsRule(operator="lessThanOrEqual", formula=["-2"], fill=down_fill, font=down_font))
+            else:
+                cf.add(rng, CellIsRule(operator="greaterThan", formula=["0"], fill=up_fill, font=up_font))
+                cf.add(rng, CellIsRule(operator="lessThan", formula=["0"], fill=down_fill, font=down_font))
+
+    # ---- widths and heights -----------------------------------------------------------------------------------------
+    def want_width(self, col: int, width: float) -> None:
+        self._want_width(col, width)
+
+    def _want_width(self, col: int, width: float) -> None:
+        if width > self._widths.get(col, 0.0):
+            self._widths[col] = width
+
+    def _note_width_span(self, a: int, b: int, width: float) -> None:
+        # A merged band only needs the sum of its columns to be wide enough: spread any shortfall over them.
+        have = sum(max(self._widths.get(c, MIN_WIDTH), MIN_WIDTH) for c in range(a, b + 1))
+        if width > have:
+            extra = (width - have) / (b - a + 1)
+            for c in range(a, b + 1):
+                self._widths[c] = max(self._widths.get(c, MIN_WIDTH), MIN_WIDTH) + extra
+
+    def width(self, col: int) -> float:
+        return max(self._widths.get(col, 0.0), MIN_WIDTH)
+
+    @property
+    def max_col(self) -> int:
+        return self._max_col
+
+    def finish(self, freeze: str | None = "auto", print_area: str | None = None, landscape: bool = True) -> None:
+        ws = self.ws
+        for a, b, w in self._group_widths:
+            self._note_width_span(a, b, w)
+        for col in range(1, self._max_col + 1):
+            ws.column_dimensions[get_column_letter(col)].width = round(self.width(col), 1)
+
+        heights: dict[int, float] = {}
+        for r, c, text, size in self._wrapped:
+            lines = _line_count(text, self.width(c), size)
+            heights[r] = max(heights.get(r, 0.0), lines * LINE_HEIGHT * size / st.FONT_SIZE + 2)
+        for sp in self._spans:
+            last = sp.last_col if sp.last_col is not None else max(self._max_col, 1)
+            if last > sp.first_col:
+                ws.merge_cells(start_row=sp.row, start_column=sp.first_col, end_row=sp.row, end_column=last)
+            total = sum(self.width(c) for c in range(sp.first_col, last + 1))
+            lines = _line_count(sp.text, total, sp.size)
+            heights[sp.row] = max(heights.get(sp.row, 0.0), lines * LINE_HEIGHT * sp.size / st.FONT_SIZE + 3)
+        for r, h in heights.items():
+            h = max(h, self._fixed_heights.get(r, 0.0))
+            if h > 16:  # the default height fits one line: leave those rows alone
+                ws.row_dimensions[r].height = round(h, 1)
+        for r, h in self._fixed_heights.items():
+            if r not in heights:
+                ws.row_dimensions[r].height = h
+
+        # Frozen header: when the sheet has one header (one table, or tables sharing their columns) it stays in view
+        # with the label column, and prints on every page; otherwise the sheet heading does.
+        header_rows = None
+        if freeze == "auto":
+            if len(self._headers) == 1:
+                top, header_row, fc = self._headers[0]
+                freeze = f"{get_column_letter(fc + 1)}{header_row + 1}"
+                header_rows = (top, header_row)
+            elif self.heading_rows:
+                freeze = f"A{self.heading_rows + 1}"
+            else:
+                freeze = None
+        if freeze:
+            ws.freeze_panes = freeze
+        if header_rows:
+            ws.print_title_rows = f"{header_rows[0]}:{header_rows[1]}"
+        elif self.heading_rows:
+            ws.print_title_rows = f"1:{self.heading_rows}"
+
+        setup_print(ws, self.footer_text, landscape=landscape)
+        if print_area:
+            ws.print_area = print_area
+
+
+def setup_print(ws, footer_text: str = "", landscape: bool = True) -> None:
+    """Landscape (or portrait), one page wide and as many tall as needed, narrow margins, a page footer."""
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.paperSize = ws.PAPERSIZE_LETTER
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = 0.5
+    ws.page_margins.bottom = 0.6
+    ws.page_margins.header = 0.2
+    ws.page_margins.footer = 0.25
+    # Header/footer codes: &A sheet name, &P page, &N pages. "&" in our own text must be doubled.
+    ws.oddFooter.left.text = "&A"
+    ws.oddFooter.left.size = 8
+    ws.oddFooter.center.text = "Page &P of &N"
+    ws.oddFooter.center.size = 8
+    if footer_text:
+        ws.oddFooter.right.text = st.clean_text(footer_text).replace("&", "&&")[:200]
+        ws.oddFooter.right.size = 8
+
+
+# ---- helpers --------------------------------------------------------------------------------------------------------
+def _header_width(name: str) -> float:
+    """A header may wrap onto up to three lines, but never break inside a word."""
+    words = name.split() or [""]
+    longest = max(len(w) for w in words)
+    return max(longest * 1.1 + 2, math.ceil(len(name) / 3) * 1.1 + 2, MIN_WIDTH)
+
+
+def _line_count(text: str, width_chars: float, size: float) -> int:
+    chars = max(int((width_chars - 1) * st.FONT_SIZE / size), 4)
+    n = 0
+    for para in str(text).split("\n"):
+        n += max(1, len(textwrap.wrap(para, chars, break_long_words=True)))
+    return n
+
+
+def _valid_groups(groups, ncols: int) -> list[tuple[str, int, int]]:
+    """Header bands that can be merged without overlapping (overlaps make Excel repair the file)."""
+    out, used = [], set()
+    for g in groups or ():
+        label, c0, c1 = str(g[0]), int(g[1]), int(g[2])
+        if not (0 <= c0 <= c1 < ncols):
+            continue
+        span = set(range(c0, c1 + 1))
+        if span & used:
+            continue
+        used |= span
+        out.append((label, c0, c1))
+    return out
+
+
+def _same_shape(tables: list[ReportTable]) -> bool:
+    def sig(t: ReportTable):
+        return tuple(map(str, t.columns)), tuple(t.column_kinds), tuple(tuple(g) for g in t.header_groups)
+
+    first = sig(tables[0])
+    return all(sig(t) == first for t in tables[1:])
