@@ -1,0 +1,44 @@
+"""`python main.py import --workspace W.psw --kind K [--profile P.json] [--json] FILE...`"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import UserError
+from ..workspace import Workspace
+from .importer import ImportResult, import_files
+from .profile import Profile
+
+
+def _human(result: ImportResult, kind: str) -> str:
+    lines = []
+    for f in result.files:
+        lines.append(f"{f['file_name']}: {f['rows_read']:,} rows read, {f['accepted']:,} accepted, "
+                     f"{f['rejected']:,} rejected" + (f" (profile: {f['profile']})" if f.get("profile") else ""))
+    lines.append(f"{kind}: {result.records:,} records ({result.added:,} new, {result.replaced:,} replacing "
+                 f"{result.removed:,} older records)" if kind != "areas" else
+                 f"areas: {result.added:,} added, {result.replaced:,} replaced")
+    for reason, n in sorted(result.rejected_by_reason.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  rejected: {n:,} {reason}")
+    for cat, n in sorted(result.by_category.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {cat}: {n:,}")
+    for w in result.warnings:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)
+
+
+def cli_import(args) -> int:
+    """Import every file, then save once, atomically; on any bad file nothing is saved (exit 2 via UserError)."""
+    path = Path(args.workspace)
+    ws = Workspace.open(path) if path.exists() else Workspace()
+    profile = Profile.load(args.profile) if getattr(args, "profile", None) else None
+    result = import_files(ws, args.kind, [Path(f) for f in args.files], profile=profile,
+                          area_kind=getattr(args, "area_kind", None))
+    ws.save(path)
+    print(_human(result, args.kind))
+    if getattr(args, "json", False):
+        print(json.dumps(result.summary(), default=str, ensure_ascii=False))
+    return 0
+
+
+__all__ = ["cli_import", "UserError"]

@@ -1,0 +1,128 @@
+"""Vectorised date parsing for columns that mix formats.
+
+Each format is tried with one vectorised ``pandas.to_datetime`` call on the values still unparsed, so a clean column
+costs one pass and a mixed one a pass per format present. Years outside 1900-2100 count as not understood: that is
+how a two-digit year read with ``%Y`` ("8/27/06" as year 6) is caught and left for ``%y``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+US_FORMATS = [
+    "ISO8601",
+    "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y",
+    "%m/%d/%y %I:%M:%S %p", "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M:%S", "%m/%d/%y %H:%M", "%m/%d/%y",
+    "%m-%d-%Y %H:%M:%S", "%m-%d-%Y", "%d-%b-%y", "%d-%b-%Y", "%d-%b-%Y %H:%M:%S", "%b %d %Y", "%B %d, %Y",
+    "%Y%m%d%H%M%S", "%Y%m%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d",
+]
+DAYFIRST_FORMATS = [f.replace("%m/%d", "%d/%m").replace("%m-%d", "%d-%m") for f in US_FORMATS]
+
+_MIN = pd.Timestamp("1900-01-01")
+_MAX = pd.Timestamp("2100-12-31")
+# Excel stores dates as days since 1899-12-30; a bare number in a date column of a workbook is one of those.
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def _plausible(dt: pd.Series) -> pd.Series:
+    if getattr(dt.dt, "tz", None) is not None:
+        naive = dt.dt.tz_localize(None)
+    else:
+        naive = dt
+    return dt.notna() & (naive >= _MIN) & (naive <= _MAX)
+
+
+def _to_ns(dt: pd.Series, utc: bool) -> pd.Series:
+    tz = getattr(dt.dt, "tz", None)
+    if utc:
+        dt = dt.dt.tz_localize("UTC") if tz is None else dt.dt.tz_convert("UTC")
+        return dt.astype("datetime64[ns, UTC]")
+    if tz is not None:
+        dt = dt.dt.tz_localize(None)  # keep the wall-clock time the source wrote
+    return dt.astype("datetime64[ns]")
+
+
+def parse_dates(values: pd.Series, formats=(), dayfirst: bool = False, utc: bool = False):
+    """Parse a column to datetimes.
+
+    Returns ``(dt, missing, bad)``: ``dt`` is datetime64[ns] (tz-aware UTC when ``utc``: naive values are taken as
+    UTC), ``missing`` marks blank cells, ``bad`` cells that no format understood.
+    """
+    s = values
+    idx = s.index
+    n = len(s)
+    empty = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns, UTC]" if utc else "datetime64[ns]")
+    if n == 0:
+        z = np.zeros(0, dtype=bool)
+        return empty, z, z
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = _to_ns(s, utc)
+        ok = _plausible(out).to_numpy()
+        missing = s.isna().to_numpy()
+        return out.where(ok), missing, ~ok & ~missing
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        num = pd.to_numeric(s, errors="coerce")
+        missing = num.isna().to_numpy()
+        # yyyymmdd integers are far larger than any Excel serial day number
+        if num.dropna().between(19000101, 21001231).all() and num.notna().any():
+            dt = pd.to_datetime(num.astype("Int64").astype("str"), format="%Y%m%d", errors="coerce")
+        else:
+            dt = _EXCEL_EPOCH + pd.to_timedelta(num, unit="D")
+        out = _to_ns(dt, utc)
+        ok = _plausible(out).to_numpy()
+        return out.where(ok), missing, ~ok & ~missing
+    if s.dtype == object:
+        kind = pd.api.types.infer_dtype(s, skipna=True)
+        if kind in ("datetime", "datetime64", "date"):
+            out = _to_ns(pd.to_datetime(s, errors="coerce"), utc)
+            ok = _plausible(out).to_numpy()
+            missing = s.isna().to_numpy()
+            return out.where(ok), missing, ~ok & ~missing
+        if kind not in ("string", "empty"):
+            # a workbook column with dates, numbers and text mixed: real datetimes first, the rest as text
+            is_dt = np.fromiter((isinstance(v, (pd.Timestamp,)) or hasattr(v, "year") for v in s.to_numpy()),
+                                bool, n)
+            first = parse_dates(s[is_dt].astype("datetime64[ns]") if is_dt.any() else s[is_dt], formats,
+                                dayfirst, utc)
+            rest_vals = s[~is_dt]
+            nums = pd.to_numeric(rest_vals, errors="coerce")
+            rest_text = rest_vals.where(nums.isna(), None)
+            second = parse_dates(rest_text.astype("str").where(rest_text.notna()), formats, dayfirst, utc)
+            third = parse_dates(nums, formats, dayfirst, utc)
+            out = empty.copy()
+            out[is_dt] = first[0]
+            out[~is_dt] = second[0].where(second[0].notna(), third[0])
+            missing = s.isna().to_numpy()
+            ok = out.notna().to_numpy()
+            return out, missing, ~ok & ~missing
+    text = s.astype("str").str.strip()
+    missing = (text.isna() | (text == "")).to_numpy()
+    vals = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")  # UTC wall clock when utc, else local
+    todo = ~missing
+    tried = []
+    for fmt in list(formats) + (DAYFIRST_FORMATS if dayfirst else US_FORMATS):
+        if fmt in tried:
+            continue
+        tried.append(fmt)
+        if not todo.any():
+            break
+        sub = text if todo.all() else text[todo]
+        try:
+            dt = pd.to_datetime(sub, format=fmt, errors="coerce", utc=utc)
+        except (ValueError, TypeError):
+            # mixed UTC offsets without utc=True: read them as UTC and keep the UTC wall clock
+            dt = pd.to_datetime(sub, format=fmt, errors="coerce", utc=True)
+            if not utc:
+                dt = dt.dt.tz_localize(None)
+        if getattr(dt.dt, "tz", None) is not None:
+            dt = dt.dt.tz_convert("UTC").dt.tz_localize(None) if utc else dt.dt.tz_localize(None)
+        arr = dt.to_numpy(dtype="datetime64[ns]")
+        good = (arr >= np.datetime64(_MIN)) & (arr <= np.datetime64(_MAX))  # NaT compares False
+        if good.any():
+            pos = np.flatnonzero(todo)[good]
+            vals[pos] = arr[good]
+            todo[pos] = False
+    out = pd.Series(vals, index=idx)
+    if utc:
+        out = out.dt.tz_localize("UTC")
+    return out, missing, todo

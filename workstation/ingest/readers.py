@@ -1,0 +1,333 @@
+"""Reading spreadsheets and delimited text exactly as records systems write them.
+
+Real exports arrive with byte-order marks, CR-only / CRLF / LF line endings, Windows-1252 text, quoted fields with
+embedded commas, title rows above the header in workbooks, and now and then a row with too many fields. Every
+reader here turns a file into a DataFrame or raises a UserError that names the file and the problem.
+
+CSV goes through pandas' pyarrow engine (multi-threaded, typed) and falls back to the C and then the python engine
+only when a file needs it; xlsx/xls/ods go through python-calamine.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import UserError
+
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@dataclass
+class RawTable:
+    """A file as read: ``df`` (one row per input row), the 1-based row number of its first data row as a
+    spreadsheet would show it, and rows the parser could not split (``(row_number, text)``)."""
+
+    df: pd.DataFrame
+    first_row: int
+    bad_lines: list = field(default_factory=list)
+    file_format: str = "csv"
+    sheet: str | None = None
+    sha256: str = ""
+    size: int = 0
+
+
+def _fail(path: Path, problem: str) -> UserError:
+    return UserError(f"{path.name}: {problem}")
+
+
+def file_format(path: Path, head: bytes) -> str:
+    """'xlsx' (any zip container), 'xls' (OLE2) or 'text', from the first bytes rather than the name."""
+    if head.startswith(_ZIP_MAGIC):
+        return "xlsx"
+    if head.startswith(_OLE_MAGIC):
+        return "xls"
+    return "text"
+
+
+def _looks_binary(sample: bytes) -> bool:
+    if b"\x00" in sample:
+        return True
+    ctrl = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return ctrl > max(2, len(sample) // 100)
+
+
+def _decode_to_utf8(path: Path, data: bytes) -> bytes:
+    """UTF-8 bytes with LF or CRLF line ends, whatever the file had (BOM, UTF-16, cp1252, CR-only)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise _fail(path, "the file says it is UTF-16 text but cannot be decoded; save it again as CSV.") from None
+    if _looks_binary(data[:8192]):
+        raise _fail(path, "this is not a spreadsheet or CSV file (it holds binary data); export the records as "
+                          "xlsx or csv and try again.")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        # Excel on Windows saves "CSV" as Windows-1252; its five undefined bytes are replaced rather than fatal.
+        data = data.decode("cp1252", errors="replace").encode("utf-8")
+    if b"\r" in data:
+        if b"\n" not in data:  # classic Mac / some RMS exports: CR alone ends a line
+            data = data.replace(b"\r", b"\n")
+        elif b"\r\n" in data and data.count(b"\r") != data.count(b"\r\n"):
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return data
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
+
+
+def _first_line(data: bytes) -> str:
+    end = data.find(b"\n")
+    line = data[: end if end >= 0 else min(len(data), 1 << 20)]
+    return line.decode("utf-8", errors="replace").rstrip("\r")
+
+
+def text_header(data: bytes, sep: str) -> list[str]:
+    row = next(csv.reader([_first_line(data)], delimiter=sep), [])
+    return [c.strip() for c in row]
+
+
+def _dedupe(names: list) -> list:
+    seen: dict = {}
+    out = []
+    for n in names:
+        if n in seen:
+            seen[n] += 1
+            out.append(f"{n}.{seen[n]}")
+        else:
+            seen[n] = 0
+            out.append(n)
+    return out
+
+
+def _read_text(path: Path, data: bytes, *, header: bool, nrows: int | None, str_columns, all_text: bool) -> RawTable:
+    data = _decode_to_utf8(path, data)
+    if not data.strip():
+        raise _fail(path, "the file is empty.")
+    sep = _sniff_delimiter(_first_line(data))
+    names = text_header(data, sep) if header else None
+    if header and (not names or not any(names)):
+        raise _fail(path, "the first line is blank; it should hold the column names.")
+    if names is not None:
+        names = _dedupe([n if n else f"column_{i + 1}" for i, n in enumerate(names)])
+    if all_text:
+        dtype = str
+    else:
+        keep = set(str_columns(names)) if (str_columns and names is not None) else set()
+        dtype = {c: str for c in keep} or None
+    common = dict(sep=sep, header=None, skiprows=1 if header else 0, names=names, dtype=dtype,
+                  skip_blank_lines=True)
+    if names is None:
+        common.pop("names")
+    bad: list = []
+    errors = []
+    if nrows is None:
+        try:
+            df = pd.read_csv(io.BytesIO(data), engine="pyarrow", **common)
+            return RawTable(df=_finish(df, header), first_row=2 if header else 1)
+        except Exception as exc:  # pyarrow is strict about ragged rows and type changes mid-file
+            errors.append(exc)
+            if dtype is not str:
+                try:
+                    df = pd.read_csv(io.BytesIO(data), engine="pyarrow", **{**common, "dtype": str})
+                    return RawTable(df=_finish(df, header), first_row=2 if header else 1)
+                except Exception as exc2:
+                    errors.append(exc2)
+
+    def on_bad(fields):
+        bad.append(sep.join(str(f) for f in fields))
+        return None
+
+    try:
+        df = pd.read_csv(io.BytesIO(data), engine="python", on_bad_lines=on_bad, nrows=nrows,
+                         **{**common, "dtype": str})
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        raise _fail(path, f"the text cannot be split into columns ({exc}); check that it is a CSV export.") from None
+    # The python engine does not report where a bad line was; they are listed after the good rows.
+    bad_lines = [(None, text) for text in bad]
+    return RawTable(df=_finish(df, header), first_row=2 if header else 1, bad_lines=bad_lines)
+
+
+def _finish(df: pd.DataFrame, header: bool) -> pd.DataFrame:
+    if not header:
+        df.columns = list(range(df.shape[1]))
+    return df.reset_index(drop=True)
+
+
+# ---- workbooks -------------------------------------------------------------------------------------------------
+def _cell_name(v, i: int) -> str:
+    if v is None or v == "":
+        return f"column_{i + 1}"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip() or f"column_{i + 1}"
+
+
+def _header_index(rows: list) -> int:
+    """The first row that looks like a header: at least half the table's width filled (title rows are not)."""
+    width = max((len(r) for r in rows[:50]), default=0)
+    for i, r in enumerate(rows[:50]):
+        filled = sum(1 for v in r if v is not None and v != "")
+        if filled >= max(2, (width + 1) // 2) or (width == 1 and filled == 1):
+            return i
+    return 0
+
+
+def _read_workbook(path: Path, data: bytes, *, header: bool, nrows: int | None, sheet) -> RawTable:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:
+        raise _fail(path, f"the workbook cannot be opened ({type(exc).__name__}: {str(exc)[:120]}); it may be "
+                          "truncated or damaged — export it again.") from None
+    try:
+        names = list(wb.sheet_names)
+        if sheet is not None:
+            if isinstance(sheet, int):
+                if not 0 <= sheet < len(names):
+                    raise _fail(path, f"the workbook has no sheet number {sheet + 1}.")
+                chosen = names[sheet]
+            elif sheet in names:
+                chosen = sheet
+            else:
+                raise _fail(path, f"the workbook has no sheet named '{sheet}' (it has {', '.join(names)}).")
+            rows = wb.get_sheet_by_name(chosen).to_python(skip_empty_area=True)
+        else:
+            chosen, rows = None, []
+            for nm in names:
+                rows = wb.get_sheet_by_name(nm).to_python(skip_empty_area=True)
+                if any(any(v not in (None, "") for v in r) for r in rows[:20]):
+                    chosen = nm
+                    break
+    except UserError:
+        raise
+    except Exception as exc:
+        raise _fail(path, f"the workbook cannot be read ({type(exc).__name__}: {str(exc)[:120]}); it may be "
+                          "truncated or damaged — export it again.") from None
+    if chosen is None or not rows:
+        raise _fail(path, "the workbook has no data in any sheet.")
+    h = _header_index(rows) if header else -1
+    width = max(len(r) for r in rows)
+    if header:
+        head = list(rows[h]) + [None] * (width - len(rows[h]))
+        cols = _dedupe([_cell_name(v, i) for i, v in enumerate(head)])
+    else:
+        cols = list(range(width))
+    body = rows[h + 1:]
+    if nrows is not None:
+        body = body[:nrows]
+    # calamine pads rows to the sheet's width already; pad anyway for ragged sheets
+    if any(len(r) != width for r in body):
+        body = [list(r) + [""] * (width - len(r)) for r in body]
+    df = pd.DataFrame(body, columns=cols, dtype=object) if body else pd.DataFrame({c: [] for c in cols}, dtype=object)
+    # calamine writes empty cells as ''; missing is NaN everywhere else in the importer
+    for c in df.columns:
+        col = df[c]
+        empty = col.to_numpy() == ""
+        if empty.any():
+            df[c] = col.mask(empty)
+    # drop trailing fully-empty rows (formatting left below the data)
+    if len(df):
+        nonempty = df.notna().any(axis=1).to_numpy()
+        last = int(np.flatnonzero(nonempty)[-1]) + 1 if nonempty.any() else 0
+        df = df.iloc[:last]
+    return RawTable(df=df.reset_index(drop=True), first_row=h + 2, file_format="xlsx", sheet=chosen)
+
+
+def cells_to_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as text (whole numbers without '.0', dates as ISO), missing stays missing."""
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        if s.dtype == object:
+            def fmt(v):
+                if v is None or (isinstance(v, float) and v != v):
+                    return None
+                if isinstance(v, float) and v.is_integer():
+                    return str(int(v))
+                if isinstance(v, _dt.datetime):
+                    return v.isoformat(sep=" ")
+                if isinstance(v, (_dt.date, _dt.time)):
+                    return v.isoformat()
+                return str(v)
+            out[c] = pd.Series([fmt(v) for v in s.to_numpy()], index=s.index, dtype="str")
+        elif pd.api.types.is_float_dtype(s.dtype):
+            isint = s.notna() & (s == s.round())
+            txt = s.astype("str")
+            if isint.any():
+                txt = txt.where(~isint, s.where(isint).astype("Int64").astype("str"))
+            out[c] = txt.where(s.notna())
+        else:
+            out[c] = s.astype("str").where(s.notna())
+    return pd.DataFrame(out, index=df.index)
+
+
+# ---- public ------------------------------------------------------------------------------------------------------
+def read_bytes(path) -> bytes:
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise _fail(path, "the file does not exist.") from None
+    except IsADirectoryError:
+        raise _fail(path, "this is a folder, not a file.") from None
+    except OSError as exc:
+        raise _fail(path, f"the file cannot be read ({exc.strerror or exc}).") from None
+
+
+def read_source(path, *, header: bool = True, nrows: int | None = None, sheet=None, str_columns=None,
+                all_text: bool = False, data: bytes | None = None) -> RawTable:
+    """Read any supported file. ``str_columns(names)`` names the columns to keep as text (ids, districts) when the
+    rest may be typed by the parser; ``all_text`` reads every column as text."""
+    path = Path(path)
+    if data is None:
+        data = read_bytes(path)
+    if not data or not data.strip():
+        raise _fail(path, "the file is empty.")
+    fmt = file_format(path, data[:8])
+    if fmt in ("xlsx", "xls"):
+        if fmt == "xlsx" and path.suffix.lower() not in EXCEL_SUFFIXES and not _zip_is_workbook(data):
+            raise _fail(path, "this is a zip archive, not a spreadsheet; unpack it and import the file inside.")
+        raw = _read_workbook(path, data, header=header, nrows=nrows, sheet=sheet)
+        raw.file_format = fmt
+        if all_text:
+            raw.df = cells_to_text(raw.df)
+    else:
+        if path.suffix.lower() in EXCEL_SUFFIXES:
+            raise _fail(path, f"the file is named {path.suffix} but is not a workbook (it may be truncated or "
+                              "renamed); export it again.")
+        raw = _read_text(path, data, header=header, nrows=nrows, str_columns=str_columns, all_text=all_text)
+        raw.file_format = "csv"
+    raw.size = len(data)
+    return raw
+
+
+def _zip_is_workbook(data: bytes) -> bool:
+    head = data[:4096]
+    return b"xl/" in head or b"[Content_Types].xml" in head or b"mimetype" in head
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_table(path, nrows: int | None = None, header: bool = True, sheet=None) -> pd.DataFrame:
+    """The file as a DataFrame of text (missing cells are NaN): what the import wizard previews and maps."""
+    raw = read_source(path, header=header, nrows=nrows, sheet=sheet, all_text=True)
+    return raw.df
