@@ -43,11 +43,13 @@ def transform_geometry(geom, src_crs, dst_crs="EPSG:4326"):
 
 def area_sq_miles(geom) -> float:
     """Geodesic (equal-area on the WGS84 ellipsoid) area of a lon/lat polygon, in square miles."""
+    import shapely
     from pyproj import Geod
 
     if geom is None or geom.is_empty:
         return 0.0
-    a, _ = Geod(ellps="WGS84").geometry_area_perimeter(geom)
+    # pyproj signs each ring's area by its orientation: a hole wound like its shell would be added, not subtracted
+    a, _ = Geod(ellps="WGS84").geometry_area_perimeter(shapely.orient_polygons(geom))
     return abs(a) / SQ_METRES_PER_SQ_MILE
 
 

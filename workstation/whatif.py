@@ -1,0 +1,649 @@
+"""The what-if geometry engine: every figure of an area, kept up to date while a vertex of its boundary is dragged.
+
+When one vertex moves from ``old`` to ``new``, the only points whose inside/outside state can change lie in the two
+triangles (prev, old, new) and (old, new, next): a point flips exactly when it lies in one of them (the even-odd rule
+applied to the two closed loops the move adds). Inserting a vertex ``q`` between ``a`` and ``b`` flips the triangle
+(a, q, b); deleting vertex ``v`` flips (prev, v, next). A grid index (cells of ~100 m, CSR layout: the points sorted
+by cell plus the offset of each cell) finds the few thousand candidates of a triangle among a million points; the
+inside flags of those that lie in it are flipped and a histogram of inside points per (measure membership, date window)
+code is adjusted. Counts per measure and window come from that histogram with one small matrix product. Any other
+change (several vertices at once, the whole shape moved, a new shape) is a full resync; so is the release of a drag.
+
+Coordinates are WGS84 lon/lat, treated as planar for membership exactly like ``geo.contains`` (shapely), so the live
+figures equal those of the reports. Areas are geodesic (equal-area) square miles.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from . import geo, periods
+from .commands import Shape, freeze_shape
+from .errors import UserError
+from .reports.rules import pct_change
+
+METRES_PER_DEG_LAT = 110_574.0
+METRES_PER_DEG_LON_EQUATOR = 111_320.0
+MAX_CELLS = 4_000_000
+
+DEFAULT_KEY_MEASURES = ("part1_violent", "firearm_violent_crime", "homicides", "nonfatal_shooting_victims",
+                        "shotspotter_activations", "part1_property", "part1_total")
+SHARE_MEASURE = "part1_violent"
+WINDOWS = ("wtd", "28d", "ytd")  # each with its twin a year earlier
+
+
+class InvalidShape(UserError):
+    """A boundary that cannot be used (it crosses itself, has too few corners, ...); the last valid one is kept."""
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+class GridIndex:
+    """Points bucketed in a regular grid over lon/lat, stored sorted by cell (CSR): ``starts[c]:starts[c+1]`` are the
+    sorted positions of cell ``c``. Positions are in "cell units" (u, v) = ((lon - lon0)/dx, (lat - lat0)/dy), an
+    affine map of lon/lat, so point-in-triangle answers are the same as in lon/lat."""
+
+    def __init__(self, lon, lat, cell_m: float = 100.0, extent: tuple[float, float, float, float] | None = None):
+        lon = np.asarray(lon, dtype="float64")
+        lat = np.asarray(lat, dtype="float64")
+        if lon.shape != lat.shape or lon.ndim != 1:
+            raise ValueError("lon and lat must be 1-D arrays of the same length")
+        if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+            raise ValueError("GridIndex takes located points only (drop NaN coordinates first)")
+        self.n = lon.size
+        if extent is None:
+            if self.n:
+                extent = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+            else:
+                extent = (0.0, 0.0, 1e-3, 1e-3)
+        x0, y0, x1, y1 = extent
+        lat_mid = 0.5 * (y0 + y1)
+        self.dx = cell_m / (METRES_PER_DEG_LON_EQUATOR * max(math.cos(math.radians(lat_mid)), 0.01))
+        self.dy = cell_m / METRES_PER_DEG_LAT
+        w, h = max(x1 - x0, 1e-9), max(y1 - y0, 1e-9)
+        while (w / self.dx + 1) * (h / self.dy + 1) > MAX_CELLS:
+            self.dx *= 2.0
+            self.dy *= 2.0
+        self.x0, self.y0 = x0, y0
+        self.ncols = int(w / self.dx) + 1
+        self.nrows = int(h / self.dy) + 1
+        u = (lon - x0) / self.dx
+        v = (lat - y0) / self.dy
+        # Points outside the extent go to the border cells: they are still found (and tested exactly) there.
+        col = np.clip(np.floor(u), 0, self.ncols - 1).astype(np.int64)
+        row = np.clip(np.floor(v), 0, self.nrows - 1).astype(np.int64)
+        cell = row * self.ncols + col
+        self.order = np.argsort(cell, kind="stable")        # sorted position -> input position
+        self.u = u[self.order]
+        self.v = v[self.order]
+        self.starts = np.zeros(self.ncols * self.nrows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cell, minlength=self.ncols * self.nrows), out=self.starts[1:])
+
+    def to_uv(self, lon: float, lat: float) -> tuple[float, float]:
+        return (lon - self.x0) / self.dx, (lat - self.y0) / self.dy
+
+    def rect(self, umin: float, vmin: float, umax: float, vmax: float) -> np.ndarray:
+        """Sorted positions of the points in every cell that meets the rectangle (a superset of those inside it)."""
+        c0 = min(max(int(math.floor(umin)), 0), self.ncols - 1)
+        c1 = min(max(int(math.floor(umax)), 0), self.ncols - 1)
+        r0 = min(max(int(math.floor(vmin)), 0), self.nrows - 1)
+        r1 = min(max(int(math.floor(vmax)), 0), self.nrows - 1)
+        base = np.arange(r0, r1 + 1, dtype=np.int64) * self.ncols
+        s = self.starts[base + c0]
+        e = self.starts[base + c1 + 1]
+        lens = e - s
+        total = int(lens.sum())
+        if total == 0:
+            return np.empty(0, dtype=np.int64)
+        if lens.size == 1:
+            return np.arange(s[0], e[0], dtype=np.int64)
+        # concatenated ranges s[i]:e[i] without a Python loop
+        return np.arange(total, dtype=np.int64) + np.repeat(s - (np.cumsum(lens) - lens), lens)
+
+    def in_triangle(self, a, b, c) -> np.ndarray:
+        """Sorted positions of the points strictly inside triangle abc (vertices in cell units)."""
+        (ax, ay), (bx, by), (cx, cy) = a, b, c
+        orient = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+        if orient == 0.0:
+            return np.empty(0, dtype=np.int64)            # a degenerate triangle holds no point
+        if orient < 0:
+            bx, by, cx, cy = cx, cy, bx, by               # make it counter-clockwise
+        cand = self.rect(min(ax, bx, cx), min(ay, by, cy), max(ax, bx, cx), max(ay, by, cy))
+        if cand.size == 0:
+            return cand
+        pu = self.u[cand]
+        pv = self.v[cand]
+        ok = (bx - ax) * (pv - ay) - (by - ay) * (pu - ax) > 0
+        ok &= (cx - bx) * (pv - by) - (cy - by) * (pu - bx) > 0
+        ok &= (ax - cx) * (pv - cy) - (ay - cy) * (pu - cx) > 0
+        return cand[ok]
+
+    def in_rect_lonlat(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+        a = self.to_uv(x0, y0)
+        b = self.to_uv(x1, y1)
+        return self.rect(a[0], a[1], b[0], b[1])
+
+
+class FlipLayer:
+    """Points with a histogram code and a weight, and which of them are inside the current shape.
+
+    ``hist[k]`` is the summed weight of the inside points with code ``k``; it is adjusted point by point as triangles
+    flip, and rebuilt by ``reset``.
+    """
+
+    def __init__(self, lon, lat, codes, n_codes: int, weights=None, cell_m: float = 100.0, extent=None):
+        self.index = GridIndex(lon, lat, cell_m, extent)
+        order = self.index.order
+        self.code = np.asarray(codes, dtype=np.int64)[order]
+        self.weight = None if weights is None else np.asarray(weights, dtype="float64")[order]
+        self.n_codes = int(n_codes)
+        self.inside = np.zeros(self.index.n, dtype=bool)
+        self.hist = np.zeros(self.n_codes, dtype="float64")
+        self.lon = np.asarray(lon, dtype="float64")[order]
+        self.lat = np.asarray(lat, dtype="float64")[order]
+
+    def _bincount(self, pos: np.ndarray) -> np.ndarray:
+        if self.weight is None:
+            return np.bincount(self.code[pos], minlength=self.n_codes)
+        return np.bincount(self.code[pos], weights=self.weight[pos], minlength=self.n_codes)
+
+    def flip_triangle(self, a_ll, b_ll, c_ll) -> int:
+        """Flip the points inside the triangle given in lon/lat; returns how many flipped."""
+        ix = self.index
+        pos = ix.in_triangle(ix.to_uv(*a_ll), ix.to_uv(*b_ll), ix.to_uv(*c_ll))
+        if pos.size == 0:
+            return 0
+        now_in = ~self.inside[pos]
+        self.inside[pos] = now_in
+        entering = pos[now_in]
+        leaving = pos[~now_in]
+        if entering.size:
+            self.hist += self._bincount(entering)
+        if leaving.size:
+            self.hist -= self._bincount(leaving)
+        return int(pos.size)
+
+    def reset(self, geom) -> None:
+        """Inside flags and histogram from scratch: the grid narrows the candidates to the shape's bounding box."""
+        self.inside[:] = False
+        if geom is not None and self.index.n:
+            import shapely
+
+            x0, y0, x1, y1 = geom.bounds
+            cand = self.index.in_rect_lonlat(x0, y0, x1, y1)
+            if cand.size:
+                shapely.prepare(geom)
+                hit = shapely.contains_xy(geom, self.lon[cand], self.lat[cand])
+                self.inside[cand[hit]] = True
+        pos = np.flatnonzero(self.inside)
+        self.hist = self._bincount(pos).astype("float64") if pos.size else np.zeros(self.n_codes)
+
+    def full_hist(self, geom) -> np.ndarray:
+        """The histogram by a plain full scan (``shapely.contains_xy`` over every point): the reference."""
+        import shapely
+
+        hit = shapely.contains_xy(geom, self.lon, self.lat)
+        pos = np.flatnonzero(hit)
+        return self._bincount(pos).astype("float64")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WindowFigure:
+    kind: str          # "wtd" | "28d" | "ytd"
+    current: float
+    prior: float       # the same window a year earlier
+    change: float | None  # fraction (-0.18 for -18%); None from a zero base
+
+
+@dataclass(frozen=True)
+class MeasureFigure:
+    id: str
+    label: str
+    direction: str
+    windows: tuple[WindowFigure, ...]
+    city: tuple[float, ...] = ()  # citywide current count per window, same order
+
+    def window(self, kind: str) -> WindowFigure:
+        for w in self.windows:
+            if w.kind == kind:
+                return w
+        raise KeyError(kind)
+
+
+@dataclass(frozen=True)
+class AreaFigures:
+    """Every figure of the edited area at one moment."""
+
+    area_sq_mi: float
+    city_area_sq_mi: float | None
+    share_of_city_area: float | None     # fraction
+    measures: tuple[MeasureFigure, ...]
+    share_measure: str | None             # the measure whose city share and PAI are reported
+    share_label: str
+    share_window: str
+    n_area: float
+    n_city: float
+    share_of_city_crime: float | None     # fraction
+    pai: float | None
+    population: float | None
+    population_note: str
+    as_of: str | None
+    vertices: int
+
+    def measure(self, mid: str) -> MeasureFigure:
+        for m in self.measures:
+            if m.id == mid:
+                return m
+        raise KeyError(mid)
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+@dataclass
+class MeasureSpec:
+    """A key measure as the engine needs it: which points count and with what weight."""
+
+    id: str
+    label: str
+    direction: str = "crime"
+
+
+class WhatIf:
+    """The live model of one area being edited.
+
+    Built from located points with, per point, a bitmask of the key measures it counts toward (``member_bits``),
+    a bitmask of the date windows it falls in (``window_bits``; bit 2*i is window i, bit 2*i+1 its year-earlier twin)
+    and optionally a weight (activity counts). ``city_counts[m, w]`` are the citywide totals (including records with
+    no location). Use ``set_shape`` for a new shape, ``move_vertex``/``insert_vertex``/``delete_vertex`` (or
+    ``update_shape``, which works out which one a new ring is) while dragging.
+    """
+
+    def __init__(self, lon, lat, member_bits, window_bits, measures: Sequence[MeasureSpec],
+                 city_counts: np.ndarray, *, weights=None, windows: Sequence[str] = WINDOWS,
+                 city_area_sq_mi: float | None = None, population_points=None, population_note: str = "",
+                 share_measure: str | None = SHARE_MEASURE, share_window: str = "ytd", as_of=None,
+                 cell_m: float = 100.0, extent=None):
+        self.measures = list(measures)
+        self.windows = tuple(windows)
+        member_bits = np.asarray(member_bits, dtype=np.uint64)
+        window_bits = np.asarray(window_bits, dtype=np.uint64)
+        # One histogram code per distinct (measures, windows) combination: a few dozen codes for a million points.
+        combo = (member_bits << np.uint64(16)) | window_bits
+        uniq, codes = np.unique(combo, return_inverse=True)
+        m_of = uniq >> np.uint64(16)
+        w_of = uniq & np.uint64(0xFFFF)
+        nm, nw = len(self.measures), 2 * len(self.windows)
+        self._member = ((m_of[:, None] >> np.arange(nm, dtype=np.uint64)) & np.uint64(1)).astype("float64")
+        self._inwin = ((w_of[:, None] >> np.arange(nw, dtype=np.uint64)) & np.uint64(1)).astype("float64")
+        self.layer = FlipLayer(lon, lat, codes.reshape(-1), len(uniq), weights, cell_m, extent)
+        self.city_counts = np.asarray(city_counts, dtype="float64").reshape(nm, nw)
+        self.city_area = city_area_sq_mi
+        self.pop_layer = None
+        if population_points is not None:
+            plon, plat, pw = population_points
+            if len(plon):
+                self.pop_layer = FlipLayer(plon, plat, np.zeros(len(plon), dtype=np.int64), 1, pw, cell_m)
+        self.population_note = population_note
+        ids = [m.id for m in self.measures]
+        self.share_measure = share_measure if share_measure in ids else None
+        self.share_window = share_window
+        self.as_of = None if as_of is None else str(periods.to_date(as_of))
+        self._parts: list[list[np.ndarray]] = []
+        self._geom = None
+        self._area = 0.0
+        from pyproj import Geod
+
+        self._geod = Geod(ellps="WGS84")
+
+    # ---- the shape ----
+    @property
+    def shape(self) -> Shape:
+        return tuple(tuple(tuple(map(tuple, r.tolist())) for r in part) for part in self._parts)
+
+    @property
+    def geometry(self):
+        return self._geom
+
+    @property
+    def vertex_count(self) -> int:
+        return sum(len(r) for part in self._parts for r in part)
+
+    @staticmethod
+    def _geometry_of(parts):
+        import shapely
+
+        polys = [shapely.Polygon(part[0], holes=[r for r in part[1:]] or None) for part in parts]
+        return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+
+    def _checked(self, parts):
+        for part in parts:
+            for r in part:
+                if len(r) < 3:
+                    raise InvalidShape("A boundary needs at least three corners; that vertex cannot be deleted.")
+        geom = self._geometry_of(parts)
+        problem = geo.validity_problem(geom)
+        if problem:
+            raise InvalidShape(problem)
+        return geom
+
+    def _ring_area(self) -> float:
+        a = 0.0
+        for part in self._parts:
+            for k, r in enumerate(part):
+                ra, _ = self._geod.polygon_area_perimeter(r[:, 0], r[:, 1])
+                a += abs(ra) if k == 0 else -abs(ra)
+        return a / geo.SQ_METRES_PER_SQ_MILE
+
+    def set_shape(self, shape) -> AreaFigures:
+        """Take a whole new shape (a shapely polygon or nested rings) and recompute everything: the full resync."""
+        frozen = freeze_shape(shape)
+        if not frozen:
+            raise InvalidShape("The shape is empty.")
+        parts = [[np.array(r, dtype="float64") for r in part] for part in frozen]
+        geom = self._checked(parts)
+        self._parts, self._geom = parts, geom
+        self.layer.reset(geom)
+        if self.pop_layer is not None:
+            self.pop_layer.reset(geom)
+        self._area = self._ring_area()
+        return self.figures()
+
+    def resync(self) -> AreaFigures:
+        """Recompute from the current shape (on mouse release: clears any rounding a long drag could gather)."""
+        if self._geom is not None:
+            self.layer.reset(self._geom)
+            if self.pop_layer is not None:
+                self.pop_layer.reset(self._geom)
+        return self.figures()
+
+    def _ring(self, part: int, ring: int) -> np.ndarray:
+        try:
+            return self._parts[part][ring]
+        except IndexError:
+            raise IndexError(f"the shape has no ring {ring} in part {part}") from None
+
+    def _replace(self, part: int, ring: int, new_ring: np.ndarray, triangles) -> AreaFigures:
+        parts = [list(p) for p in self._parts]
+        parts[part][ring] = new_ring
+        geom = self._checked(parts)                       # raises before anything changes
+        self._parts, self._geom = parts, geom
+        for tri in triangles:
+            self.layer.flip_triangle(*tri)
+            if self.pop_layer is not None:
+                self.pop_layer.flip_triangle(*tri)
+        self._area = self._ring_area()
+        return self.figures()
+
+    def move_vertex(self, part: int, ring: int, index: int, lon: float, lat: float) -> AreaFigures:
+        r = self._ring(part, ring)
+        n = len(r)
+        i = index % n
+        old = (float(r[i, 0]), float(r[i, 1]))
+        new = (float(lon), float(lat))
+        if old == new:
+            return self.figures()
+        prev = (float(r[i - 1, 0]), float(r[i - 1, 1]))
+        nxt = (float(r[(i + 1) % n, 0]), float(r[(i + 1) % n, 1]))
+        nr = r.copy()
+        nr[i] = new
+        return self._replace(part, ring, nr, [(prev, old, new), (old, new, nxt)])
+
+    def insert_vertex(self, part: int, ring: int, index: int, lon: float, lat: float) -> AreaFigures:
+        """Insert a vertex before position ``index`` (between ``index - 1`` and ``index``)."""
+        r = self._ring(part, ring)
+        n = len(r)
+        i = index if 0 <= index <= n else index % (n + 1)
+        a = r[(i - 1) % n]
+        b = r[i % n]
+        q = (float(lon), float(lat))
+        nr = np.insert(r, i, q, axis=0)
+        return self._replace(part, ring, nr, [((float(a[0]), float(a[1])), q, (float(b[0]), float(b[1])))])
+
+    def delete_vertex(self, part: int, ring: int, index: int) -> AreaFigures:
+        r = self._ring(part, ring)
+        n = len(r)
+        if n <= 3:
+            raise InvalidShape("A boundary needs at least three corners; that vertex cannot be deleted.")
+        i = index % n
+        a, v, b = r[i - 1], r[i], r[(i + 1) % n]
+        nr = np.delete(r, i, axis=0)
+        tri = ((float(a[0]), float(a[1])), (float(v[0]), float(v[1])), (float(b[0]), float(b[1])))
+        return self._replace(part, ring, nr, [tri])
+
+    def update_shape(self, shape) -> tuple[str, AreaFigures]:
+        """Take the shape a view reports during a drag. When it differs from the current one by one moved, inserted
+        or deleted vertex, update incrementally; otherwise resync fully. Returns ("move" | "insert" | "delete" |
+        "full" | "same", figures). Raises ``InvalidShape`` (keeping the last valid shape) when it is not usable."""
+        new = freeze_shape(shape)
+        old = self.shape
+        if new == old:
+            return "same", self.figures()
+        if len(new) == len(old) and all(len(a) == len(b) for a, b in zip(new, old)):
+            diffs = [(p, k) for p, (pa, pb) in enumerate(zip(new, old)) for k, (ra, rb) in enumerate(zip(pa, pb))
+                     if ra != rb]
+            if len(diffs) == 1:
+                p, k = diffs[0]
+                ra, rb = new[p][k], old[p][k]
+                if len(ra) == len(rb):
+                    changed = [i for i, (x, y) in enumerate(zip(ra, rb)) if x != y]
+                    if len(changed) == 1:
+                        i = changed[0]
+                        return "move", self.move_vertex(p, k, i, *ra[i])
+                elif len(ra) == len(rb) + 1:
+                    i = _first_difference(ra, rb)
+                    if ra[:i] + ra[i + 1:] == rb:
+                        return "insert", self.insert_vertex(p, k, i, *ra[i])
+                elif len(ra) == len(rb) - 1:
+                    i = _first_difference(rb, ra)
+                    if rb[:i] + rb[i + 1:] == ra:
+                        return "delete", self.delete_vertex(p, k, i)
+        return "full", self.set_shape(new)
+
+    # ---- figures ----
+    def counts(self) -> np.ndarray:
+        """Inside counts per (measure, window slot): slots 2*i (window i) and 2*i+1 (a year earlier)."""
+        return (self._member * self.layer.hist[:, None]).T @ self._inwin
+
+    def full_counts(self, geom=None) -> np.ndarray:
+        """The same counts by a full ``shapely.contains_xy`` scan of every point: the reference for checks."""
+        hist = self.layer.full_hist(self._geom if geom is None else geom)
+        return (self._member * hist[:, None]).T @ self._inwin
+
+    def figures(self) -> AreaFigures:
+        c = self.counts()
+        measures = []
+        for mi, m in enumerate(self.measures):
+            wins = []
+            for wi, kind in enumerate(self.windows):
+                cur, pri = float(c[mi, 2 * wi]), float(c[mi, 2 * wi + 1])
+                cur, pri = _clean(cur), _clean(pri)
+                wins.append(WindowFigure(kind, cur, pri, pct_change(cur, pri)))
+            city = tuple(float(self.city_counts[mi, 2 * wi]) for wi in range(len(self.windows)))
+            measures.append(MeasureFigure(m.id, m.label, m.direction, tuple(wins), city))
+        area = self._area
+        share_area = (area / self.city_area) if self.city_area else None
+        n_area = n_city = 0.0
+        share = pai = None
+        label = ""
+        if self.share_measure is not None and self.share_window in self.windows:
+            mi = [m.id for m in self.measures].index(self.share_measure)
+            wi = self.windows.index(self.share_window)
+            label = self.measures[mi].label
+            n_area = _clean(float(c[mi, 2 * wi]))
+            n_city = float(self.city_counts[mi, 2 * wi])
+            if n_city > 0:
+                share = n_area / n_city
+                if share_area:
+                    pai = share / share_area
+        pop = None
+        if self.pop_layer is not None and self._geom is not None:
+            pop = max(float(self.pop_layer.hist[0]), 0.0)
+        return AreaFigures(
+            area_sq_mi=area, city_area_sq_mi=self.city_area, share_of_city_area=share_area,
+            measures=tuple(measures), share_measure=self.share_measure, share_label=label,
+            share_window=self.share_window, n_area=n_area, n_city=n_city, share_of_city_crime=share, pai=pai,
+            population=pop, population_note=self.population_note if pop is not None else "",
+            as_of=self.as_of, vertices=self.vertex_count)
+
+
+def _clean(x: float) -> float:
+    """Counts built by adding and subtracting weights: snap float noise back to the integer it stands for."""
+    r = round(x)
+    return float(r) if abs(x - r) < 1e-6 else x
+
+
+def _first_difference(longer: tuple, shorter: tuple) -> int:
+    for i, (a, b) in enumerate(zip(longer, shorter)):
+        if a != b:
+            return i
+    return len(shorter)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Building the engine from a workspace.
+@dataclass
+class _Units:
+    lon: list = field(default_factory=list)
+    lat: list = field(default_factory=list)
+    mbits: list = field(default_factory=list)
+    wbits: list = field(default_factory=list)
+    weight: list = field(default_factory=list)
+
+
+def window_bits(days: np.ndarray, as_of, windows: Sequence[str] = WINDOWS) -> np.ndarray:
+    """Bit 2*i set where the day falls in window i as of ``as_of``; bit 2*i+1 where it falls in its year-earlier twin."""
+    out = np.zeros(days.shape, dtype=np.uint64)
+    for i, kind in enumerate(windows):
+        w = periods.window(kind, as_of)
+        for k, win in ((0, w), (1, w.shifted(1))):
+            inside = (days >= win.start_day) & (days <= win.end_day)
+            out[inside] |= np.uint64(1 << (2 * i + k))
+    return out
+
+
+def city_area_sq_miles(ws) -> float | None:
+    city = ws.city
+    if city is not None and city.geometry is not None and not city.geometry.is_empty:
+        return geo.area_sq_miles(city.geometry)
+    if ws.districts:
+        import shapely
+
+        return geo.area_sq_miles(shapely.union_all([d.geometry for d in ws.districts]))
+    return None
+
+
+def population_lattice(ws, spacing_m: float = 100.0):
+    """Each district's population spread evenly over a lattice of points inside it, so that the population inside
+    any shape can be counted (and kept up to date) like incidents: an areal-weighting estimate. None when no
+    district has a population."""
+    import shapely
+
+    lons, lats, ws_ = [], [], []
+    for d in ws.districts:
+        if not d.population or d.geometry is None or d.geometry.is_empty:
+            continue
+        x0, y0, x1, y1 = d.geometry.bounds
+        lat_mid = 0.5 * (y0 + y1)
+        dx = spacing_m / (METRES_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat_mid)))
+        dy = spacing_m / METRES_PER_DEG_LAT
+        gx, gy = np.meshgrid(np.arange(x0 + dx / 2, x1, dx), np.arange(y0 + dy / 2, y1, dy))
+        gx, gy = gx.ravel(), gy.ravel()
+        hit = shapely.contains_xy(d.geometry, gx, gy)
+        gx, gy = gx[hit], gy[hit]
+        if gx.size == 0:
+            p = d.geometry.representative_point()
+            gx, gy = np.array([p.x]), np.array([p.y])
+        lons.append(gx)
+        lats.append(gy)
+        ws_.append(np.full(gx.size, float(d.population) / gx.size))
+    if not lons:
+        return None
+    return np.concatenate(lons), np.concatenate(lats), np.concatenate(ws_)
+
+
+def measure_selection(ws, measure) -> tuple[np.ndarray, np.ndarray | None]:
+    """The records of the measure's dataset that it counts (mask) and their weights (None: each counts 1).
+
+    "incidents" counts keep the first record of each incident; "sum_count"/"sum_quantity" weigh each record.
+    """
+    df = ws.frames[measure.dataset]
+    mask = measure.select(df) if len(df) else np.zeros(0, dtype=bool)
+    if measure.count == "incidents" and mask.any():
+        ids = df["incident_id"].astype("str").to_numpy()
+        first = np.zeros(len(df), dtype=bool)
+        sel = np.flatnonzero(mask)
+        _, first_pos = np.unique(ids[sel], return_index=True)
+        first[sel[first_pos]] = True
+        mask = first
+    weights = None
+    if measure.count == "sum_count":
+        weights = df["count"].to_numpy(dtype="float64")
+    elif measure.count == "sum_quantity":
+        weights = np.nan_to_num(df["quantity"].to_numpy(dtype="float64"))
+    return mask, weights
+
+
+def build_whatif(ws, as_of=None, key_measures: Iterable[str] | None = None, *, cell_m: float = 100.0,
+                 share_measure: str = SHARE_MEASURE, share_window: str = "ytd", catalog=None) -> WhatIf:
+    """The engine for a workspace: its key measures (default ``DEFAULT_KEY_MEASURES``, skipping those whose dataset
+    is empty), the CompStat windows as of ``as_of`` (default: the newest record), city area and population."""
+    from . import measures as measures_mod
+
+    cat = catalog or measures_mod.catalog_for(ws)
+    as_of = ws.as_of() if as_of is None else as_of
+    wanted = list(key_measures) if key_measures is not None else [
+        m for m in DEFAULT_KEY_MEASURES if m in cat and len(ws.frames[cat.get(m).dataset])]
+    specs = [cat.get(m) for m in wanted]
+    specs = [m for m in specs if m.is_count]
+    if len(specs) > 48:
+        raise UserError("At most 48 key measures can be followed live while editing a boundary.")
+    nm, nw = len(specs), 2 * len(WINDOWS)
+    city_counts = np.zeros((nm, nw))
+    # group the measures by (dataset, weighting) so that a record is one point per group, with a bit per measure
+    groups: dict[tuple[str, str], list[int]] = {}
+    for mi, m in enumerate(specs):
+        kind = m.count if m.count in ("sum_count", "sum_quantity") else "records"
+        groups.setdefault((m.dataset, kind), []).append(mi)
+    units = _Units()
+    for (dataset, kind), mis in groups.items():
+        df = ws.frames[dataset]
+        if not len(df) or as_of is None:
+            continue
+        days = periods.day_numbers(df["occurred"].to_numpy())
+        wb = window_bits(days, as_of)
+        mb = np.zeros(len(df), dtype=np.uint64)
+        weight = None
+        for mi in mis:
+            mask, w = measure_selection(ws, specs[mi])
+            mb[mask] |= np.uint64(1 << mi)
+            weight = w if w is not None else weight
+            ww = np.ones(len(df)) if w is None else w
+            for slot in range(nw):
+                city_counts[mi, slot] = float(ww[mask & ((wb >> np.uint64(slot)) & np.uint64(1)).astype(bool)].sum())
+        lon = df["lon"].to_numpy(dtype="float64")
+        lat = df["lat"].to_numpy(dtype="float64")
+        keep = (mb != 0) & (wb != 0) & np.isfinite(lon) & np.isfinite(lat)
+        units.lon.append(lon[keep])
+        units.lat.append(lat[keep])
+        units.mbits.append(mb[keep])
+        units.wbits.append(wb[keep])
+        units.weight.append(np.ones(int(keep.sum())) if weight is None else weight[keep])
+    cat_ = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dtype=dt))
+    lon, lat = cat_(units.lon, "float64"), cat_(units.lat, "float64")
+    weights = cat_(units.weight, "float64")
+    weighted = bool(weights.size) and not np.all(weights == 1.0)
+    pop = population_lattice(ws)
+    note = "estimated: each district's population spread evenly over its area" if pop is not None else ""
+    city = ws.city.geometry if ws.city is not None else None
+    extent = city.bounds if city is not None and not city.is_empty else None
+    return WhatIf(lon, lat, cat_(units.mbits, "uint64"), cat_(units.wbits, "uint64"),
+                  [MeasureSpec(m.id, m.label, m.direction) for m in specs], city_counts,
+                  weights=weights if weighted else None, city_area_sq_mi=city_area_sq_miles(ws),
+                  population_points=pop, population_note=note, share_measure=share_measure,
+                  share_window=share_window, as_of=as_of, cell_m=cell_m, extent=extent)
