@@ -24,6 +24,37 @@ _MAX = pd.Timestamp("2100-12-31")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
+# pandas' strptime path is slow for some formats (2 s per 1M values with %p); Arrow's is ~30x faster and just as
+# strict (the whole value must match), so explicit formats go through Arrow and ISO 8601 tries the common
+# fixed layouts there before pandas' general ISO parser (fractions, offsets).
+_ISO_FAST = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+
+
+def _expand(formats):
+    out = []
+    for f in formats:
+        if f == "ISO8601":
+            out.extend(_ISO_FAST)
+        out.append(f)
+    return out
+
+
+def _arrow_can(fmt: str) -> bool:
+    return fmt != "ISO8601" and not any(d in fmt for d in ("%z", "%Z", "%f", "%j", "%U", "%W"))
+
+
+def _arrow_strptime(sub: pd.Series, fmt: str):
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(sub.array) if sub.dtype == "str" else pa.array(sub.astype("str").array)
+        res = pc.strptime(arr, format=fmt, unit="ns", error_is_null=True)
+        return res.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    except Exception:  # an Arrow build without this format: let pandas do it
+        return None
+
+
 def _plausible(dt: pd.Series) -> pd.Series:
     if getattr(dt.dt, "tz", None) is not None:
         naive = dt.dt.tz_localize(None)
@@ -97,16 +128,25 @@ def parse_dates(values: pd.Series, formats=(), dayfirst: bool = False, utc: bool
             return out, missing, ~ok & ~missing
     text = s.astype("str").str.strip()
     missing = (text.isna() | (text == "")).to_numpy()
-    vals = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")  # UTC wall clock when utc, else local
+    vals = np.full(n, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")  # UTC wall clock when utc, else local
     todo = ~missing
     tried = []
-    for fmt in list(formats) + (DAYFIRST_FORMATS if dayfirst else US_FORMATS):
+    for fmt in _expand(list(formats) + (DAYFIRST_FORMATS if dayfirst else US_FORMATS)):
         if fmt in tried:
             continue
         tried.append(fmt)
         if not todo.any():
             break
         sub = text if todo.all() else text[todo]
+        if _arrow_can(fmt):
+            arr = _arrow_strptime(sub, fmt)
+            if arr is not None:
+                good = (arr >= np.datetime64(_MIN)) & (arr <= np.datetime64(_MAX))
+                if good.any():
+                    pos = np.flatnonzero(todo)[good]
+                    vals[pos] = arr[good]
+                    todo[pos] = False
+                continue
         try:
             dt = pd.to_datetime(sub, format=fmt, errors="coerce", utc=utc)
         except (ValueError, TypeError):

@@ -489,14 +489,10 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
                 if not len(rows):
                     continue
                 if wide_flags:
-                    reps = c[rows]
-                    take = np.repeat(rows, reps)
-                    k = _occurrence(reps)  # 1..count within each source row
+                    take = np.repeat(rows, c[rows])  # a count of 2 is two offenses
                     inc = ids.to_numpy()[take]
+                    # ':2', ':3' are added below across all columns (two columns may share a category)
                     rid = pd.Series(inc, dtype="str") + f":{category}"
-                    more = k > 1
-                    if more.any():
-                        rid = rid.where(~more, rid + ":" + pd.Series(k, dtype="int64").astype("str"))
                     part = _take(base, take)
                     part["incident_id"] = inc
                     part["record_id"] = rid.to_numpy()
@@ -526,12 +522,12 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
             reject(badv | (v == 0), "victim count is not a positive number")
             keep = np.flatnonzero(ok)
             take = np.repeat(keep, v[keep])
-        part = _take(base, take)
-        inc = ids.to_numpy()[take] if not isinstance(ids, np.ndarray) else ids[take]
+        part = _take(base, take, n)
+        inc = ids.reset_index(drop=True) if len(take) == n else ids.iloc[take].reset_index(drop=True)
         part["incident_id"] = inc
         part["_row"] = take
         rec = pd.DataFrame(part)
-        rec["record_id"] = _suffix_duplicates(pd.Series(inc, dtype="str"))
+        rec["record_id"] = _suffix_duplicates(inc)
         if kind == "people":
             rec["record_id"] = (rec["incident_id"].astype("str") + ":" + rec["person_id"].astype("str") + ":"
                                 + rec["role"].astype("str"))
@@ -547,36 +543,32 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
     return Mapped(records=rec, reason=reason, warnings=warnings, no_location=no_loc)
 
 
-def _take(base: dict, take: np.ndarray) -> dict:
+def _take(base: dict, take: np.ndarray, n: int | None = None) -> dict:
+    everything = n is not None and len(take) == n  # no row rejected: no copy
     out = {}
     for k, v in base.items():
         if isinstance(v, pd.Series):
-            out[k] = v.iloc[take].reset_index(drop=True)
+            out[k] = v.reset_index(drop=True) if everything else v.iloc[take].reset_index(drop=True)
         elif isinstance(v, pd.Categorical):
-            out[k] = v.take(take)
+            out[k] = v if everything else v.take(take)
         else:
-            out[k] = np.asarray(v)[take]
+            out[k] = np.asarray(v) if everything else np.asarray(v)[take]
     return out
 
 
-def _occurrence(reps: np.ndarray) -> np.ndarray:
-    """For np.repeat(rows, reps): 1, 2, ... within each repeated row."""
-    if not len(reps):
-        return np.zeros(0, np.int64)
-    starts = np.cumsum(reps) - reps
-    return np.arange(int(reps.sum())) - np.repeat(starts, reps) + 1
-
-
-def _suffix_duplicates(ids: pd.Series) -> np.ndarray:
+def _suffix_duplicates(ids) -> pd.Series:
     """record ids unique within the load: the second row of an incident gets ':2', the third ':3', ..."""
-    dup = ids.duplicated(keep=False).to_numpy()
+    ids = pd.Series(ids, dtype="str").reset_index(drop=True)
+    codes, uniques = pd.factorize(ids)
+    if len(uniques) == len(ids):
+        return ids
+    dup = np.bincount(codes[codes >= 0], minlength=len(uniques))[codes] > 1
     out = ids.to_numpy(dtype=object).copy()
-    if dup.any():
-        sub = ids[dup]
-        k = sub.groupby(sub, sort=False).cumcount().to_numpy() + 1
-        labels = sub.to_numpy(dtype=object)
-        out[np.flatnonzero(dup)] = [f"{a}:{b}" if b > 1 else a for a, b in zip(labels, k)]
-    return out
+    sub = ids[dup]
+    k = sub.groupby(sub, sort=False).cumcount().to_numpy() + 1
+    labels = sub.to_numpy(dtype=object)
+    out[np.flatnonzero(dup)] = [f"{a}:{b}" if b > 1 else a for a, b in zip(labels, k)]
+    return pd.Series(out, dtype="str")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -663,9 +655,14 @@ def prepare_file(path, kind: str, profile: Profile | None = None, should_stop=No
     path = Path(path)
     data = readers.read_bytes(path)
     sha = readers.sha256_of(data)
+    is_workbook = readers.file_format(path, data[:8]) != "text"
+    raw = None
     if profile is None:
-        raw_head = readers.read_source(path, nrows=5, all_text=True, data=data)
-        columns = list(raw_head.df.columns)
+        if is_workbook:  # a workbook is read whole either way: read it once, detect from its header
+            raw = readers.read_source(path, data=data)
+            columns = list(raw.df.columns)
+        else:
+            columns = list(readers.read_source(path, nrows=5, all_text=True, data=data).df.columns)
         profile = detect_profile(columns, kind)
         if profile is None:
             other = detect_profile(columns, None)
@@ -701,7 +698,9 @@ def prepare_file(path, kind: str, profile: Profile | None = None, should_stop=No
                 out.update(g for g in got if isinstance(g, str))
         return out
 
-    raw = readers.read_source(path, header=profile.header, sheet=profile.sheet, str_columns=str_columns, data=data)
+    if raw is None or not profile.header or profile.sheet is not None:
+        raw = readers.read_source(path, header=profile.header, sheet=profile.sheet, str_columns=str_columns,
+                                  data=data)
     if progress:
         progress(0.4)
     if not len(raw.df) and not raw.bad_lines:
@@ -818,9 +817,8 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
         next_id += 1
         new = prep.records
         new["load_id"] = load_id
-        new_ids = pd.unique(new["incident_id"])
         if len(frame):
-            old_hit = frame["incident_id"].isin(new_ids).to_numpy()
+            old_hit = frame["incident_id"].isin(pd.unique(new["incident_id"])).to_numpy()
             removed = int(old_hit.sum())
             known = new["incident_id"].isin(frame["incident_id"][old_hit].unique()).to_numpy() if removed else \
                 np.zeros(len(new), bool)

@@ -73,7 +73,8 @@ def _decode_to_utf8(path: Path, data: bytes) -> bytes:
         raise _fail(path, "this is not a spreadsheet or CSV file (it holds binary data); export the records as "
                           "xlsx or csv and try again.")
     try:
-        data.decode("utf-8")
+        if not data.isascii():
+            data.decode("utf-8")
     except UnicodeDecodeError:
         # Excel on Windows saves "CSV" as Windows-1252; its five undefined bytes are replaced rather than fatal.
         data = data.decode("cp1252", errors="replace").encode("utf-8")
@@ -116,8 +117,13 @@ def _dedupe(names: list) -> list:
 
 
 def _read_text(path: Path, data: bytes, *, header: bool, nrows: int | None, str_columns, all_text: bool) -> RawTable:
+    if nrows is not None and len(data) > (1 << 20) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # a preview needs the first rows only: decode a prefix cut at a line end
+        cut = data.rfind(b"\n", 0, 1 << 20)
+        if cut > 0 and data[:cut].count(b"\n") > nrows + 1:
+            data = data[: cut + 1]
     data = _decode_to_utf8(path, data)
-    if not data.strip():
+    if not data or data.isspace():
         raise _fail(path, "the file is empty.")
     sep = _sniff_delimiter(_first_line(data))
     names = text_header(data, sep) if header else None
@@ -223,7 +229,7 @@ def _read_workbook(path: Path, data: bytes, *, header: bool, nrows: int | None, 
     if chosen is None or not rows:
         raise _fail(path, "the workbook has no data in any sheet.")
     h = _header_index(rows) if header else -1
-    width = max(len(r) for r in rows)
+    width = max(map(len, rows))
     if header:
         head = list(rows[h]) + [None] * (width - len(rows[h]))
         cols = _dedupe([_cell_name(v, i) for i, v in enumerate(head)])
@@ -232,22 +238,40 @@ def _read_workbook(path: Path, data: bytes, *, header: bool, nrows: int | None, 
     body = rows[h + 1:]
     if nrows is not None:
         body = body[:nrows]
-    # calamine pads rows to the sheet's width already; pad anyway for ragged sheets
-    if any(len(r) != width for r in body):
+    if len(set(map(len, body))) > 1:  # calamine pads rows to the sheet's width; pad anyway for ragged sheets
         body = [list(r) + [""] * (width - len(r)) for r in body]
     df = pd.DataFrame(body, columns=cols, dtype=object) if body else pd.DataFrame({c: [] for c in cols}, dtype=object)
-    # calamine writes empty cells as ''; missing is NaN everywhere else in the importer
-    for c in df.columns:
-        col = df[c]
-        empty = col.to_numpy() == ""
-        if empty.any():
-            df[c] = col.mask(empty)
+    df = _type_columns(df)
     # drop trailing fully-empty rows (formatting left below the data)
     if len(df):
         nonempty = df.notna().any(axis=1).to_numpy()
         last = int(np.flatnonzero(nonempty)[-1]) + 1 if nonempty.any() else 0
         df = df.iloc[:last]
     return RawTable(df=df.reset_index(drop=True), first_row=h + 2, file_format="xlsx", sheet=chosen)
+
+
+def _type_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Workbook cells arrive as Python objects; give each column one dtype where its cells agree (text, numbers,
+    dates) so that the importer works on them as it does on a CSV. Empty cells ('') become missing."""
+    out = {}
+    for c in df.columns:
+        arr = df[c].to_numpy()
+        empty = arr == ""
+        if empty.any():
+            arr = arr.copy()
+            arr[empty] = None
+        kind = pd.api.types.infer_dtype(arr, skipna=True)
+        if kind == "string":
+            out[c] = pd.Series(pd.array(arr, dtype="str"), index=df.index)
+        elif kind in ("floating", "integer", "mixed-integer-float"):
+            out[c] = pd.Series(arr, index=df.index).astype("float64")
+        elif kind in ("datetime", "datetime64"):
+            out[c] = pd.to_datetime(pd.Series(arr, index=df.index), errors="coerce")
+        elif kind == "empty":
+            out[c] = pd.Series(np.full(len(arr), np.nan), index=df.index)
+        else:
+            out[c] = pd.Series(arr, index=df.index, dtype=object)
+    return pd.DataFrame(out, index=df.index)
 
 
 def cells_to_text(df: pd.DataFrame) -> pd.DataFrame:
@@ -298,7 +322,7 @@ def read_source(path, *, header: bool = True, nrows: int | None = None, sheet=No
     path = Path(path)
     if data is None:
         data = read_bytes(path)
-    if not data or not data.strip():
+    if not data or data.isspace():
         raise _fail(path, "the file is empty.")
     fmt = file_format(path, data[:8])
     if fmt in ("xlsx", "xls"):
