@@ -139,10 +139,6 @@ def package_files(pkg: dict, record: bool) -> dict[str, bytes]:
         base = Path(list(spec.submodule_search_locations)[0])
         for rel in pkg["files"]:
             out[rel] = (base / rel).read_bytes()
-    elif source == "repo":
-        base = ROOT / pkg["path"]
-        for rel in pkg["files"]:
-            out[rel] = (base / rel).read_bytes()
     else:
         raise FetchError(f"Unknown source {source!r} in the manifest for {pkg['name']}.")
     return out
@@ -161,7 +157,10 @@ def check_urls(manifest: dict) -> None:
     """Every CDN URL that folium can emit must point at a file the manifest lists."""
     known = {f"{local_dir(p)}/{rel}" for p in manifest["packages"] for rel in p["files"]}
     for url, local in manifest["urls"].items():
-        if local not in known:
+        if local.startswith("local/"):  # the workstation's own files, committed in resources/map_local/
+            if not (ROOT / "resources" / "map_local" / local[len("local/"):]).is_file():
+                raise FetchError(f"The manifest maps {url} to {local}, which is missing from resources/map_local/.")
+        elif local not in known:
             raise FetchError(f"The manifest maps {url} to {local}, which no package provides.")
 
 

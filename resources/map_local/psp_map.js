@@ -1,0 +1,319 @@
+/* PSP Analyst Workstation: the map page's own script (loaded after leaflet.js, served from psp://assets/).
+ *
+ * - L.PspPoints: many records drawn on one canvas from compact integer arrays (no object per point); a click opens
+ *   a popup with the nearest record's fields (embedded, or asked of the application over the QWebChannel bridge).
+ * - PSP.heatLayer: leaflet.heat fed from the same arrays.
+ * - PSP.editor: one editable boundary (leaflet.draw's vertex editing, a handle to move the whole shape, drawing a
+ *   new shape), reporting every change to the application with at most one message in flight: while a message
+ *   waits for its answer, newer shapes replace the unsent one, and the final shape of a drag is always sent.
+ */
+(function () {
+  "use strict";
+  var PSP = (window.PSP = window.PSP || {});
+
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function dayToIso(day) {
+    var d = new Date(day * 86400000);
+    return d.toISOString().slice(0, 10);
+  }
+
+  /* Decode a column: a plain array, or {values: [...], codes: [...]} (dictionary encoding). */
+  function column(col, i) {
+    if (col === null || col === undefined) return null;
+    if (Array.isArray(col)) return col[i];
+    var c = col.codes[i];
+    return c < 0 ? null : col.values[c];
+  }
+
+  PSP.decodePoints = function (data) {
+    if (data._decoded) return data._decoded;
+    var n = data.lat.length, s = data.scale;
+    var lat = new Float64Array(n), lon = new Float64Array(n), mx = new Float64Array(n), my = new Float64Array(n);
+    for (var i = 0; i < n; i++) {
+      var la = data.lat0 + data.lat[i] / s, lo = data.lon0 + data.lon[i] / s;
+      lat[i] = la; lon[i] = lo;
+      // Web Mercator in [0, 1]: the screen position at any zoom is a multiply and a subtract.
+      var sin = Math.sin((la * Math.PI) / 180);
+      mx[i] = (lo + 180) / 360;
+      my[i] = 0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI);
+    }
+    data._decoded = { n: n, lat: lat, lon: lon, mx: mx, my: my };
+    return data._decoded;
+  };
+
+  L.PspPoints = L.Layer.extend({
+    options: { radius: 3, pane: "overlayPane", clickTolerance: 7 },
+
+    initialize: function (data, options) {
+      L.setOptions(this, options);
+      this._data = data;
+      this._pts = PSP.decodePoints(data);
+    },
+
+    onAdd: function (map) {
+      this._map = map;
+      this._canvas = L.DomUtil.create("canvas", "psp-points leaflet-zoom-hide");
+      this._canvas.style.pointerEvents = "none";
+      this.getPane().appendChild(this._canvas);
+      map.on("moveend zoomend resize viewreset", this._redraw, this);
+      map.on("click", this._onClick, this);
+      this._redraw();
+    },
+
+    onRemove: function (map) {
+      map.off("moveend zoomend resize viewreset", this._redraw, this);
+      map.off("click", this._onClick, this);
+      L.DomUtil.remove(this._canvas);
+      this._canvas = null;
+    },
+
+    _redraw: function () {
+      var map = this._map, canvas = this._canvas;
+      if (!map || !canvas) return;
+      var t0 = performance.now();
+      var size = map.getSize(), ratio = window.devicePixelRatio || 1;
+      var topLeft = map.containerPointToLayerPoint([0, 0]);
+      L.DomUtil.setPosition(canvas, topLeft);
+      canvas.width = size.x * ratio; canvas.height = size.y * ratio;
+      canvas.style.width = size.x + "px"; canvas.style.height = size.y + "px";
+      var ctx = canvas.getContext("2d");
+      ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+      var world = 256 * Math.pow(2, map.getZoom());
+      var origin = map.getPixelBounds().min;     // world pixel of the container's top-left corner
+      var p = this._pts, cat = this._data.cat, colors = this._data.colors || ["#c0392b"];
+      var r = this.options.radius, d = 2 * r, w = size.x, h = size.y;
+      var n = p.n, last = -1;
+      ctx.globalAlpha = 0.85;
+      for (var i = 0; i < n; i++) {
+        var x = p.mx[i] * world - origin.x, y = p.my[i] * world - origin.y;
+        if (x < -r || y < -r || x > w + r || y > h + r) continue;
+        var c = cat ? cat[i] : 0;
+        if (c !== last) { ctx.fillStyle = colors[c % colors.length]; last = c; }
+        ctx.fillRect(x - r, y - r, d, d);
+      }
+      PSP.lastDrawMs = performance.now() - t0;
+    },
+
+    nearest: function (containerPoint) {
+      var map = this._map, p = this._pts;
+      var world = 256 * Math.pow(2, map.getZoom()), origin = map.getPixelBounds().min;
+      var best = -1, bestD = this.options.clickTolerance * this.options.clickTolerance;
+      for (var i = 0; i < p.n; i++) {
+        var dx = p.mx[i] * world - origin.x - containerPoint.x, dy = p.my[i] * world - origin.y - containerPoint.y;
+        var dd = dx * dx + dy * dy;
+        if (dd <= bestD) { bestD = dd; best = i; }
+      }
+      return best;
+    },
+
+    popupHtml: function (i) {
+      var d = this._data, rows = [];
+      var title = d.label ? "<b>" + esc(d.label) + "</b><br>" : "";
+      if (d.cats && d.cat) rows.push(["Category", d.cats[d.cat[i]]]);
+      if (d.day) rows.push(["Date", dayToIso(d.day0 + d.day[i])]);
+      var f = d.fields || {};
+      (d.field_order || Object.keys(f)).forEach(function (k) {
+        var v = column(f[k], i);
+        if (v !== null && v !== undefined && v !== "") rows.push([k, v]);
+      });
+      return title + "<table class='psp-popup'>" + rows.map(function (r) {
+        return "<tr><th>" + esc(r[0]) + "</th><td>" + esc(r[1]) + "</td></tr>";
+      }).join("") + "</table>";
+    },
+
+    _onClick: function (e) {
+      var i = this.nearest(e.containerPoint);
+      if (i < 0) return;
+      var latlng = L.latLng(this._pts.lat[i], this._pts.lon[i]);
+      var html = this.popupHtml(i), popup = L.popup({ maxWidth: 360 }).setLatLng(latlng).setContent(html);
+      popup.openOn(this._map);
+      var d = this._data, id = column((d.fields || {})["Record"], i);
+      if (PSP.bridge && PSP.bridge.recordDetails && d.dataset && id !== null) {
+        PSP.bridge.recordDetails(d.dataset, String(id), function (json) {
+          var rec = JSON.parse(json || "{}"), keys = Object.keys(rec);
+          if (!keys.length) return;
+          popup.setContent("<b>" + esc(d.label || "") + "</b><br><table class='psp-popup'>" + keys.map(function (k) {
+            return "<tr><th>" + esc(k) + "</th><td>" + esc(rec[k]) + "</td></tr>";
+          }).join("") + "</table>");
+        });
+      }
+      PSP.lastPopup = { index: i, html: html };
+    },
+  });
+
+  L.pspPoints = function (data, options) { return new L.PspPoints(data, options); };
+
+  PSP.heatLayer = function (data, options) {
+    var p = PSP.decodePoints(data), pts = new Array(p.n);
+    for (var i = 0; i < p.n; i++) pts[i] = [p.lat[i], p.lon[i]];
+    return L.heatLayer(pts, options || {});
+  };
+
+  /* ---------------------------------------------------------------------------------------------------------------
+   * The boundary editor. Shapes travel as JSON: [[ring, hole...], ...] with rings of [lon, lat] (GeoJSON order).
+   */
+  function toLatLngs(shape) {
+    return shape.map(function (part) {
+      return part.map(function (ring) {
+        return ring.map(function (p) { return L.latLng(p[1], p[0]); });
+      });
+    });
+  }
+
+  function fromLatLngs(latlngs) {
+    // L.Polygon latlngs: [ring, hole...] for one polygon or [[ring, hole...], ...] for several; clone the values
+    // (leaflet.draw moves the same LatLng objects during a drag).
+    var parts = L.LineUtil.isFlat(latlngs) ? [[latlngs]] : (L.LineUtil.isFlat(latlngs[0]) ? [latlngs] : latlngs);
+    return parts.map(function (part) {
+      return part.map(function (ring) {
+        return ring.map(function (ll) { return [ll.lng, ll.lat]; });
+      });
+    });
+  }
+
+  var ed = (PSP.editor = {
+    map: null, layer: null, handle: null, inFlight: false, pending: null, sent: 0, answered: 0,
+    style: { color: "#d35400", weight: 3, fillOpacity: 0.08 },
+  });
+
+  ed.attach = function (map) {
+    ed.map = map;
+    map.on("draw:created", function (e) {
+      if (!(e.layer instanceof L.Polygon)) return;
+      ed.setShape(fromLatLngs(e.layer.getLatLngs()), true);
+      ed.queue("created", true);
+    });
+  };
+
+  ed.setShape = function (shape, editable) {
+    var map = ed.map;
+    if (ed.layer) { ed.stopEditing(); map.removeLayer(ed.layer); ed.layer = null; }
+    if (ed.handle) { map.removeLayer(ed.handle); ed.handle = null; }
+    if (!shape || !shape.length) return;
+    var ll = toLatLngs(shape);
+    ed.layer = L.polygon(ll.length === 1 ? ll[0] : ll, ed.style).addTo(map);
+    ed.layer.on("editstart", function () { ed.queue("start", false); });
+    ed.layer.on("editdrag", function () { ed.queue("drag", false); });
+    ed.layer.on("edit", function () { ed.queue("edit", true); ed.placeHandle(); });
+    if (editable) ed.startEditing();
+  };
+
+  ed.startEditing = function () {
+    if (!ed.layer || !ed.layer.editing) return;
+    ed.layer.editing.enable();
+    ed.placeHandle();
+  };
+
+  ed.stopEditing = function () {
+    if (ed.layer && ed.layer.editing && ed.layer.editing.enabled()) ed.layer.editing.disable();
+    if (ed.handle) { ed.map.removeLayer(ed.handle); ed.handle = null; }
+  };
+
+  /* Replace the shape without firing anything (undo/redo from the application). */
+  ed.replaceShape = function (shape) {
+    if (!ed.layer) { ed.setShape(shape, true); return; }
+    var editing = ed.layer.editing && ed.layer.editing.enabled();
+    if (editing) ed.layer.editing.disable();
+    var ll = toLatLngs(shape);
+    ed.layer.setLatLngs(ll.length === 1 ? ll[0] : ll);
+    ed.layer.fire("revert-edited", { layer: ed.layer });
+    if (editing) ed.layer.editing.enable();
+    ed.placeHandle();
+  };
+
+  ed.getShape = function () { return ed.layer ? fromLatLngs(ed.layer.getLatLngs()) : []; };
+
+  /* A handle at the shape's centre that moves the whole shape. */
+  ed.placeHandle = function () {
+    if (!ed.layer || !(ed.layer.editing && ed.layer.editing.enabled())) return;
+    var c = ed.layer.getBounds().getCenter();
+    if (ed.handle) { ed.handle.setLatLng(c); return; }
+    ed.handle = L.marker(c, {
+      draggable: true, title: "Drag to move the whole shape",
+      icon: L.divIcon({ className: "psp-move-handle", html: "&#x2725;", iconSize: [22, 22] }),
+    }).addTo(ed.map);
+    var start = null, base = null;
+    ed.handle.on("dragstart", function () {
+      start = ed.handle.getLatLng(); base = ed.getShape();
+      ed.layer.editing.disable();
+      ed.queue("start", false);
+    });
+    ed.handle.on("drag", function () {
+      var now = ed.handle.getLatLng(), dlat = now.lat - start.lat, dlng = now.lng - start.lng;
+      var moved = base.map(function (part) {
+        return part.map(function (ring) { return ring.map(function (p) { return [p[0] + dlng, p[1] + dlat]; }); });
+      });
+      var ll = toLatLngs(moved);
+      ed.layer.setLatLngs(ll.length === 1 ? ll[0] : ll);
+      ed.queue("drag", false);
+    });
+    ed.handle.on("dragend", function () {
+      ed.layer.fire("revert-edited", { layer: ed.layer });
+      ed.layer.editing.enable();
+      ed.queue("edit", true);
+      ed.placeHandle();
+    });
+  };
+
+  /* Coalesced sending: one message in flight; an unsent drag shape is replaced by the newest; a final one is kept. */
+  ed.queue = function (kind, final) {
+    var msg = { kind: kind, final: !!final, shape: ed.getShape() };
+    if (ed.pending && ed.pending.final && !final) {
+      // never let a drag update overwrite a final shape that has not gone out yet
+      ed.pendingAfter = msg;
+      return;
+    }
+    ed.pending = msg;
+    ed.flush();
+  };
+
+  ed.flush = function () {
+    if (ed.inFlight || !ed.pending) return;
+    var msg = ed.pending;
+    ed.pending = ed.pendingAfter || null;
+    ed.pendingAfter = null;
+    if (!PSP.bridge || !PSP.bridge.shapeChanged) { if (PSP.onShape) PSP.onShape(msg); return; }
+    ed.inFlight = true;
+    ed.sent += 1;
+    PSP.bridge.shapeChanged(JSON.stringify(msg), function (answer) {
+      ed.inFlight = false;
+      ed.answered += 1;
+      ed.lastAnswer = answer;
+      if (answer) {
+        var a = JSON.parse(answer);
+        if (a.refused && a.shape) ed.replaceShape(a.shape);  // a self-crossing shape: back to the last valid one
+      }
+      ed.flush();
+    });
+  };
+
+  ed.enableDrawing = function () {
+    if (!L.Control.Draw) return;
+    if (ed.drawControl) return;
+    ed.drawControl = new L.Control.Draw({
+      position: "topleft",
+      draw: {
+        polygon: { allowIntersection: false, showArea: true, shapeOptions: ed.style },
+        polyline: false, rectangle: false, circle: false, marker: false, circlemarker: false,
+      },
+    });
+    ed.map.addControl(ed.drawControl);
+  };
+
+  /* Connect to the application when the page runs inside it (qwebchannel.js is loaded only there). */
+  PSP.connect = function (map) {
+    PSP.map = map;
+    ed.attach(map);
+    if (typeof QWebChannel === "undefined" || typeof qt === "undefined") { PSP.ready = true; return; }
+    new QWebChannel(qt.webChannelTransport, function (channel) {
+      PSP.bridge = channel.objects.bridge;
+      PSP.ready = true;
+      if (PSP.bridge && PSP.bridge.pageReady) PSP.bridge.pageReady();
+    });
+  };
+})();
