@@ -75,10 +75,8 @@ class Worker(QRunnable):
                     "please try again, and report it with the details below if it happens again.",
                     traceback.format_exc())
         else:
-            if self._stop.is_set():
-                self.signals.cancelled.emit()
-            else:
-                self.signals.finished.emit(result)
+            # a job that returned has done its work, even if Cancel came too late to stop it
+            self.signals.finished.emit(result)
         finally:
             self._done.set()
 

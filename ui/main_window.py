@@ -1,0 +1,708 @@
+"""The main window: workspace lifecycle (new/open/save, recent, autosave and recovery), the area and date bar, the
+panels as tabs, import/export, shortcuts, the status bar with data freshness, and remembered layout."""
+from __future__ import annotations
+
+import importlib.util
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
+from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
+                               QPushButton, QStyle, QTabWidget, QToolBar)
+
+from workstation.errors import UserError
+from workstation.workspace import FILE_SUFFIX, Workspace
+from ui import paths, recovery
+from ui.settings import Settings
+from ui.state import AppState
+from ui.widgets.area_bar import AreaBar
+from ui.workers import TaskRunner
+
+APP_TITLE = "PSP Analyst Workstation"
+WORKSPACE_FILTER = f"PSP workspaces (*{FILE_SUFFIX})"
+IMPORT_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".geojson", ".json", ".shp", ".zip"}
+ICON_DIR = Path(__file__).resolve().parents[1] / "resources" / "icons"
+FRESHNESS_KINDS = (("offenses", "Offenses"), ("shootings", "Shootings"), ("calls", "Calls"),
+                   ("activity", "Activity"))
+
+
+def icon(name: str, fallback: QStyle.StandardPixmap | None = None) -> QIcon:
+    p = ICON_DIR / f"{name}.svg"
+    if p.exists():
+        return QIcon(str(p))
+    if fallback is not None:
+        return QApplication.style().standardIcon(fallback)
+    return QIcon()
+
+
+class MainWindow(QMainWindow):
+    workspace_opened = Signal(object)   # the Workspace now shown
+    demo_ready = Signal()
+
+    def __init__(self, settings: Settings | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.settings = settings or Settings()
+        self.state = AppState(parent=self)
+        self.tasks = TaskRunner(self)           # long jobs the status bar shows (demo creation, ...)
+        self.autosaver = TaskRunner(self)       # recovery writes, never in the user's way
+        self._autosave_pending = False
+        self._changes = 0
+        self._autosaved_changes = 0
+        self.setAcceptDrops(True)
+        self.setWindowIcon(icon("app"))
+        self.setDocumentMode(True)
+
+        self._build_actions()
+        self._build_panels()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status()
+
+        self.state.workspace_changed.connect(self._on_workspace_changed)
+        self.state.data_changed.connect(self._on_data_changed)
+        self.state.selection_changed.connect(self._update_freshness)
+        self.state.selection_changed.connect(self._remember_selection)
+
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(max(5, self.settings.get("workspace/autosave_seconds")) * 1000)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self.resize(1320, 720)
+        self._restore_layout()
+        self._update_title()
+
+    # ---------------------------------------------------------------------------------------------------------
+    # construction
+    def _build_actions(self) -> None:
+        S = QStyle.StandardPixmap
+
+        def act(text, slot, shortcut=None, tip="", ic=None):
+            a = QAction(text, self)
+            if shortcut is not None:
+                a.setShortcut(QKeySequence(shortcut))
+            if tip:
+                a.setStatusTip(tip)
+                a.setToolTip(f"{tip} ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+                             if shortcut is not None else tip)
+            if ic is not None:
+                a.setIcon(ic)
+            a.triggered.connect(slot)
+            self.addAction(a)
+            return a
+
+        self.act_new = act("&New Workspace", self.new_workspace, QKeySequence.StandardKey.New,
+                           "Start an empty workspace", icon("new", S.SP_FileIcon))
+        self.act_open = act("&Open Workspace…", self.open_dialog, QKeySequence.StandardKey.Open,
+                            "Open a workspace file", icon("open", S.SP_DialogOpenButton))
+        self.act_save = act("&Save", self.save, QKeySequence.StandardKey.Save, "Save the workspace",
+                            icon("save", S.SP_DialogSaveButton))
+        self.act_save_as = act("Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"),
+                               "Save the workspace under a new name")
+        self.act_import = act("&Import Data…", lambda: self.import_files([]), QKeySequence("Ctrl+I"),
+                              "Import spreadsheets of offenses, shootings, calls, activity or people",
+                              icon("import", S.SP_ArrowDown))
+        self.act_export = act("&Export CompStat Workbook…", self.export_workbook, QKeySequence("Ctrl+E"),
+                              "Export the CompStat workbook for Excel", icon("export", S.SP_ArrowUp))
+        self.act_quit = act("&Quit", self.close, QKeySequence.StandardKey.Quit, "Close the workstation")
+        self.act_about = act("&About PSP Analyst Workstation", self.show_about, None,
+                             "Versions of the workstation and its libraries")
+        self.act_refresh = act("&Refresh", self.refresh_panels, QKeySequence("F5"), "Recompute the panels")
+        self.act_newest = act("As of &Newest Record", lambda: self.area_bar.reset_as_of(), QKeySequence("Ctrl+Home"),
+                              "Set the as-of date to the newest record's date")
+        self.act_focus_area = act("Choose &Area", self._focus_area, QKeySequence("Ctrl+L"),
+                                  "Pick the area every panel shows")
+        self.act_prev_area = act("&Previous Area", lambda: self._step_area(-1), QKeySequence("Ctrl+PgUp"),
+                                 "Show the previous area")
+        self.act_next_area = act("Ne&xt Area", lambda: self._step_area(1), QKeySequence("Ctrl+PgDown"),
+                                 "Show the next area")
+        self.act_prev_day = act("As of One Day &Earlier", lambda: self._step_day(-1), QKeySequence("Alt+Left"),
+                                "Move the as-of date one day back")
+        self.act_next_day = act("As of One Day &Later", lambda: self._step_day(1), QKeySequence("Alt+Right"),
+                                "Move the as-of date one day forward")
+        self.act_prev_week = act("As of One &Week Earlier", lambda: self._step_day(-7), QKeySequence("Alt+Up"),
+                                 "Move the as-of date a week back")
+        self.act_next_week = act("As of One W&eek Later", lambda: self._step_day(7), QKeySequence("Alt+Down"),
+                                 "Move the as-of date a week forward")
+        self.recent_actions: list[QAction] = []
+
+    def _build_panels(self) -> None:
+        from ui.panels.compstat import CompStatPanel
+        from ui.panels.data import DataPanel
+
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.compstat = CompStatPanel(self.state, self)
+        self.compstat.status_message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.tabs.addTab(self.compstat, icon("compstat"), "CompStat")
+        self.trends = None
+        if importlib.util.find_spec("ui.panels.trends") is not None:
+            from ui.panels.trends import TrendsPanel
+
+            self.trends = TrendsPanel(self.state, self.settings, self)
+            self.tabs.addTab(self.trends, icon("trends"), "Trends")
+        self.map_panel = None
+        if importlib.util.find_spec("ui.map") is not None and importlib.util.find_spec("ui.map.panel") is not None:
+            try:
+                from ui.map.panel import MapPanel
+
+                self.map_panel = MapPanel(self.state)
+                self.tabs.addTab(self.map_panel, icon("map"), "Map")
+            except Exception:  # noqa: BLE001 - a broken map must not keep the analyst from the grid
+                traceback.print_exc()
+                self.map_panel = None
+        self.data = DataPanel(self.state, self)
+        self.data.import_requested.connect(lambda: self.import_files([]))
+        self.tabs.addTab(self.data, icon("data"), "Data")
+        self.setCentralWidget(self.tabs)
+        self.tab_actions = []
+        for i in range(self.tabs.count()):
+            a = QAction(f"&{i + 1} {self.tabs.tabText(i)}", self)
+            a.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            a.triggered.connect(lambda _c=False, i=i: self.tabs.setCurrentIndex(i))
+            self.addAction(a)
+            self.tab_actions.append(a)
+            self.tabs.setTabToolTip(i, f"{self.tabs.tabText(i)} (Ctrl+{i + 1})")
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        f.addAction(self.act_new)
+        f.addAction(self.act_open)
+        self.recent_menu = f.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        f.addSeparator()
+        f.addAction(self.act_save)
+        f.addAction(self.act_save_as)
+        f.addSeparator()
+        f.addAction(self.act_import)
+        f.addAction(self.act_export)
+        f.addSeparator()
+        f.addAction(self.act_quit)
+        v = mb.addMenu("&View")
+        for a in self.tab_actions:
+            v.addAction(a)
+        v.addSeparator()
+        v.addAction(self.act_focus_area)
+        v.addAction(self.act_prev_area)
+        v.addAction(self.act_next_area)
+        v.addSeparator()
+        v.addAction(self.act_newest)
+        v.addAction(self.act_prev_day)
+        v.addAction(self.act_next_day)
+        v.addAction(self.act_prev_week)
+        v.addAction(self.act_next_week)
+        v.addSeparator()
+        v.addAction(self.act_refresh)
+        h = mb.addMenu("&Help")
+        h.addAction(self.act_about)
+        self._fill_recent_menu()
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Main", self)
+        tb.setObjectName("main_toolbar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(18, 18))
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.addAction(self.act_open)
+        tb.addAction(self.act_save)
+        tb.addSeparator()
+        tb.addAction(self.act_import)
+        tb.addAction(self.act_export)
+        tb.addSeparator()
+        self.area_bar = AreaBar(self.state, self)
+        tb.addWidget(self.area_bar)
+        self.addToolBar(tb)
+        self.toolbar = tb
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.freshness = QLabel()
+        self.freshness.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.task_label = QLabel()
+        self.task_progress = QProgressBar()
+        self.task_progress.setRange(0, 100)
+        self.task_progress.setMaximumWidth(160)
+        self.task_progress.setTextVisible(False)
+        self.task_cancel = QPushButton("Cancel")
+        self.task_cancel.setFlat(True)
+        self.task_cancel.clicked.connect(self.tasks.cancel)
+        for w in (self.task_label, self.task_progress, self.task_cancel):
+            w.hide()
+            sb.addPermanentWidget(w)
+        sb.addPermanentWidget(self.freshness)
+        self.tasks.progress.connect(lambda f: self.task_progress.setValue(int(round(f * 100))))
+        self.tasks.running_changed.connect(self._task_running)
+
+    def _task_running(self, running: bool) -> None:
+        for w in (self.task_label, self.task_progress, self.task_cancel):
+            w.setVisible(running)
+        if running:
+            self.task_progress.setValue(0)
+
+    # ---------------------------------------------------------------------------------------------------------
+    # start: recover, reopen the last workspace, or (first start) the demo
+    def start(self, path: str | None = None) -> None:
+        candidates = recovery.find_candidates()
+        if candidates:
+            choice, cand = self.ask_recover(candidates)
+            if choice == "recover" and cand is not None:
+                try:
+                    ws = recovery.open_candidate(cand)
+                except UserError as exc:
+                    self.show_error("The recovery file could not be read", str(exc))
+                else:
+                    self.set_workspace(ws)
+                    self.statusBar().showMessage(f"Recovered unsaved changes from {cand.saved_text}. "
+                                                 "Save to keep them.", 15000)
+                    recovery.discard(cand)
+                    self.autosave(force=True)
+                    return
+            elif choice == "discard":
+                for c in candidates:
+                    recovery.discard(c)
+        if path:
+            if self.open_path(path):
+                return
+        last = self.settings.get("workspace/last")
+        if self.settings.get("workspace/reopen_last") and last and Path(last).exists():
+            if self.open_path(last):
+                self._restore_selection()
+                return
+        self.open_demo()
+
+    def open_demo(self) -> None:
+        demo = paths.demo_path()
+        if demo.exists():
+            if self.open_path(demo, remember=False):
+                return
+        self.set_workspace(Workspace())
+        if importlib.util.find_spec("workstation.demo") is None:
+            self.statusBar().showMessage("Start by importing data (Ctrl+I) or opening a workspace (Ctrl+O).")
+            return
+        self.run_task("Creating the demo workspace…", _demo_job(demo), self._demo_done, "creating the demo")
+
+    def _demo_done(self, path) -> None:
+        if self.state.workspace is not None and not self.state.workspace.dirty and self.state.workspace.path is None:
+            self.open_path(path, remember=False)
+            self.statusBar().showMessage("This is a demo workspace of a fictional city; import your own data "
+                                         "(Ctrl+I) or open a workspace (Ctrl+O).", 15000)
+        self.demo_ready.emit()
+
+    def run_task(self, label: str, fn, on_done, description: str) -> None:
+        self.task_label.setText(label)
+        conns = []
+
+        def done(result):
+            for c in conns:
+                self.tasks.disconnect(c)
+            on_done(result)
+
+        def failed(msg, details):
+            for c in conns:
+                self.tasks.disconnect(c)
+            self.show_error(msg, msg, details)
+
+        def cancelled():
+            for c in conns:
+                self.tasks.disconnect(c)
+            self.statusBar().showMessage("Cancelled.", 5000)
+
+        conns.append(self.tasks.finished.connect(done))
+        conns.append(self.tasks.failed.connect(failed))
+        conns.append(self.tasks.cancelled.connect(cancelled))
+        self.tasks.start(fn, description)
+
+    # ---------------------------------------------------------------------------------------------------------
+    # workspace lifecycle
+    def set_workspace(self, ws: Workspace) -> None:
+        old = self.state.workspace
+        if old is not None and old is not ws:
+            recovery.clear_recovery(old.path)
+        self._changes = self._autosaved_changes = 0
+        self.state.set_workspace(ws)
+        self.workspace_opened.emit(ws)
+
+    def open_path(self, path, remember: bool = True) -> bool:
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            ws = Workspace.open(path)
+        except UserError as exc:
+            QApplication.restoreOverrideCursor()
+            self.show_error("The workspace could not be opened", str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001
+            QApplication.restoreOverrideCursor()
+            self.show_error("The workspace could not be opened",
+                            f"{Path(path).name} could not be opened: {exc}.", traceback.format_exc())
+            return False
+        QApplication.restoreOverrideCursor()
+        self.set_workspace(ws)
+        if remember:
+            self.settings.add_recent(ws.path)
+            self.settings.set("workspace/last", str(Path(ws.path).resolve()))
+        self.statusBar().showMessage(f"Opened {Path(path).name}.", 5000)
+        return True
+
+    def new_workspace(self) -> None:
+        if not self.maybe_save():
+            return
+        self.set_workspace(Workspace())
+        self.statusBar().showMessage("New empty workspace: import data with Ctrl+I.", 8000)
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        start = str(Path(self.settings.get("workspace/last") or Path.home()).parent)
+        path, _ = QFileDialog.getOpenFileName(self, "Open workspace", start, WORKSPACE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def save(self) -> bool:
+        ws = self.state.workspace
+        if ws is None:
+            return False
+        if ws.path is None or Path(ws.path).resolve() == paths.demo_path().resolve():
+            return self.save_as()
+        return self._save_to(ws.path)
+
+    def save_as(self) -> bool:
+        ws = self.state.workspace
+        if ws is None:
+            return False
+        start = str(ws.path) if ws.path and Path(ws.path).resolve() != paths.demo_path().resolve() else \
+            str(Path(self.settings.get("workspace/last") or Path.home() / "workspace.psw").parent / "workspace.psw")
+        path, _ = QFileDialog.getSaveFileName(self, "Save workspace as", start, WORKSPACE_FILTER)
+        if not path:
+            return False
+        if not path.lower().endswith(FILE_SUFFIX):
+            path += FILE_SUFFIX
+        return self._save_to(path)
+
+    def _save_to(self, path) -> bool:
+        ws = self.state.workspace
+        old_path = ws.path
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            ws.save(path)
+        except UserError as exc:
+            QApplication.restoreOverrideCursor()
+            self.show_error("The workspace was not saved", str(exc))
+            return False
+        QApplication.restoreOverrideCursor()
+        recovery.clear_recovery(old_path)
+        recovery.clear_recovery(ws.path)
+        self._autosaved_changes = self._changes
+        self.settings.add_recent(ws.path)
+        self.settings.set("workspace/last", str(Path(ws.path).resolve()))
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {Path(ws.path).name}.", 5000)
+        return True
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the open workspace (saved, discarded, or nothing to save)."""
+        ws = self.state.workspace
+        if ws is None or not ws.dirty:
+            return True
+        answer = self.ask_save_changes()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    # dialogs that tests replace
+    def ask_save_changes(self) -> str:
+        name = self._display_name()
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                          f"{name} has changes that are not saved. Save them before closing it?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        r = box.exec()
+        return {QMessageBox.StandardButton.Save: "save",
+                QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(r), "cancel")
+
+    def ask_recover(self, candidates):
+        from ui.dialogs.recover import RecoverDialog
+
+        dlg = RecoverDialog(candidates, self)
+        dlg.exec()
+        out = (dlg.choice, dlg.candidate)
+        dlg.deleteLater()
+        return out
+
+    def show_error(self, title: str, message: str, details: str = "") -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        if details:
+            box.setDetailedText(details)
+        box.exec()
+
+    def show_about(self) -> None:
+        from ui.dialogs.about import AboutDialog
+
+        dlg = AboutDialog(self)
+        dlg.exec()
+        dlg.deleteLater()
+
+    # ---------------------------------------------------------------------------------------------------------
+    # autosave and recovery
+    def _on_data_changed(self, _what: str) -> None:
+        self._changes += 1
+        self._update_title()
+        self._update_freshness()
+
+    def autosave(self, force: bool = False) -> bool:
+        """Write the recovery file when there are unsaved changes not yet in it (off the UI thread)."""
+        ws = self.state.workspace
+        if ws is None or not ws.dirty or (self._changes == self._autosaved_changes and not force):
+            return False
+        if self.autosaver.is_running():
+            return False
+        snap = recovery.detached(ws)
+        source, title, changes = ws.path, self._display_name(), self._changes
+        self.autosaver.start(lambda progress, should_stop: recovery.write_recovery(snap, source, title),
+                             "writing the recovery file")
+
+        def done(_r, changes=changes, source=source):
+            self._autosaved_changes = changes
+            # a save that happened while the recovery file was being written makes it stale at once
+            cur = self.state.workspace
+            if cur is not None and not cur.dirty:
+                recovery.clear_recovery(source)
+
+        self.autosaver.finished.connect(done, Qt.ConnectionType.SingleShotConnection)
+        return True
+
+    def wait_for_tasks(self, timeout_s: float = 30.0) -> bool:
+        return self.tasks.wait(timeout_s) and self.autosaver.wait(timeout_s)
+
+    # ---------------------------------------------------------------------------------------------------------
+    # title, freshness, selection
+    def _display_name(self) -> str:
+        ws = self.state.workspace
+        if ws is None or ws.path is None:
+            return "Untitled workspace"
+        return Path(ws.path).name
+
+    def _update_title(self) -> None:
+        ws = self.state.workspace
+        demo = ws is not None and ws.path is not None and Path(ws.path).resolve() == paths.demo_path().resolve()
+        name = self._display_name() + (" (demo)" if demo else "")
+        self.setWindowTitle(f"{name}[*] — {APP_TITLE}")
+        self.setWindowModified(bool(ws is not None and ws.dirty))
+
+    def _update_freshness(self) -> None:
+        ws = self.state.workspace
+        if ws is None:
+            self.freshness.setText("")
+            return
+        parts, tips = [], []
+        for kind, label in FRESHNESS_KINDS:
+            n = len(ws.frames[kind])
+            if not n:
+                continue
+            as_of = ws.as_of(kind)
+            if as_of is None:
+                continue
+            parts.append(f"{label} as of {as_of:%d %b %Y}")
+            tips.append(f"{label}: {n:,d} records, the newest dated {as_of:%A %d %B %Y}")
+        if not parts:
+            self.freshness.setText("No records loaded")
+            self.freshness.setToolTip("Import data with Ctrl+I or drop files on the window")
+            return
+        self.freshness.setText(" · ".join(parts[:2]) + (" …" if len(parts) > 2 else ""))
+        self.freshness.setToolTip("\n".join(tips))
+
+    def _on_workspace_changed(self) -> None:
+        self._update_title()
+        self._update_freshness()
+
+    def _remember_selection(self) -> None:
+        self.settings.set("selection/area", self.state.area_key)
+
+    def _restore_selection(self) -> None:
+        key = self.settings.get("selection/area")
+        if key and key in self.area_bar.keys():
+            self.state.set_area(key)
+
+    def _focus_area(self) -> None:
+        self.area_bar.area_combo.setFocus()
+        self.area_bar.area_combo.showPopup()
+
+    def _step_area(self, step: int) -> None:
+        keys = self.area_bar.keys()
+        if not keys:
+            return
+        i = keys.index(self.state.area_key) if self.state.area_key in keys else 0
+        self.state.set_area(keys[(i + step) % len(keys)])
+
+    def _step_day(self, days: int) -> None:
+        import pandas as pd
+
+        if self.state.as_of is None:
+            return
+        new = self.state.as_of + pd.Timedelta(days=days)
+        newest = self.state.workspace.as_of() if self.state.workspace is not None else None
+        if newest is not None and new > newest:
+            new = newest
+        self.state.set_as_of(new)
+
+    def refresh_panels(self) -> None:
+        w = self.tabs.currentWidget()
+        if hasattr(w, "refresh"):
+            w.refresh()
+
+    # ---------------------------------------------------------------------------------------------------------
+    # recent workspaces
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent()
+        for i, p in enumerate(recent):
+            a = self.recent_menu.addAction(f"&{i + 1} {Path(p).name}  —  {Path(p).parent}")
+            a.setData(p)
+            a.triggered.connect(lambda _c=False, p=p: self._open_recent(p))
+        if not recent:
+            a = self.recent_menu.addAction("No recent workspaces")
+            a.setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear List", lambda: self.settings.set("workspace/recent", []))
+
+    def _open_recent(self, path: str) -> None:
+        if self.maybe_save():
+            self.open_path(path)
+
+    # ---------------------------------------------------------------------------------------------------------
+    # import, export, drag and drop
+    def import_files(self, files: list[str]) -> None:
+        if self.state.workspace is None:
+            self.set_workspace(Workspace())
+        if importlib.util.find_spec("ui.dialogs.import_wizard") is None:
+            self.show_error("Import", "The import wizard is not available in this build.")
+            return
+        from ui.dialogs.import_wizard import ImportWizard
+
+        wiz = ImportWizard(self.state, self.settings, [str(f) for f in files], self)
+        wiz.exec()
+        kind = wiz.imported_kind
+        wiz.shutdown()
+        wiz.deleteLater()
+        if kind:
+            self.data.select_dataset(kind) if kind in ("offenses", "shootings", "calls", "activity", "people") \
+                else None
+
+    def export_workbook(self) -> None:
+        ws = self.state.workspace
+        if ws is None or ws.as_of() is None:
+            self.show_error("Nothing to export", "The workspace has no records yet: import data first (Ctrl+I).")
+            return
+        from ui.dialogs.export import ExportDialog
+
+        dlg = ExportDialog(self.state, self.settings, self)
+        dlg.exec()
+        dlg.shutdown()
+        dlg.deleteLater()
+
+    def dragEnterEvent(self, e) -> None:
+        if self._dropped_files(e.mimeData()):
+            e.acceptProposedAction()
+        else:
+            e.ignore()
+
+    def dragMoveEvent(self, e) -> None:
+        if self._dropped_files(e.mimeData()):
+            e.acceptProposedAction()
+
+    def dropEvent(self, e) -> None:
+        files = self._dropped_files(e.mimeData())
+        if not files:
+            return
+        e.acceptProposedAction()
+        # let the drop finish before a modal dialog opens
+        QTimer.singleShot(0, lambda: self.handle_dropped(files))
+
+    def handle_dropped(self, files: list[str]) -> None:
+        workspaces = [f for f in files if f.lower().endswith(FILE_SUFFIX)]
+        if workspaces:
+            if self.maybe_save():
+                self.open_path(workspaces[0])
+            return
+        self.import_files(files)
+
+    @staticmethod
+    def _dropped_files(mime) -> list[str]:
+        if not mime.hasUrls():
+            return []
+        out = []
+        for u in mime.urls():
+            if u.isLocalFile():
+                p = u.toLocalFile()
+                suffix = Path(p).suffix.lower()
+                if suffix in IMPORT_SUFFIXES or suffix == FILE_SUFFIX:
+                    out.append(p)
+        return out
+
+    # ---------------------------------------------------------------------------------------------------------
+    # layout and close
+    def _restore_layout(self) -> None:
+        geo = self.settings.get_bytes("window/geometry")
+        if not geo.isEmpty():
+            self.restoreGeometry(geo)
+        st = self.settings.get_bytes("window/state")
+        if not st.isEmpty():
+            self.restoreState(st)
+        tab = self.settings.get("window/tab")
+        if 0 <= tab < self.tabs.count():
+            self.tabs.setCurrentIndex(tab)
+
+    def save_layout(self) -> None:
+        self.settings.set_bytes("window/geometry", self.saveGeometry())
+        self.settings.set_bytes("window/state", self.saveState())
+        self.settings.set("window/tab", self.tabs.currentIndex())
+        for panel in (self.trends, self.map_panel):
+            if panel is not None and hasattr(panel, "save_settings"):
+                panel.save_settings()
+        self.settings.sync()
+
+    def closeEvent(self, e) -> None:
+        if self.tasks.is_running() and not self._confirm_cancel_task():
+            e.ignore()
+            return
+        if not self.maybe_save():
+            e.ignore()
+            return
+        self.shutdown()
+        e.accept()
+
+    def _confirm_cancel_task(self) -> bool:
+        r = QMessageBox.question(self, "A task is running",
+                                 f"{self.task_label.text()} is still running. Stop it and close?")
+        return r == QMessageBox.StandardButton.Yes
+
+    def shutdown(self) -> None:
+        """Clean close: stop timers and workers, forget the recovery file, remember the layout."""
+        self.autosave_timer.stop()
+        self.tasks.cancel()
+        self.wait_for_tasks()
+        ws = self.state.workspace
+        if ws is not None:
+            recovery.clear_recovery(ws.path)
+        self.save_layout()
+        for panel in (self.compstat, self.trends, self.map_panel, self.data):
+            if panel is not None and hasattr(panel, "shutdown"):
+                panel.shutdown()
+
+
+def _demo_job(path: Path):
+    def job(progress, should_stop):
+        from workstation import demo
+
+        ws = demo.build_demo(progress=progress, should_stop=should_stop)
+        ws.save(path)
+        return path
+
+    return job
+
+
+def open_folder(path) -> None:
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+

@@ -1,0 +1,335 @@
+"""CompStat panel: the grid for the selected area and as-of date, coloured by change, with drill-through."""
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
+                               QTableView, QToolTip, QVBoxLayout, QWidget)
+
+from workstation import formatting
+from workstation.errors import UserError
+from ui.models.report_model import ReportModel
+from ui.widgets.grouped_header import GroupedHeader
+
+WINDOW_NAMES = {"WTD": "Week to date", "28d": "28 days", "YTD": "Year to date"}
+
+
+def compstat_tables(ws, area_key: str, as_of):
+    from workstation.reports.compstat import compstat_grid
+
+    return compstat_grid(ws, area_key, as_of)
+
+
+def records_behind(ws, key: dict):
+    from workstation.reports.compstat import records_behind as behind
+
+    return behind(ws, key["measure"], key["area"], key["window"], key["as_of"])
+
+
+def measure_definition(ws, measure_id: str) -> str:
+    try:
+        from workstation.analysis import analysis_for
+
+        return analysis_for(ws).catalog.get(measure_id).definition()
+    except Exception:  # noqa: BLE001 - a tooltip must never break the grid
+        return ""
+
+
+class CompStatPanel(QWidget):
+    status_message = Signal(str)
+
+    def __init__(self, state, parent=None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._stale = True
+        self.model = ReportModel(self)
+
+        self.title = QLabel()
+        f = self.title.font()
+        f.setPointSizeF(f.pointSizeF() * 1.2)
+        f.setWeight(QFont.Weight.DemiBold)
+        self.title.setFont(f)
+        self.subtitle = QLabel()
+        self.subtitle.setStyleSheet("color: palette(placeholder-text);")
+        self.copy_button = QPushButton("Copy grid")
+        self.copy_button.setToolTip("Copy the whole grid as shown, for a spreadsheet or an e-mail")
+        self.copy_button.clicked.connect(self.copy_grid)
+        self.legend = QLabel(
+            "<span style='background:#f6c9c3'>&nbsp;up&nbsp;</span> "
+            "<span style='background:#c6e5c3'>&nbsp;down&nbsp;</span> for crime "
+            "(reversed for activity); stronger colour: |z| ≥ 2 notable, ≥ 3 significant. "
+            "Double-click a count to see its records.")
+        self.legend.setStyleSheet("color: palette(placeholder-text);")
+
+        self.table = QTableView(self)
+        self.header = GroupedHeader(self.table)
+        self.table.setHorizontalHeader(self.header)
+        self.table.setModel(self.model)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(True)
+        self.table.setMouseTracking(True)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.table.doubleClicked.connect(self._double_clicked)
+        self.table.viewport().installEventFilter(self)
+
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.notes.setStyleSheet("color: palette(placeholder-text);")
+        notes_area = QScrollArea()
+        notes_area.setWidget(self.notes)
+        notes_area.setWidgetResizable(True)
+        notes_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        notes_area.setMaximumHeight(5 * self.fontMetrics().height() + 8)
+        notes_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.notes_area = notes_area
+
+        top = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        top.addLayout(titles, 1)
+        top.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignBottom)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 6)
+        lay.addLayout(top)
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.legend)
+        lay.addWidget(notes_area)
+
+        state.workspace_changed.connect(self.mark_stale)
+        state.selection_changed.connect(self.mark_stale)
+        state.data_changed.connect(lambda _w: self.mark_stale())
+
+    # ---- refresh when visible ----
+    def mark_stale(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def refresh(self) -> None:
+        self._stale = False
+        ws = self.state.workspace
+        if ws is None or self.state.as_of is None:
+            self.model.set_tables([])
+            self.title.setText("CompStat")
+            self.subtitle.setText("No records yet: import data (Ctrl+I) to see the grid.")
+            self.notes.setText("")
+            return
+        try:
+            tables = compstat_tables(ws, self.state.area_key, self.state.as_of)
+        except UserError as exc:
+            self.model.set_tables([])
+            self.title.setText("CompStat")
+            self.subtitle.setText(str(exc))
+            self.notes.setText("")
+            return
+        self.model.set_tables(tables)
+        self._layout_grid()
+        from ui.compat import area_label
+
+        self.title.setText(f"CompStat — {area_label(ws, self.state.area_key)}")
+        self.subtitle.setText(f"As of {self.state.as_of:%A %d %B %Y}" + self._boundary_text())
+        notes = []
+        for t in tables:
+            for n in t.notes:
+                if n not in notes:
+                    notes.append(n)
+        self.notes.setText("<br>".join(html.escape(n) for n in notes))
+
+    def _boundary_text(self) -> str:
+        ws = self.state.workspace
+        key = self.state.area_key
+        if ":" not in key:
+            return ""
+        kind, name = key.split(":", 1)
+        a = ws.area(name, kind)
+        if a is None:
+            return ""
+        try:
+            from workstation.areas import resolve_area
+
+            sq = resolve_area(ws, key).sq_miles
+        except Exception:  # noqa: BLE001
+            sq = None
+        bits = [f"boundary version {a.version}"]
+        if sq:
+            bits.append(f"{sq:,.2f} sq mi")
+        return " · " + ", ".join(bits)
+
+    def _layout_grid(self) -> None:
+        m = self.model
+        self.table.clearSpans()
+        for row in m.section_rows():
+            self.table.setSpan(row, 0, 1, m.columnCount())
+        groups, labels = [], {}
+        year = self.state.as_of.year if self.state.as_of is not None else None
+        if m.tables:
+            for text, first, last in m.tables[0].header_groups:
+                name, _sep, rest = text.partition(":")
+                groups.append((name.strip(), rest.strip(), first, last))
+            for c, col in enumerate(m.columns):
+                labels[c] = _short_label(col, year)
+        self.header.set_groups(groups, labels)
+        hh = self.header
+        fm = self.fontMetrics()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        label_w = max([fm.horizontalAdvance(str(m.value(r, 0) or "")) for r in range(m.rowCount())
+                       if not m.is_section(r)] + [120]) + 20
+        self.table.setColumnWidth(0, min(label_w, 260))
+        for c in range(1, m.columnCount()):
+            widest = max([fm.horizontalAdvance(m.data(m.index(r, c)) or "") for r in range(m.rowCount())] + [0])
+            head = max(fm.horizontalAdvance(w) for w in (labels.get(c) or "").split("\n")) if labels.get(c) else 0
+            self.table.setColumnWidth(c, max(widest + 14, head + 10, 44))
+        if m.columns and m.kinds[-1] == "text":
+            hh.setSectionResizeMode(m.columnCount() - 1, QHeaderView.ResizeMode.Stretch)
+        hh.setMinimumHeight(hh.sizeHint().height())
+
+    # ---- tooltips: the counts, z and the rule for blanks ----
+    def eventFilter(self, obj, e) -> bool:
+        if obj is self.table.viewport() and e.type() == QEvent.Type.ToolTip:
+            idx = self.table.indexAt(e.pos())
+            text = self.tooltip_for(idx.row(), idx.column()) if idx.isValid() else ""
+            if text:
+                QToolTip.showText(e.globalPos(), text, self.table.viewport())
+            else:
+                QToolTip.hideText()
+            return True
+        return super().eventFilter(obj, e)
+
+    def tooltip_for(self, row: int, col: int) -> str:
+        m = self.model
+        if m.is_section(row):
+            return ""
+        t, r = m.locate(row)
+        vals = t.rows[r]
+        label = vals[0]
+        if col == 0:
+            key = next((k for (rr, _c), k in t.cell_keys.items() if rr == r), None)
+            text = f"<b>{html.escape(str(label))}</b>"
+            if key:
+                d = measure_definition(self.state.workspace, key["measure"])
+                if d:
+                    text += f"<br>{html.escape(d)}"
+            flag = vals[-1] if t.column_kinds[-1] == "text" else ""
+            if flag:
+                text += f"<br>Flag: {html.escape(str(flag))}"
+            return text
+        for title, sub, first, last in self.header.groups:
+            if first <= col <= last:
+                return self._window_tooltip(t, r, title, sub, first, last, col)
+        return f"<b>{html.escape(str(label))}</b><br>{html.escape(m.columns[col])}: " \
+               f"{html.escape(formatting.format_value(vals[col], t.column_kinds[col]))}"
+
+    def _window_tooltip(self, t, r, title, sub, first, last, col) -> str:
+        vals = t.rows[r]
+        kinds = t.column_kinds
+        lines = [f"<b>{html.escape(str(vals[0]))}</b> — {html.escape(title)}"]
+        if sub:
+            lines.append(html.escape(sub))
+        for c in range(first, last + 1):
+            name = t.columns[c]
+            shown = formatting.format_value(vals[c], kinds[c]) or "blank"
+            lines.append(f"{html.escape(name)}: <b>{html.escape(shown)}</b>")
+        cur, prev = vals[first], vals[first + 1]
+        pct_cols = [c for c in range(first, last + 1) if kinds[c] == "pct_change"]
+        z_cols = [c for c in range(first, last + 1) if kinds[c] == "z"]
+        if z_cols and vals[z_cols[0]] is not None:
+            z = vals[z_cols[0]]
+            strength = formatting.z_strength(z)
+            lines.append(f"Poisson z = 2(√C − √P) = {formatting.format_value(z, 'z')}"
+                         + (f": {strength} (|z| ≥ {3 if strength == 'significant' else 2})" if strength
+                            else ": within what chance alone would give (|z| < 2)"))
+        for c in pct_cols:
+            if vals[c] is None:
+                base = vals[c - 1] if kinds[c - 1] in ("count", "decimal1") and c - 1 > first else prev
+                if prev is None or cur is None:
+                    lines.append(f"{html.escape(t.columns[c])} is blank: the earlier window predates the first "
+                                 "record of this dataset (unknown, not zero).")
+                elif base == 0 or prev == 0:
+                    lines.append(f"{html.escape(t.columns[c])} is blank: a % change from a zero base is undefined.")
+                else:
+                    lines.append(f"{html.escape(t.columns[c])} is blank: its base is unknown.")
+        key = t.cell_keys.get((r, col))
+        if key:
+            lines.append("<i>Double-click to see the records behind this number.</i>")
+        return "<br>".join(lines)
+
+    # ---- drill-through ----
+    def _double_clicked(self, index) -> None:
+        self.drill(index.row(), index.column())
+
+    def drill(self, row: int, col: int, exec_dialog: bool = True):
+        key = self.model.cell_key(row, col)
+        ws = self.state.workspace
+        if not key or ws is None:
+            self.status_message.emit("Double-click a count (not a change or an average) to see its records.")
+            return None
+        try:
+            df = records_behind(ws, key)
+        except (UserError, ValueError) as exc:
+            self.status_message.emit(str(exc))
+            return None
+        from ui.dialogs.drill import DrillDialog
+
+        t, r = self.model.locate(row)
+        measure = t.rows[r][0]
+        window = df.attrs.get("window")
+        span = ""
+        if window is not None and hasattr(window, "start"):
+            span = f"{window.start:%d %b %Y} – {window.end:%d %b %Y}"
+        figure = df.attrs.get("figure", len(df))
+        from ui.compat import area_label
+
+        area = area_label(ws, key["area"])
+        summary = (f"<b>{html.escape(str(measure))}</b> in <b>{html.escape(area)}</b>, "
+                   f"{html.escape(span)}: {formatting.format_value(figure, 'count')} "
+                   f"(cell: {html.escape(self.model.data(self.model.index(row, col)))}); "
+                   f"{len(df):,d} record{'s' if len(df) != 1 else ''} listed.")
+        dlg = DrillDialog(df, f"Records behind: {measure} — {area}", summary, self)
+        if exec_dialog:
+            dlg.exec()
+            dlg.deleteLater()
+            return None
+        return dlg
+
+    def copy_grid(self) -> str:
+        m = self.model
+        lines = ["\t".join(m.columns)]
+        for r in range(m.rowCount()):
+            lines.append("\t".join((m.data(m.index(r, c)) or "") for c in range(m.columnCount())))
+        text = "\n".join(lines) + "\n"
+        QGuiApplication.clipboard().setText(text)
+        return text
+
+
+def _short_label(col: str, year: int | None) -> str:
+    """Column labels under a group band: the window name is in the band, so 'YTD prior' becomes '2018'."""
+    for short in ("WTD", "28d", "YTD"):
+        if col == short:
+            return str(year) if year else "Now"
+        if col.startswith(short + " "):
+            rest = col[len(short) + 1:]
+            if rest == "prior":
+                return str(year - 1) if year else "Prior"
+            return {"diff": "Diff", "% chg": "% chg", "z": "z"}.get(rest, rest)
+    if col.startswith("YTD ") and "ago" in col and year:
+        return f"YTD {year - 2}"
+    if col.endswith("avg YTD"):
+        return col.replace(" YTD", "")
+    if col.endswith("% chg"):
+        return col.replace("vs ", "")
+    return col

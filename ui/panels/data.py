@@ -1,0 +1,306 @@
+"""Data panel: the datasets with their source files, row counts, as-of stamps and import log; a records table."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from workstation import schema
+from ui.widgets.records_view import RecordsView
+
+DATASET_LABELS = {"offenses": "Offenses", "shootings": "Shootings", "calls": "Calls for service",
+                  "activity": "Activity", "people": "People links"}
+SPECIAL_HEADERS = {"lat": "Latitude", "lon": "Longitude", "load_id": "Load", "record_id": "Record ID",
+                   "incident_id": "Incident ID", "offense_code": "Source offense", "cleared_date": "Cleared on",
+                   "exceptional_code": "Exceptional code", "person_id": "Person ID"}
+
+
+def column_header(name: str) -> str:
+    return SPECIAL_HEADERS.get(name, name.replace("_", " ").capitalize())
+
+
+def headers_for(kind: str) -> dict[str, str]:
+    return {c: column_header(c) for c in schema.columns(kind)}
+
+
+def _item(text, align_right: bool = False, tip: str = "") -> QTableWidgetItem:
+    it = QTableWidgetItem("" if text is None else str(text))
+    it.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+    if align_right:
+        it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    if tip:
+        it.setToolTip(tip)
+    return it
+
+
+def _small_table(headers: list[str]) -> QTableWidget:
+    t = QTableWidget(0, len(headers))
+    t.setHorizontalHeaderLabels(headers)
+    t.verticalHeader().hide()
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setAlternatingRowColors(True)
+    t.setWordWrap(False)
+    t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
+    hh = t.horizontalHeader()
+    hh.setHighlightSections(False)
+    hh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    return t
+
+
+def _section_label(text: str) -> QLabel:
+    lab = QLabel(text)
+    f = lab.font()
+    f.setBold(True)
+    lab.setFont(f)
+    return lab
+
+
+class RejectsDialog(QDialog):
+    """The rejected rows of one load, with the reason per row; copy or save as CSV."""
+
+    def __init__(self, frame, title: str, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.view = RecordsView(self, noun="rejected rows", csv_name="rejected_rows.csv")
+        cols = list(frame.columns)
+        if "reason" in cols:  # the reason first: it is why the analyst is looking
+            cols = ["reason"] + [c for c in cols if c != "reason"]
+        self.view.set_frame(frame, cols)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(buttons)
+        self.resize(1000, 560)
+
+
+class DataPanel(QWidget):
+    import_requested = Signal()
+
+    def __init__(self, state, parent=None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.kind = "offenses"
+        self._stale = True
+
+        self.datasets = _small_table(["Dataset", "Records", "As of"])
+        self.datasets.setToolTip("Every record set in the workspace; pick one to see its records")
+        hh = self.datasets.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.datasets.setSizeAdjustPolicy(QTableWidget.SizeAdjustPolicy.AdjustToContents)
+        self.datasets.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        self.log = _small_table(["Load", "File", "Rows", "Rejected", "Loaded"])
+        self.log.setToolTip("The import log of this dataset: every file loaded, newest first")
+        lh = self.log.horizontalHeader()
+        lh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for c in (0, 2, 3, 4):
+            lh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.log_detail = QLabel()
+        self.log_detail.setWordWrap(True)
+        self.log_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.log_detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.rejects_button = QPushButton("Rejected rows…")
+        self.rejects_button.setToolTip("The rows of the selected load that were not imported, with the reason")
+        self.import_button = QPushButton("Import data…")
+        self.import_button.setToolTip("Import spreadsheets into the workspace (Ctrl+I)")
+
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 6, 0)
+        ll.addWidget(_section_label("Datasets"))
+        ll.addWidget(self.datasets)
+        ll.addSpacing(6)
+        ll.addWidget(_section_label("Import log"))
+        ll.addWidget(self.log, 1)
+        ll.addWidget(self.log_detail)
+        row = QHBoxLayout()
+        row.addWidget(self.rejects_button)
+        row.addStretch(1)
+        row.addWidget(self.import_button)
+        ll.addLayout(row)
+
+        self.title = QLabel()
+        f = self.title.font()
+        f.setPointSizeF(f.pointSizeF() * 1.15)
+        f.setWeight(QFont.Weight.DemiBold)
+        self.title.setFont(f)
+        self.subtitle = QLabel()
+        self.subtitle.setWordWrap(True)
+        self.subtitle.setStyleSheet("color: palette(mid);")
+        self.records = RecordsView(self, noun="records")
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(6, 0, 0, 0)
+        rl.addWidget(self.title)
+        rl.addWidget(self.subtitle)
+        rl.addWidget(self.records, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([360, 1000])
+        split.setChildrenCollapsible(False)
+        self.splitter = split
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        lay.addWidget(split)
+
+        self.datasets.itemSelectionChanged.connect(self._dataset_picked)
+        self.log.itemSelectionChanged.connect(self._log_picked)
+        self.rejects_button.clicked.connect(self.show_rejects)
+        self.import_button.clicked.connect(self.import_requested)
+        state.workspace_changed.connect(self.mark_stale)
+        state.data_changed.connect(lambda _what: self.mark_stale())
+
+    # ---- refresh only when visible (a 1M-row table should not be rebuilt behind another tab) ----
+    def mark_stale(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def refresh(self) -> None:
+        self._stale = False
+        ws = self.state.workspace
+        self.datasets.blockSignals(True)
+        self.datasets.setRowCount(0)
+        if ws is not None:
+            for kind in schema.DATASET_KINDS:
+                df = ws.frames[kind]
+                r = self.datasets.rowCount()
+                self.datasets.insertRow(r)
+                as_of = ws.as_of(kind) if kind != "people" else None
+                self.datasets.setItem(r, 0, _item(DATASET_LABELS.get(kind, kind)))
+                self.datasets.setItem(r, 1, _item(f"{len(df):,d}", True))
+                self.datasets.setItem(r, 2, _item("" if as_of is None else f"{as_of:%Y-%m-%d}", True,
+                                                  "the newest record's date"))
+                self.datasets.item(r, 0).setData(Qt.ItemDataRole.UserRole, kind)
+                if kind == self.kind:
+                    self.datasets.selectRow(r)
+        self.datasets.blockSignals(False)
+        self._fit_datasets_height()
+        self._show_kind()
+
+    def _fit_datasets_height(self) -> None:
+        t = self.datasets
+        h = t.horizontalHeader().height() + sum(t.rowHeight(r) for r in range(t.rowCount())) + 2 * t.frameWidth()
+        t.setFixedHeight(h)
+
+    def _dataset_picked(self) -> None:
+        rows = self.datasets.selectionModel().selectedRows()
+        if rows:
+            kind = self.datasets.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+            if kind != self.kind:
+                self.kind = kind
+                self._show_kind()
+
+    def select_dataset(self, kind: str) -> None:
+        for r in range(self.datasets.rowCount()):
+            if self.datasets.item(r, 0).data(Qt.ItemDataRole.UserRole) == kind:
+                self.datasets.selectRow(r)
+                return
+        self.kind = kind
+        self._show_kind()
+
+    def _show_kind(self) -> None:
+        ws = self.state.workspace
+        kind = self.kind
+        label = DATASET_LABELS.get(kind, kind)
+        if ws is None:
+            self.title.setText(label)
+            self.subtitle.setText("No workspace is open.")
+            return
+        df = ws.frames[kind]
+        self.records.set_frame(df, schema.columns(kind), headers_for(kind))
+        entries = [e for e in ws.import_log if e.get("kind", kind) == kind]
+        files = list(dict.fromkeys(e.get("file_name", "") for e in entries if e.get("file_name")))
+        as_of = ws.as_of(kind) if kind != "people" else None
+        self.title.setText(f"{label}: {len(df):,d} records")
+        bits = []
+        if as_of is not None:
+            bits.append(f"data as of {as_of:%A %d %B %Y}")
+        if files:
+            shown = ", ".join(files[-3:]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+            bits.append(f"from {shown}")
+        elif len(df):
+            bits.append("no import log entry (generated or imported before logging)")
+        else:
+            bits.append("nothing imported yet: use Import data… (Ctrl+I) or drop files on the window")
+        self.subtitle.setText("; ".join(bits).capitalize() + ".")
+        self._fill_log(entries)
+
+    def _fill_log(self, entries: list[dict]) -> None:
+        self.log.blockSignals(True)
+        self.log.setRowCount(0)
+        for e in reversed(entries):
+            r = self.log.rowCount()
+            self.log.insertRow(r)
+            loaded = str(e.get("loaded_at", "")).replace("T", " ")[:16]
+            self.log.setItem(r, 0, _item(e.get("load_id", ""), True))
+            self.log.setItem(r, 1, _item(e.get("file_name", ""), tip=str(e.get("file_name", ""))))
+            self.log.setItem(r, 2, _item(f"{int(e.get('accepted', 0) or 0):,d}", True))
+            self.log.setItem(r, 3, _item(f"{int(e.get('rejected', 0) or 0):,d}", True))
+            self.log.setItem(r, 4, _item(loaded))
+            self.log.item(r, 0).setData(Qt.ItemDataRole.UserRole, e.get("load_id"))
+        self.log.blockSignals(False)
+        if self.log.rowCount():
+            self.log.selectRow(0)
+        self._log_picked()
+
+    def selected_load(self) -> dict | None:
+        ws = self.state.workspace
+        rows = self.log.selectionModel().selectedRows()
+        if ws is None or not rows:
+            return None
+        load_id = self.log.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+        return next((e for e in ws.import_log if e.get("load_id") == load_id), None)
+
+    def _log_picked(self) -> None:
+        e = self.selected_load()
+        ws = self.state.workspace
+        has_rejects = bool(e and ws is not None and e.get("load_id") in ws.rejects and len(ws.rejects[e["load_id"]]))
+        self.rejects_button.setEnabled(has_rejects)
+        if not e:
+            self.log_detail.setText("")
+            return
+        parts = [f"<b>{e.get('file_name', '')}</b>"]
+        if e.get("profile"):
+            parts.append(f"profile {e['profile']}")
+        parts.append(f"{int(e.get('rows_read', 0) or 0):,d} rows read, {int(e.get('accepted', 0) or 0):,d} accepted, "
+                     f"{int(e.get('rejected', 0) or 0):,d} rejected")
+        if e.get("added") is not None:
+            parts.append(f"{int(e.get('added') or 0):,d} new, {int(e.get('replaced') or 0):,d} updated records")
+        if e.get("data_as_of"):
+            parts.append(f"data as of {e['data_as_of']}")
+        reasons = e.get("rejected_by_reason") or {}
+        if reasons:
+            parts.append("rejected: " + "; ".join(f"{k} ({v:,d})" for k, v in sorted(reasons.items(),
+                                                                                     key=lambda kv: -kv[1])[:4]))
+        for w in e.get("warnings") or []:
+            parts.append(f"<span style='color:#a15c00'>⚠ {w}</span>")
+        self.log_detail.setText("<br>".join(parts))
+
+    def show_rejects(self) -> None:
+        e = self.selected_load()
+        ws = self.state.workspace
+        if not e or ws is None or e.get("load_id") not in ws.rejects:
+            return
+        dlg = RejectsDialog(ws.rejects[e["load_id"]], f"Rejected rows of {e.get('file_name', 'the load')}", self)
+        dlg.exec()
+        dlg.view.shutdown()
+        dlg.deleteLater()
+
+    def shutdown(self) -> None:
+        self.records.shutdown()

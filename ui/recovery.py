@@ -1,0 +1,127 @@
+"""Recovery files: the unsaved state of the open workspace, written on a timer, offered back after a crash.
+
+``<data dir>/recovery/<key>.psw`` is a complete workspace file (written atomically, like any save) and ``<key>.json``
+says which workspace it belongs to. A clean close or a save deletes both; so a pair still there on start means the
+app did not close cleanly, and it is offered back when it is newer than its workspace file (or the workspace was never
+saved). Also holds the helpers that run workspace work on a detached copy, so a worker never touches the open one.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from workstation.workspace import Workspace, write_atomic
+
+from ui import paths
+
+UNTITLED = "untitled"
+
+
+@dataclass
+class Candidate:
+    recovery: Path           # the .psw written by autosave
+    source: str              # the workspace it belongs to ("" for a never-saved workspace)
+    saved: float             # when it was written (epoch seconds)
+    title: str
+
+    @property
+    def saved_text(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.saved))
+
+
+def recovery_key(source) -> str:
+    if not source:
+        return UNTITLED
+    p = str(Path(source).resolve())
+    return f"{Path(p).stem}-{hashlib.sha1(p.encode('utf-8')).hexdigest()[:10]}"
+
+
+def recovery_files(source) -> tuple[Path, Path]:
+    key = recovery_key(source)
+    d = paths.recovery_dir()
+    return d / f"{key}.psw", d / f"{key}.json"
+
+
+def write_recovery(snapshot: Workspace, source, title: str) -> Path:
+    """Write the snapshot as the recovery file of ``source``; never touches ``source`` itself."""
+    psw, meta = recovery_files(source)
+    write_atomic(snapshot, psw, fsync=False)
+    tmp = meta.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"source": str(Path(source).resolve()) if source else "", "title": title,
+                               "saved": time.time()}), encoding="utf-8")
+    os.replace(tmp, meta)
+    return psw
+
+
+def clear_recovery(source) -> None:
+    for p in recovery_files(source):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def find_candidates() -> list[Candidate]:
+    """Recovery files worth offering, newest first; stale ones (older than their saved workspace) are removed."""
+    out = []
+    for meta in sorted(paths.recovery_dir().glob("*.json")):
+        psw = meta.with_suffix(".psw")
+        try:
+            info = json.loads(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            info = None
+        if not psw.exists() or not isinstance(info, dict):
+            for p in (psw, meta):
+                p.unlink(missing_ok=True)
+            continue
+        source = info.get("source") or ""
+        saved = psw.stat().st_mtime
+        src = Path(source) if source else None
+        if src is not None and src.exists() and src.stat().st_mtime >= saved:
+            for p in (psw, meta):  # the workspace was saved after this recovery file: nothing to recover
+                p.unlink(missing_ok=True)
+            continue
+        out.append(Candidate(psw, source, saved, info.get("title") or (src.name if src else "Untitled workspace")))
+    return sorted(out, key=lambda c: -c.saved)
+
+
+def open_candidate(c: Candidate) -> Workspace:
+    """The recovered workspace, pointing at its original file (or none) and marked unsaved."""
+    ws = Workspace.open(c.recovery)
+    ws.path = Path(c.source) if c.source else None
+    ws.dirty = True
+    return ws
+
+
+def discard(c: Candidate) -> None:
+    for p in (c.recovery, c.recovery.with_suffix(".json")):
+        p.unlink(missing_ok=True)
+
+
+# ---- detached copies: workers work on these, the UI thread adopts the result ----
+def detached(ws: Workspace) -> Workspace:
+    """A copy sharing the (never mutated in place) frames but with its own containers and no listeners."""
+    c = Workspace.__new__(Workspace)
+    c.__dict__.update(ws.__dict__)
+    c.frames = dict(ws.frames)
+    c.areas = [copy.copy(a) for a in ws.areas]
+    c.import_log = list(ws.import_log)
+    c.rejects = dict(ws.rejects)
+    c.meta = copy.deepcopy(ws.meta)
+    c._listeners = []
+    return c
+
+
+def adopt(ws: Workspace, worked: Workspace, what: str) -> None:
+    """Take over the containers of a detached copy a worker changed, then notify listeners once."""
+    ws.frames = worked.frames
+    ws.areas = worked.areas
+    ws.import_log = worked.import_log
+    ws.rejects = worked.rejects
+    ws.meta = worked.meta
+    ws.changed(what)
