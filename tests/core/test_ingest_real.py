@@ -8,6 +8,8 @@ from workstation.errors import UserError
 from workstation.ingest import Profile, detect_profile, import_files, points_inside_city, read_table
 from workstation.workspace import Workspace
 
+from ingest_state import assert_unchanged, state
+
 pytestmark = pytest.mark.skipif(not REAL_DATA.is_dir(), reason="shared real data not present")
 
 CHI_FBI = {  # Chicago FBI Code -> canonical category, written independently of the profile
@@ -132,11 +134,12 @@ def test_philadelphia_arrests_wide_counts_as_activity():
                                   "nyc_nypd_misdemeanors_by_precinct_2000-2014.xls"])
 def test_aggregate_tables_are_refused_with_a_clear_message(name):
     ws = Workspace()
-    before = ws.snapshot_bytes()
+    before = state(ws)
     with pytest.raises(UserError) as e:
         import_files(ws, "offenses", [REAL_DATA / name])
     assert str(e.value).startswith(f"{name}: ") and "aggregate statistics" in str(e.value)
-    assert ws.snapshot_bytes() == before and not ws.import_log
+    assert_unchanged(ws, before)
+    assert not ws.import_log
 
 
 def test_aggregate_workbooks_are_readable_as_tables():

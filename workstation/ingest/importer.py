@@ -365,9 +365,8 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
             reject(missing, "no date")
             reject(bad, "date not understood")
         cols["occurred"] = occurred
-    if "reported" in profile.columns:
-        rep, _, _ = parse_dates(r.get("reported"), profile.date_formats, profile.dayfirst)
-        cols["reported"] = rep
+    if (src := r.get("reported")) is not None:
+        cols["reported"], _, _ = parse_dates(src, profile.date_formats, profile.dayfirst)
     stop()
 
     # ---- categories ----
@@ -418,13 +417,11 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
     # ---- location, district, address ----
     lat, lon = _coordinates(r, profile)
     cols["lat"], cols["lon"] = lat, lon
-    if "district" in profile.columns:
-        d = r.get("district")
-        cols["district"] = _categorical(d, schema.normalise_district)
-    if "address" in profile.columns:
-        cols["address"] = _as_text(r.get("address"))
-    if "target_area" in profile.columns:
-        cols["target_area"] = _as_text(r.get("target_area"))
+    if (src := r.get("district")) is not None:
+        cols["district"] = _categorical(src, schema.normalise_district)
+    for fld in ("address", "target_area"):
+        if (src := r.get(fld)) is not None:
+            cols[fld] = _as_text(src)
 
     # ---- flags and other fields ----
     for fname, spec in profile.flags.items():
@@ -440,15 +437,14 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
                                                 categories=pd.Index(["arrest"], dtype="str"))
     for fld in ("offense_code", "call_type", "priority", "agency", "unit", "person_id", "exceptional_code",
                 "clearance_type"):
-        if fld in profile.columns:
-            cols[fld] = _as_text(r.get(fld))
-    for fld in ("cleared_date",):
-        if fld in profile.columns:
-            cols[fld], _, _ = parse_dates(r.get(fld), profile.date_formats, profile.dayfirst)
-    if "quantity" in profile.columns:
-        cols["quantity"] = _numeric(r.get("quantity"))
-    if "count" in profile.columns:
-        cnt, badn = _counts(r.get("count"))
+        if (src := r.get(fld)) is not None:
+            cols[fld] = _as_text(src)
+    if (src := r.get("cleared_date")) is not None:
+        cols["cleared_date"], _, _ = parse_dates(src, profile.date_formats, profile.dayfirst)
+    if (src := r.get("quantity")) is not None:
+        cols["quantity"] = _numeric(src)
+    if (src := r.get("count")) is not None:
+        cnt, badn = _counts(src)
         reject(badn, "count is not a whole number")
         cols["count"] = cnt
     for fld, value in profile.constants.items():
@@ -584,7 +580,7 @@ def concat_conformed(frames: list[pd.DataFrame], kind: str) -> pd.DataFrame:
         parts = [fr[f.name] for fr in frames]
         if f.dtype == "category":
             u = union_categoricals([p.array for p in parts], ignore_order=True)
-            out[f.name] = pd.Series(u)
+            out[f.name] = pd.Series(u).cat.remove_unused_categories()  # a replaced record's category may be gone
         else:
             out[f.name] = pd.concat(parts, ignore_index=True)
     return schema.conform(pd.DataFrame(out), kind)
