@@ -7,11 +7,10 @@ Two families:
 """
 from __future__ import annotations
 
-import math
-from decimal import ROUND_HALF_UP, Decimal
-
 import numpy as np
 import pandas as pd
+
+from .reports.rules import round_half_away, whole_percent
 
 DATE_FORMAT = "%Y-%m-%d"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -28,23 +27,12 @@ def is_missing(value) -> bool:
         return False
 
 
-def round_half_away(x: float, ndigits: int = 0) -> float:
-    """Round half away from zero, as the case study does (8 -> 17 is 112.5% -> 113%; Python's round() gives 112).
-
-    Decimal on the repr avoids binary noise: 100 * 0.1125 is 11.249999999999998 in floats but 11.25 as written.
-    """
-    q = Decimal(1).scaleb(-ndigits)
-    return float(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
-
-
 def pct_change_text(fraction) -> str:
     """A % change given as a fraction (-0.18) as whole percent ("-18%"); blank when undefined (zero base)."""
-    if is_missing(fraction) or (isinstance(fraction, float) and math.isinf(fraction)):
+    if is_missing(fraction):
         return ""
-    pct = round_half_away(100.0 * round(float(fraction), 12))
-    if pct == 0:
-        pct = 0.0  # never "-0%"
-    return f"{pct:,.0f}%"
+    pct = whole_percent(fraction)
+    return "" if pct is None else f"{pct:,d}%"
 
 
 def format_value(value, kind: str) -> str:
@@ -80,7 +68,7 @@ def change_class(value, kind: str, direction: str = "crime") -> str:
         return ""
     v = float(value)
     if kind == "pct_change":
-        v = round_half_away(100.0 * v)
+        v = whole_percent(v) or 0
     if v == 0:
         return ""
     up_is_bad = direction != "activity"
