@@ -19,8 +19,8 @@ from ..reports.table import ReportTable
 from . import excel_style as st
 
 MIN_WIDTH = 5.0
+DEFAULT_WIDTH = 8.43  # a column nobody sized (Excel's and LibreOffice's default)
 MAX_NUMBER_WIDTH = 18.0
-MAX_TEXT_WIDTH = 48.0  # wider text wraps inside the cell
 LINE_HEIGHT = 13.0  # points per line of 10-pt text
 # Excel sheet names: at most 31 characters, none of these.
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -85,6 +85,7 @@ class _Span:
 class SheetWriter:
     ws: object  # openpyxl Worksheet
     footer_text: str = ""
+    max_text_width: float = 40.0  # text wider than this wraps inside its cell
     row: int = 1
     placements: list[Placement] = field(default_factory=list)
     heading_rows: int = 0
@@ -95,11 +96,13 @@ class SheetWriter:
     _max_col: int = 1
     _headers: list[tuple[int, int, int]] = field(default_factory=list)  # (top row, header row, first col)
     _group_widths: list[tuple[int, int, float]] = field(default_factory=list)
+    _notes_written: set[str] = field(default_factory=set)
+    _blocks: list[tuple[int, int]] = field(default_factory=list)  # rows a table occupies: kept on one page
 
     @classmethod
-    def new(cls, wb, title: str, footer_text: str = "") -> "SheetWriter":
+    def new(cls, wb, title: str, footer_text: str = "", max_text_width: float = 40.0) -> "SheetWriter":
         name = safe_sheet_title(title, set(wb.sheetnames))
-        return cls(ws=wb.create_sheet(name), footer_text=footer_text)
+        return cls(ws=wb.create_sheet(name), footer_text=footer_text, max_text_width=max_text_width)
 
     # ---- blocks -----------------------------------------------------------------------------------------------------
     def heading(self, title: str, lines: list[str] = ()) -> None:
@@ -129,22 +132,45 @@ class SheetWriter:
     def skip(self, n: int = 1) -> None:
         self.row += n
 
+    def extend_to(self, col: int, width: float = DEFAULT_WIDTH) -> None:
+        """Make the sheet (widths, print scale) reach column ``col``, e.g. for charts right of the tables."""
+        for c in range(self._max_col + 1, col + 1):
+            self._want_width(c, width)
+        self._max_col = max(self._max_col, col)
+
+    def column_points(self, col: int) -> float:
+        """A column's printed width in points at 100% (Calibri 11 digit width 7 px, plus 5 px of padding)."""
+        return (7 * self.width(col) + 5) * 0.75
+
+    def keep_together(self, first_row: int, last_row: int) -> None:
+        """Rows (a chart's rows, say) that print on one page when they fit on one."""
+        self._blocks.append((first_row, last_row))
+
     def table(self, t: ReportTable, first_col: int = 1, blank_after: int = 1) -> Placement:
         """Write one ReportTable: title, optional header band, header, rows, notes; colours on change columns."""
+        start = self.row
         title_row = self._title(t.title, first_col, first_col + len(t.columns) - 1, section=False)
         header_row = self._header(t, first_col)
-        return self._body(t, first_col, title_row, header_row, blank_after)
+        p = self._body(t, first_col, title_row, header_row, blank_after)
+        self._blocks.append((start, self.row - 1 - blank_after))
+        return p
 
     def tables(self, tables: list[ReportTable], first_col: int = 1) -> list[Placement]:
         """Several tables; when they share their columns (one per area, one per measure) they share one header
         (frozen at the top of the sheet) and each table's title becomes a section row above its rows."""
         if len(tables) < 2 or not _same_shape(tables):
             return [self.table(t, first_col) for t in tables]
+        start = self.row
         header_row = self._header(tables[0], first_col)
         out = []
+        pending: list[str] = []
         for t in tables:
             title_row = self._title(t.title, first_col, first_col + len(t.columns) - 1, section=True)
-            out.append(self._body(t, first_col, title_row, header_row, blank_after=0))
+            out.append(self._body(t, first_col, title_row, header_row, blank_after=0, notes_out=pending))
+            self._blocks.append((start if t is tables[0] else title_row, self.row - 1))
+        # the sections' notes once, under the last one (they mostly repeat: same windows, same rules)
+        self._write_notes(pending, first_col, first_col + len(tables[0].columns) - 1)
+        self._blocks[-1] = (self._blocks[-1][0], self.row - 1)
         self.row += 1
         return out
 
@@ -191,7 +217,8 @@ class SheetWriter:
         self._headers.append((top, header_row, first_col))
         return header_row
 
-    def _body(self, t: ReportTable, first_col: int, title_row: int, header_row: int, blank_after: int) -> Placement:
+    def _body(self, t: ReportTable, first_col: int, title_row: int, header_row: int, blank_after: int,
+              notes_out: list[str] | None = None) -> Placement:
         ws = self.ws
         last_col = first_col + len(t.columns) - 1
         first_row = self.row
@@ -212,11 +239,11 @@ class SheetWriter:
                 v = st.stored_value(raw, kind)
                 if isinstance(v, str):
                     write_text(cell, v)
-                    wrap = kind == "text" and len(v) > MAX_TEXT_WIDTH
+                    wrap = kind == "text" and len(v) > self.max_text_width
                     cell.alignment = st.ALIGN_TEXT_WRAP if wrap else st.ALIGN_LABEL
                     if wrap:
                         self._wrapped.append((r, col, v, st.FONT_SIZE))
-                    self._want_width(col, min(len(v) * (1.1 if strong else 1.0) + 2, MAX_TEXT_WIDTH))
+                    self._want_width(col, min(len(v) * (1.1 if strong else 1.0) + 2, self.max_text_width))
                     if kind not in ("label", "text"):
                         cell.number_format = "@"
                 else:
@@ -241,19 +268,29 @@ class SheetWriter:
         if t.rows:
             self._colour_changes(t, first_col, first_row, last_row)
 
-        notes = list(dict.fromkeys(t.notes))  # de-duplicated, order kept
+        notes = list(t.notes)
         if zero_base and not any("zero base" in n.lower() for n in notes):
             notes.append(ZERO_BASE_NOTE)
-        for n in notes:
-            r = self.row
-            write_text(ws.cell(row=r, column=first_col), n, st.FONT_NOTE, st.ALIGN_NOTE)
-            self._spans.append(_Span(r, first_col, last_col, n, 9))
-            self.row += 1
+        if notes_out is not None:
+            notes_out.extend(n for n in notes if n not in notes_out)
+        else:
+            self._write_notes(notes, first_col, last_col)
         self.row += blank_after
 
         p = Placement(t, title_row, header_row, first_row, last_row, first_col, last_col)
         self.placements.append(p)
         return p
+
+    def _write_notes(self, notes: list[str], first_col: int, last_col: int) -> None:
+        """Notes under a table, each once per sheet (tables of one report repeat their rules)."""
+        for n in notes:
+            if n in self._notes_written:
+                continue
+            self._notes_written.add(n)
+            r = self.row
+            write_text(self.ws.cell(row=r, column=first_col), n, st.FONT_NOTE, st.ALIGN_NOTE)
+            self._spans.append(_Span(r, first_col, last_col, n, 9))
+            self.row += 1
 
     # ---- change colours ---------------------------------------------------------------------------------------------
     def _colour_changes(self, t: ReportTable, first_col: int, first_row: int, last_row: int) -> None:
@@ -352,6 +389,47 @@ class SheetWriter:
         setup_print(ws, self.footer_text, landscape=landscape)
         if print_area:
             ws.print_area = print_area
+        self._page_breaks(landscape, header_rows or ((1, self.heading_rows) if self.heading_rows else None))
+
+    def _page_breaks(self, landscape: bool, title_rows) -> None:
+        """Start a table on a new page when it would be cut and fits on one page by itself.
+
+        Simulates the printout: fit to one page wide sets the scale from the columns' total width; rows then fill
+        pages of the printable height (less the repeated title rows)."""
+        from openpyxl.worksheet.pagebreak import Break
+
+        ws = self.ws
+        page_w, page_h = (11.0, 8.5) if landscape else (8.5, 11.0)
+        m = ws.page_margins
+        avail_w = (page_w - m.left - m.right) * 72
+        avail_h = (page_h - m.top - m.bottom) * 72 * 0.97  # a little slack for rounding in the print engines
+        total_w = sum(self.column_points(c) for c in range(1, self._max_col + 1))
+        scale = min(1.0, avail_w / total_w) if total_w else 1.0
+
+        def height(r: int) -> float:
+            h = ws.row_dimensions[r].height if r in ws.row_dimensions else None
+            return (h or 15.0) * scale
+
+        titles = sum(height(r) for r in range(title_rows[0], title_rows[1] + 1)) if title_rows else 0.0
+        starts: dict[int, int] = {}
+        for a, b in self._blocks:
+            starts[a] = max(b, starts.get(a, a))
+        y, first_page = 0.0, True
+        last = self.row
+        r = 1
+        while r <= last:
+            cap = avail_h - (0.0 if first_page else titles)
+            if r in starts and y > 0:
+                block = sum(height(k) for k in range(r, starts[r] + 1))
+                if y + block > cap and block <= avail_h - titles:
+                    ws.row_breaks.append(Break(id=r - 1))
+                    y, first_page = 0.0, False
+                    cap = avail_h - titles
+            h = height(r)
+            if y + h > cap:
+                y, first_page = 0.0, False
+            y += h
+            r += 1
 
 
 def setup_print(ws, footer_text: str = "", landscape: bool = True) -> None:
@@ -386,7 +464,8 @@ def _header_width(name: str) -> float:
 
 
 def _line_count(text: str, width_chars: float, size: float) -> int:
-    chars = max(int((width_chars - 1) * st.FONT_SIZE / size), 4)
+    # Column widths count the default font's digit widths; 10-pt proportional text fits ~1.2 characters per unit.
+    chars = max(int((width_chars - 1) * 1.2 * st.FONT_SIZE / size), 4)
     n = 0
     for para in str(text).split("\n"):
         n += max(1, len(textwrap.wrap(para, chars, break_long_words=True)))
