@@ -647,3 +647,105 @@ def build_whatif(ws, as_of=None, key_measures: Iterable[str] | None = None, *, c
                   weights=weights if weighted else None, city_area_sq_mi=city_area_sq_miles(ws),
                   population_points=pop, population_note=note, share_measure=share_measure,
                   share_window=share_window, as_of=as_of, cell_m=cell_m, extent=extent)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+class BoundaryEditor:
+    """One boundary being edited: the engine, the undo stack and the protocol with the map view (Qt-free).
+
+    The view reports shapes as messages ``{"kind": "start" | "drag" | "edit" | "created", "final": bool,
+    "shape": [[ring, hole...], ...]}`` (rings of [lon, lat]); ``handle`` answers each with the figures, or with a
+    refusal. A drag is previewed (incremental counts) and becomes one undo step when its final message arrives (then
+    the engine resyncs fully). A self-crossing shape is refused: the engine keeps the last valid shape and, on the
+    final message, the answer carries that shape for the view to put back. Undo/redo apply a shape to the engine and
+    call ``show_shape`` so that the view displays it without echoing it back as an edit.
+    """
+
+    def __init__(self, engine: WhatIf, shape, *, area_key: str = "", stack=None,
+                 show_shape=None, on_figures=None) -> None:
+        from .commands import CommandStack
+
+        self.engine = engine
+        self.area_key = area_key
+        self.stack = stack if stack is not None else CommandStack()
+        self.show_shape = show_shape          # callable(Shape): put this shape on the map (undo/redo, refusal)
+        self.on_figures = on_figures          # callable(AreaFigures, message or None): the side panel
+        self.figures = engine.set_shape(shape)
+        self.committed: Shape = engine.shape  # the shape as of the last finished edit/undo/redo
+        self.message = ""
+        self.updates = 0
+
+    @property
+    def shape(self) -> Shape:
+        return self.engine.shape
+
+    def _apply(self, shape) -> None:
+        self.figures = self.engine.set_shape(shape)
+        self.committed = self.engine.shape
+        self.message = ""
+        if self.show_shape is not None:
+            self.show_shape(self.committed)
+        if self.on_figures is not None:
+            self.on_figures(self.figures, None)
+
+    def handle(self, msg: dict) -> dict:
+        from .commands import BoundaryEdit, describe_edit, ring_list
+
+        if self.stack.applying:
+            return {"ok": True, "ignored": True}
+        final = bool(msg.get("final"))
+        shape = msg.get("shape")
+        kind = "same"
+        refused = None
+        if shape:
+            try:
+                kind, self.figures = self.engine.update_shape(shape)
+                self.message = ""
+            except InvalidShape as exc:
+                refused = str(exc)
+                self.message = refused
+        self.updates += 1
+        if final:
+            self.figures = self.engine.resync()
+            before, after = self.committed, self.engine.shape
+            if before != after:
+                self.stack.record(BoundaryEdit(apply=self._apply, before=before, after=after,
+                                               label=describe_edit(before, after), area_key=self.area_key))
+            self.committed = after
+        if self.on_figures is not None:
+            self.on_figures(self.figures, refused)
+        answer = {"ok": refused is None, "kind": kind, "figures": figures_summary(self.figures)}
+        if refused is not None:
+            answer.update(refused=True, message=refused)
+            if final:
+                answer.update(revert=True, shape=ring_list(self.engine.shape))
+        return answer
+
+    def set_shape(self, shape, label: str = "new shape") -> AreaFigures:
+        """Replace the whole shape as one undoable step (a shape drawn anew, a scenario loaded)."""
+        from .commands import BoundaryEdit, freeze_shape
+
+        before = self.committed
+        after = freeze_shape(shape)
+        self.engine.set_shape(after)              # raises InvalidShape before anything is recorded
+        self.stack.push(BoundaryEdit(apply=self._apply, before=before, after=self.engine.shape, label=label,
+                                     area_key=self.area_key))
+        return self.figures
+
+    def undo(self):
+        return self.stack.undo()
+
+    def redo(self):
+        return self.stack.redo()
+
+
+def figures_summary(fig: AreaFigures) -> dict:
+    """The figures as plain JSON-ready values (for the page and for logs)."""
+    return {
+        "area_sq_mi": round(fig.area_sq_mi, 4),
+        "share_of_city_area": fig.share_of_city_area,
+        "share_of_city_crime": fig.share_of_city_crime,
+        "pai": fig.pai,
+        "population": fig.population,
+        "measures": {m.id: {w.kind: [w.current, w.prior] for w in m.windows} for m in fig.measures},
+    }

@@ -206,3 +206,60 @@ def test_build_skips_empty_datasets_and_handles_no_data():
     fig = eng.set_shape([[[(-87.9, 43.0), (-87.8, 43.0), (-87.8, 43.1)]]])
     assert fig.measure("part1_violent").window("ytd").current == 0 and fig.share_of_city_crime is None
     assert fig.population is None and fig.city_area_sq_mi is None
+
+
+def test_boundary_editor_one_undo_step_per_drag_and_refusals():
+    from workstation.commands import freeze_shape
+    from workstation.whatif import BoundaryEditor
+
+    ws = small_city()
+    eng = build_whatif(ws, "2019-09-29", ["robbery"])
+    shown, panel = [], []
+    ed = BoundaryEditor(eng, ws.area("Corridor").geometry, area_key="target_area:Corridor",
+                        show_shape=shown.append, on_figures=lambda f, msg: panel.append((f, msg)))
+    start = ed.shape
+    ring = [list(p) for p in start[0][0]]
+    ne = max(range(4), key=lambda k: ring[k][0] + ring[k][1])
+    target = offset(-87.95, 43.03, 3700, 3700)
+
+    def msg(kind, r, final=False):
+        return {"kind": kind, "final": final, "shape": [[r]]}
+
+    assert ed.handle(msg("start", ring))["kind"] == "same"
+    for f in (0.25, 0.5, 1.0):                            # the drag, previewed step by step
+        r = [list(p) for p in ring]
+        r[ne] = [ring[ne][0] + f * (target[0] - ring[ne][0]), ring[ne][1] + f * (target[1] - ring[ne][1])]
+        ans = ed.handle(msg("drag", r))
+        assert ans["ok"] and ans["kind"] == "move"
+    assert len(ed.stack) == 0                              # nothing recorded until the drag ends
+    ans = ed.handle(msg("edit", r, final=True))
+    assert len(ed.stack) == 1 and ed.stack.undo_label == "Undo move vertex"
+    assert ans["figures"]["measures"]["robbery"]["ytd"] == [6, 4]
+    moved = ed.shape
+
+    # a self-crossing position during a drag is refused and the last valid shape stays; releasing there puts it back
+    bow = [list(p) for p in moved[0][0]]
+    bow[ne], bow[(ne + 1) % 4] = bow[(ne + 1) % 4], bow[ne]
+    ans = ed.handle(msg("drag", bow))
+    assert ans["refused"] and "crosses itself" in ans["message"] and "revert" not in ans
+    assert panel[-1][1] and "crosses itself" in panel[-1][1]
+    ans = ed.handle(msg("edit", bow, final=True))
+    assert ans["revert"] and freeze_shape(ans["shape"]) == moved and ed.shape == moved
+    assert len(ed.stack) == 1                              # nothing changed, nothing recorded
+
+    # undo puts the official boundary back on the map and in the figures; redo brings the edit back
+    ed.undo()
+    assert ed.shape == start and shown[-1] == start
+    assert ed.figures.measure("robbery").window("ytd").current == 6
+    ed.redo()
+    assert ed.shape == moved and shown[-1] == moved
+    # while an undo is being applied, the view's echo is ignored
+    ed.stack.applying = True
+    assert ed.handle(msg("drag", ring))["ignored"]
+    ed.stack.applying = False
+    # a new shape drawn from scratch is one undoable step too
+    ed.set_shape([[[offset(-87.95, 43.03, 100, 100), offset(-87.95, 43.03, 900, 100),
+                    offset(-87.95, 43.03, 900, 900)]]], label="new shape")
+    assert ed.stack.undo_label == "Undo new shape" and ed.figures.measure("robbery").window("ytd").current == 0
+    ed.undo()
+    assert ed.shape == moved
