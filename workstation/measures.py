@@ -221,15 +221,17 @@ def parse_catalog(doc, source: str = "measure catalog") -> Catalog:
                     or target.count not in ("records", "incidents"):
                 _fail(m.id, "of", f"must name a measure that counts offense or shooting records or incidents "
                                   f"('{m.of}' does not)", source)
-    sections: dict[str, str] = {}
+    by_section: dict[str, list[Measure]] = {}
     for m in measures.values():
-        if m.kind != "count" or not m.grid:
-            continue
-        sec = m.section or "Measures"
-        if sections.setdefault(sec, m.direction) != m.direction:
-            _fail(m.id, "direction", f"must be '{sections[sec]}' like the other measures of section '{sec}' "
-                                     "(a section is one table, coloured one way); or put it in another section",
-                  source)
+        if m.kind == "count" and m.grid:
+            by_section.setdefault(m.section or "Measures", []).append(m)
+    for sec, ms in by_section.items():
+        dirs = [m.direction for m in ms]
+        usual = max(DIRECTIONS, key=lambda d: (dirs.count(d), -dirs.index(d) if d in dirs else -99))
+        odd = next((m for m in ms if m.direction != usual), None)
+        if odd is not None:
+            _fail(odd.id, "direction", f"must be '{usual}' like the other measures of section '{sec}' (a section "
+                                       "is one table, coloured one way); or put it in another section", source)
     if not measures:
         raise UserError(f"The {source} has no measures.")
     return Catalog(measures=measures, source=source, version=int(version) if str(version).isdigit() else 1)

@@ -1,0 +1,529 @@
+"""The counting engine behind every report: window counts for any measure, area and as-of date, fast.
+
+Per dataset, ``Analysis`` keeps (built once, rebuilt when the dataset changes):
+- the int64 day numbers of ``occurred``, sorted, with the permutation back to the frame's rows (the user's frame is
+  never reordered);
+- each row's *atom*: one small integer encoding everything a measure filter can test (category, every true/false
+  field, agency, and for offenses whether the hierarchy rule drops the row). A measure is then a 0/1 vector over
+  atoms, and a histogram of atoms answers every measure of the dataset at once;
+- longitude/latitude, district key and (activity) credited target area, in the sorted order.
+
+Per area key it keeps the membership (point in polygon on the sorted coordinates; district-column fallback for rows
+without coordinates when the area is a district; activity credited to a target area by name when it has no
+location; otherwise rows without coordinates are never inside a target area or scenario).
+
+A window is then two ``searchsorted`` positions, and the CompStat grid's 18 windows (WTD, 28 days and YTD, this year
+and the five before) are answered by ``bincount`` over the disjoint segments between window boundaries: each row is
+looked at once at most. Boolean masks over 1M rows per window per measure are ~50x slower (benchmarks/grid_bench.py).
+"""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import geo, schema
+from .areas import AreaRef, district_key, resolve_area
+from .measures import Catalog, Measure, catalog_for
+from .periods import NAT_DAY, Window, compstat_windows, day_numbers, to_date
+
+COUNTING_NOTES = {
+    "offense": "Offense counting: every offense on a record counts (NIBRS style); an incident with a robbery and an "
+               "aggravated assault counts once in each.",
+    "hierarchy": "Hierarchy counting (UCR summary rule): an incident counts once, as its highest Part I offense "
+                 "(homicide, rape, robbery, aggravated assault, burglary, theft, auto theft); arson is exempt and "
+                 "always counts.",
+}
+MEMBERSHIP_NOTES = {
+    "citywide": "Citywide counts include every record, with or without a location.",
+    "district": "A record is in a district when its location falls inside the district boundary; records without "
+                "coordinates are placed by their district column.",
+    "target_area": "A record is in a target area when its location falls inside the boundary; records without "
+                   "coordinates are never placed in a target area (activity credited to the area by name is "
+                   "counted).",
+    "scenario": "A record is in a scenario when its location falls inside the scenario boundary; records without "
+                "coordinates are never placed in a scenario.",
+}
+
+COVERAGE_GRACE_DAYS = 31  # a window starting up to a month before a dataset's first record still counts as covered
+
+
+def counting_rule(ws) -> str:
+    """The workspace's default counting rule: ``ws.meta['counting']`` ("offense" or "hierarchy"); offense if unset."""
+    rule = (ws.meta or {}).get("counting", "offense") if ws is not None else "offense"
+    return rule if rule in ("offense", "hierarchy") else "offense"
+
+
+class DatasetIndex:
+    """One dataset, sorted by day once, with the atom of each row. All arrays are in sorted order."""
+
+    def __init__(self, kind: str, df: pd.DataFrame):
+        self.kind = kind
+        self.frame = df
+        self.n = len(df)
+        days_all = day_numbers(df["occurred"].to_numpy()) if self.n else np.zeros(0, dtype=np.int64)
+        self.order = np.argsort(days_all, kind="stable")
+        self.days = np.ascontiguousarray(days_all[self.order])
+        self.first_day = int(self.days[self.days != NAT_DAY][0]) if (self.days != NAT_DAY).any() else None
+        if "lon" in df:
+            self.lon = df["lon"].to_numpy(dtype="float64")[self.order]
+            self.lat = df["lat"].to_numpy(dtype="float64")[self.order]
+            self.has_xy = np.isfinite(self.lon) & np.isfinite(self.lat)
+        else:
+            self.lon = self.lat = None
+            self.has_xy = np.zeros(self.n, dtype=bool)
+        self.district_names, self.district_codes = self._labels("district", district_key)
+        self.credit_names, self.credit_codes = self._labels("target_area", lambda v: None if v is None else str(v))
+        # --- atoms: category x agency x flags x hierarchy-drop, mixed radix ---
+        self.category_names, cat = self._labels("category", lambda v: None if v is None else str(v))
+        self.agency_names, ag = self._labels("agency", lambda v: None if v is None else str(v))
+        self.category_codes, self.agency_codes = cat, ag  # -1 where missing; None when the column is absent
+        ncat = len(self.category_names) + 1  # last slot: missing
+        nag = len(self.agency_names) + 1
+        cat = np.where(cat < 0, ncat - 1, cat) if cat is not None else np.zeros(self.n, dtype=np.int64)
+        ag = np.where(ag < 0, nag - 1, ag) if ag is not None else np.zeros(self.n, dtype=np.int64)
+        self.flag_names = tuple(f.name for f in schema.DATASETS[kind] if f.dtype == "bool")
+        atoms = cat.astype(np.intp) * nag + ag
+        for name in self.flag_names:
+            atoms = atoms * 2 + df[name].to_numpy(dtype=bool)[self.order]
+        hdrop = self._hierarchy_drop() if kind == "offenses" else np.zeros(self.n, dtype=bool)
+        atoms = atoms * 2 + hdrop
+        self.atoms = np.ascontiguousarray(atoms, dtype=np.intp)
+        self.n_atoms = ncat * nag * (2 ** len(self.flag_names)) * 2
+        # decode tables: for atom a, its category / agency / flags / hierarchy-drop
+        a = np.arange(self.n_atoms)
+        self.atom_hdrop = (a % 2).astype(bool)
+        rest = a // 2
+        self.atom_flags = {}
+        for name in reversed(self.flag_names):
+            self.atom_flags[name] = (rest % 2).astype(bool)
+            rest = rest // 2
+        self.atom_agency = rest % nag
+        self.atom_category = rest // nag
+        self._weights: dict[str, np.ndarray | None] = {"records": None, "incidents": None}
+        self._incidents: np.ndarray | None = None
+        self._sel: dict = {}
+
+    # ----
+    def _labels(self, col: str, norm):
+        """(names, codes) for a text/categorical column; codes -1 where missing; None when the column is absent."""
+        if col not in self.frame:
+            return [], None
+        s = self.frame[col]
+        if not isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype("category")
+        cats = [norm(c) for c in s.cat.categories]
+        names = list(dict.fromkeys(c for c in cats if c is not None))
+        lookup = np.array([names.index(c) if c is not None else -1 for c in cats] + [-1], dtype=np.int64)
+        codes = lookup[s.cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
+        return names, codes[self.order]
+
+    def _hierarchy_drop(self) -> np.ndarray:
+        """True for the offense rows the UCR hierarchy rule does not count (all but the highest Part I offense of
+        each incident; arson and non-Part I rows are never dropped)."""
+        df = self.frame
+        rank_of = {c: i for i, c in enumerate(schema.HIERARCHY)}
+        cats = df["category"].astype("str").to_numpy()
+        rank = np.array([rank_of.get(c, -1) for c in cats], dtype=np.int64)
+        ranked = np.flatnonzero(rank >= 0)
+        drop = np.zeros(self.n, dtype=bool)
+        if ranked.size:
+            inc = pd.factorize(df["incident_id"].to_numpy()[ranked])[0]
+            order = np.lexsort((ranked, rank[ranked], inc))  # per incident: best rank first, then first row
+            inc_sorted = inc[order]
+            first = np.ones(order.size, dtype=bool)
+            first[1:] = inc_sorted[1:] != inc_sorted[:-1]
+            drop[ranked[order[~first]]] = True
+        return drop[self.order]
+
+    def weights(self, count: str) -> np.ndarray | None:
+        if count not in self._weights:
+            col = {"sum_count": "count", "sum_quantity": "quantity"}[count]
+            w = self.frame[col].to_numpy(dtype="float64")[self.order] if col in self.frame else np.zeros(self.n)
+            self._weights[count] = np.ascontiguousarray(np.nan_to_num(w, nan=0.0))
+        return self._weights[count]
+
+    @property
+    def incidents(self) -> np.ndarray:
+        if self._incidents is None:
+            self._incidents = pd.factorize(self.frame["incident_id"].to_numpy())[0][self.order]
+        return self._incidents
+
+    def selector(self, m: Measure, counting: str) -> np.ndarray:
+        """0/1 float vector over atoms: which atoms measure ``m`` counts under ``counting``."""
+        rule = m.counting if m.counting != "workspace" else counting
+        key = (m, rule)
+        sel = self._sel.get(key)
+        if sel is None:
+            keep = np.ones(self.n_atoms, dtype=bool)
+            if m.categories is not None:
+                codes = [self.category_names.index(c) for c in m.categories if c in self.category_names]
+                keep &= np.isin(self.atom_category, codes)
+            for name, want in m.flags:
+                keep &= self.atom_flags[name] == want
+            if m.agencies is not None:
+                codes = [self.agency_names.index(a) for a in m.agencies if a in self.agency_names]
+                keep &= np.isin(self.atom_agency, codes)
+            if rule == "hierarchy":
+                keep &= ~self.atom_hdrop
+            sel = keep.astype("float64")
+            self._sel[key] = sel
+        return sel
+
+    def bounds(self, w: Window, days: np.ndarray | None = None) -> tuple[int, int]:
+        d = self.days if days is None else days
+        return int(np.searchsorted(d, w.start_day, "left")), int(np.searchsorted(d, w.end_day, "right"))
+
+
+@dataclass
+class Member:
+    """Rows of one dataset inside one area: positions into the sorted arrays (None: every row)."""
+
+    idx: np.ndarray | None
+    days: np.ndarray
+    atoms: np.ndarray
+    geometry: object = None
+    _weights: dict = field(default_factory=dict)
+
+    def weights(self, ix: DatasetIndex, count: str) -> np.ndarray | None:
+        if count in ("records", "incidents"):
+            return None
+        if count not in self._weights:
+            w = ix.weights(count)
+            self._weights[count] = w if self.idx is None else w[self.idx]
+        return self._weights[count]
+
+    @property
+    def size(self) -> int:
+        return len(self.days)
+
+
+@dataclass
+class GridCounts:
+    """Counts of measures over windows: ``values[i, j]`` for ``measures[i]`` and ``windows[j]``."""
+
+    measures: list[Measure]
+    windows: list[Window]
+    values: np.ndarray
+    as_of: object = None
+    counting: str = "offense"
+    # available[i, j] is False when measures[i]'s dataset has no records from before windows[j] began (+ a month
+    # of grace): the window predates the data, so its count is unknown rather than zero
+    available: np.ndarray | None = None
+
+    def value(self, measure_id: str, kind: str, years_back: int = 0) -> float:
+        i = next(k for k, m in enumerate(self.measures) if m.id == measure_id)
+        j = next(k for k, w in enumerate(self.windows) if w.kind == kind and w.years_back == years_back)
+        return float(self.values[i, j])
+
+    def window(self, kind: str, years_back: int = 0) -> Window:
+        return next(w for w in self.windows if w.kind == kind and w.years_back == years_back)
+
+
+class Analysis:
+    """Counting engine of one workspace. Caches per dataset and per area; invalidated by the workspace's change
+    callbacks (and, defensively, whenever a frame or an area geometry is no longer the object it indexed)."""
+
+    def __init__(self, ws, catalog: Catalog | None = None):
+        self._ws = weakref.ref(ws)
+        self._catalog = catalog
+        self._index: dict[str, DatasetIndex] = {}
+        self._members: dict[tuple[str, str], Member] = {}
+        self._callback = _make_listener(weakref.ref(self))
+        ws.subscribe(self._callback)
+
+    @property
+    def ws(self):
+        ws = self._ws()
+        if ws is None:
+            raise RuntimeError("the workspace of this Analysis no longer exists")
+        return ws
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog if self._catalog is not None else catalog_for(self.ws)
+
+    def close(self) -> None:
+        ws = self._ws()
+        if ws is not None:
+            ws.unsubscribe(self._callback)
+
+    def invalidate(self, what: str | None = None) -> None:
+        """Forget cached indexes: ``what`` is a dataset kind, "areas", or None for everything."""
+        if what in schema.DATASETS:
+            self._index.pop(what, None)
+            self._members = {k: v for k, v in self._members.items() if k[0] != what}
+        elif what == "areas":
+            self._members = {k: v for k, v in self._members.items() if k[1] == "citywide"}
+        elif what is None:
+            self._index.clear()
+            self._members.clear()
+
+    # ---- indexes ----
+    def index(self, kind: str) -> DatasetIndex:
+        df = self.ws.frames[kind]
+        ix = self._index.get(kind)
+        if ix is None or ix.frame is not df:
+            ix = DatasetIndex(kind, df)
+            self._index[kind] = ix
+            self._members = {k: v for k, v in self._members.items() if k[0] != kind}
+        return ix
+
+    def coords(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """(lon, lat) of ``kind`` in the engine's sorted order — the order ``grid_for_mask`` masks are given in."""
+        ix = self.index(kind)
+        return ix.lon, ix.lat
+
+    def frame_rows(self, kind: str, positions: np.ndarray) -> np.ndarray:
+        """Row positions in the workspace frame of positions in the sorted order."""
+        return self.index(kind).order[positions]
+
+    def membership_mask(self, kind: str, area: AreaRef | str) -> np.ndarray:
+        """Boolean mask (sorted order) of the rows of ``kind`` inside ``area``."""
+        ref = area if isinstance(area, AreaRef) else resolve_area(self.ws, area)
+        ix = self.index(kind)
+        if ref.kind == "citywide":
+            return np.ones(ix.n, dtype=bool)
+        return self._mask_for(ix, ref.kind, ref.geometry, ref.district, ref.name)
+
+    def mask_for_geometry(self, kind: str, geometry, area_kind: str = "scenario", name: str | None = None,
+                          district: str | None = None) -> np.ndarray:
+        """Membership mask (sorted order) for a shape that is not (yet) a workspace area, e.g. a what-if edit."""
+        return self._mask_for(self.index(kind), area_kind, geometry, district, name)
+
+    def _mask_for(self, ix: DatasetIndex, area_kind, geometry, district, name) -> np.ndarray:
+        if ix.lon is not None and geometry is not None:
+            inside = geo.contains(geometry, ix.lon, ix.lat)
+        else:
+            inside = np.zeros(ix.n, dtype=bool)
+        if area_kind == "district" and district is not None and ix.district_codes is not None \
+                and district in ix.district_names:
+            inside |= ~ix.has_xy & (ix.district_codes == ix.district_names.index(district))
+        if area_kind == "target_area" and name is not None and ix.credit_codes is not None \
+                and name in ix.credit_names:
+            inside |= ~ix.has_xy & (ix.credit_codes == ix.credit_names.index(name))
+        return inside
+
+    def member(self, kind: str, area: AreaRef | str) -> Member:
+        ref = area if isinstance(area, AreaRef) else resolve_area(self.ws, area)
+        ix = self.index(kind)
+        key = (kind, ref.key)
+        m = self._members.get(key)
+        if m is not None and (ref.kind == "citywide" or m.geometry is ref.geometry):
+            return m
+        if ref.kind == "citywide":
+            m = Member(None, ix.days, ix.atoms, ref.geometry)
+        else:
+            m = self.member_from_mask(kind, self.membership_mask(kind, ref))
+            m.geometry = ref.geometry
+        self._members[key] = m
+        return m
+
+    def member_from_mask(self, kind: str, mask: np.ndarray | None) -> Member:
+        ix = self.index(kind)
+        if mask is None:
+            return Member(None, ix.days, ix.atoms)
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (ix.n,):
+            raise ValueError(f"{kind}: membership mask has {mask.shape[0]} rows, the dataset {ix.n}")
+        idx = np.flatnonzero(mask)
+        return Member(idx, ix.days[idx], ix.atoms[idx])
+
+    # ---- counting ----
+    def histograms(self, kind: str, member: Member, windows: list[Window], count: str = "records") -> np.ndarray:
+        """(len(windows), n_atoms) weighted atom histograms, each row of the member looked at once at most."""
+        ix = self.index(kind)
+        out = np.zeros((len(windows), ix.n_atoms))
+        if member.size == 0 or not windows:
+            return out
+        spans = [ix.bounds(w, member.days) for w in windows]
+        cuts = np.unique(np.array([p for s in spans for p in s], dtype=np.int64))
+        covered = np.zeros(len(cuts) - 1, dtype=bool)
+        pos = {int(c): i for i, c in enumerate(cuts)}
+        for lo, hi in spans:
+            covered[pos[lo]:pos[hi]] = True
+        weights = member.weights(ix, count)
+        seg = np.zeros((len(cuts), ix.n_atoms))  # seg[i+1] = histogram of segment i; cumulative after the loop
+        for i in np.flatnonzero(covered):
+            a, b = int(cuts[i]), int(cuts[i + 1])
+            seg[i + 1] = np.bincount(member.atoms[a:b], weights=None if weights is None else weights[a:b],
+                                     minlength=ix.n_atoms)
+        cum = np.cumsum(seg, axis=0)
+        for j, (lo, hi) in enumerate(spans):
+            out[j] = cum[pos[hi]] - cum[pos[lo]]
+        return out
+
+    def _incident_count(self, kind: str, member: Member, w: Window, sel: np.ndarray) -> int:
+        ix = self.index(kind)
+        lo, hi = ix.bounds(w, member.days)
+        rows = np.arange(lo, hi)
+        rows = rows[sel[member.atoms[lo:hi]] > 0]
+        if member.idx is not None:
+            rows = member.idx[rows]
+        return int(np.unique(ix.incidents[rows]).size)
+
+    def counts_for_members(self, members: dict[str, Member], measures: list[Measure], windows: list[Window],
+                           counting: str | None = None, as_of=None) -> GridCounts:
+        counting = counting or counting_rule(self.ws)
+        values = np.zeros((len(measures), len(windows)))
+        by_dataset: dict[tuple[str, str], list[int]] = {}
+        for i, m in enumerate(measures):
+            if m.kind != "count":
+                raise ValueError(f"measure '{m.id}' is a {m.kind} measure, not a count")
+            by_dataset.setdefault((m.dataset, "incidents" if m.count == "incidents" else m.count), []).append(i)
+        for (kind, count), rows in by_dataset.items():
+            member = members[kind]
+            ix = self.index(kind)
+            if count == "incidents":
+                for i in rows:
+                    sel = ix.selector(measures[i], counting)
+                    for j, w in enumerate(windows):
+                        values[i, j] = self._incident_count(kind, member, w, sel)
+                continue
+            hist = self.histograms(kind, member, windows, count)
+            sel = np.stack([ix.selector(measures[i], counting) for i in rows], axis=1)  # (atoms, measures)
+            values[rows, :] = (hist @ sel).T
+        available = np.ones(values.shape, dtype=bool)
+        for i, m in enumerate(measures):
+            first = self.index(m.dataset).first_day
+            for j, w in enumerate(windows):
+                # the as-of windows are always shown; earlier ones only when the data reach back to them
+                available[i, j] = w.years_back == 0 or (first is not None
+                                                        and w.start_day >= first - COVERAGE_GRACE_DAYS)
+        return GridCounts(list(measures), list(windows), np.rint(values) if _all_integral(measures) else values,
+                          as_of, counting, available)
+
+    def grid(self, area: AreaRef | str, as_of=None, measures: list[Measure] | None = None, years_back: int = 5,
+             counting: str | None = None) -> GridCounts:
+        """Every CompStat window (WTD, 28 days, YTD; this year and ``years_back`` before) for every grid measure."""
+        ref = area if isinstance(area, AreaRef) else resolve_area(self.ws, area)
+        as_of = self.default_as_of(as_of)
+        measures = measures if measures is not None else [m for m in self.catalog.counts() if m.grid]
+        windows = list(compstat_windows(as_of, years_back).values())
+        members = {k: self.member(k, ref) for k in {m.dataset for m in measures}}
+        return self.counts_for_members(members, measures, windows, counting, as_of)
+
+    def grid_for_mask(self, masks: dict[str, np.ndarray | None], as_of=None,
+                      measures: list[Measure] | None = None, years_back: int = 5,
+                      counting: str | None = None) -> GridCounts:
+        """All grid figures for membership masks given per dataset in the engine's sorted order (see ``coords``):
+        the what-if editor's entry point. A dataset missing from ``masks`` counts nothing; ``None`` counts all."""
+        as_of = self.default_as_of(as_of)
+        measures = measures if measures is not None else [m for m in self.catalog.counts() if m.grid]
+        windows = list(compstat_windows(as_of, years_back).values())
+        members = {}
+        for kind in {m.dataset for m in measures}:
+            if kind in masks:
+                members[kind] = self.member_from_mask(kind, masks[kind])
+            else:
+                members[kind] = Member(np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64),
+                                       np.zeros(0, dtype=np.intp))
+        return self.counts_for_members(members, measures, windows, counting, as_of)
+
+    def count(self, measure: Measure | str, area: AreaRef | str, window: Window, counting: str | None = None) -> float:
+        """One figure: ``measure`` in ``area`` over ``window``."""
+        m = self.catalog.get(measure)
+        g = self.counts_for_members({m.dataset: self.member(m.dataset, area)}, [m], [window], counting)
+        return float(g.values[0, 0])
+
+    def rows(self, measure: Measure | str, area: AreaRef | str, window: Window | None,
+             counting: str | None = None) -> np.ndarray:
+        """Positions (sorted order) of the rows ``measure`` counts in ``area`` over ``window`` (None: all time)."""
+        m = self.catalog.get(measure)
+        ix = self.index(m.dataset)
+        member = self.member(m.dataset, area)
+        sel = ix.selector(m, counting or counting_rule(self.ws))
+        if window is None:
+            lo, hi = int(np.searchsorted(member.days, NAT_DAY, "right")), member.size
+        else:
+            lo, hi = ix.bounds(window, member.days)
+        rows = np.arange(lo, hi)[sel[member.atoms[lo:hi]] > 0]
+        return rows if member.idx is None else member.idx[rows]
+
+    def breakdown(self, measure: Measure | str, area: AreaRef | str, windows: list[Window], by: str = "district",
+                  counting: str | None = None) -> tuple[list[str], np.ndarray]:
+        """Counts of ``measure`` in ``area`` per value of ``by`` ("district": the records' own district column,
+        "agency", "category") and window: (names, array[len(names), len(windows)]). The last name is
+        "Unknown" (records without a value)."""
+        m = self.catalog.get(measure)
+        ix = self.index(m.dataset)
+        names, codes = {"district": (ix.district_names, ix.district_codes),
+                        "agency": (ix.agency_names, ix.agency_codes),
+                        "category": (ix.category_names, ix.category_codes)}[by]
+        names = list(names) + [schema.UNKNOWN_DISTRICT]
+        out = np.zeros((len(names), len(windows)))
+        if not windows:
+            return names, out
+        span = Window("custom", min(w.start for w in windows), max(w.end for w in windows))
+        pos = self.rows(m, area, span, counting)
+        days = ix.days[pos]
+        g = np.full(pos.size, len(names) - 1, dtype=np.intp) if codes is None else codes[pos]
+        g = np.where(g < 0, len(names) - 1, g)
+        weights = ix.weights(m.count)
+        weights = None if weights is None else weights[pos]
+        for j, w in enumerate(windows):
+            sel = (days >= w.start_day) & (days <= w.end_day)
+            if m.count == "incidents":
+                pairs = np.unique(np.stack([g[sel], ix.incidents[pos][sel]]), axis=1)
+                out[:, j] = np.bincount(pairs[0], minlength=len(names))
+            else:
+                out[:, j] = np.bincount(g[sel], weights=None if weights is None else weights[sel],
+                                        minlength=len(names))
+        return names, out
+
+    def daily(self, measure: Measure | str, area: AreaRef | str, start, end,
+              counting: str | None = None) -> np.ndarray:
+        """Per-day figures of ``measure`` in ``area`` from ``start`` to ``end`` inclusive (distinct-incident measures
+        count each incident on the day of its first record)."""
+        m = self.catalog.get(measure)
+        ix = self.index(m.dataset)
+        w = Window("custom", to_date(start), to_date(end))
+        pos = self.rows(m, area, w, counting)
+        days = ix.days[pos] - w.start_day
+        weights = ix.weights(m.count)
+        weights = None if weights is None else weights[pos]
+        if m.count == "incidents" and pos.size:
+            _, first = np.unique(ix.incidents[pos], return_index=True)
+            days = days[first]
+        return np.bincount(days, weights=weights, minlength=w.days).astype("float64")
+
+    def default_as_of(self, as_of=None):
+        if as_of is not None:
+            return pd.Timestamp(to_date(as_of))
+        found = self.ws.as_of()
+        if found is None:
+            from .errors import UserError
+
+            raise UserError("The workspace has no dated records yet, so there is no as-of date: import data first.")
+        return found
+
+
+def _all_integral(measures: list[Measure]) -> bool:
+    return all(m.count != "sum_quantity" for m in measures)
+
+
+def _make_listener(ref):
+    def on_change(what: str) -> None:
+        eng = ref()
+        if eng is not None:
+            # other events (meta, import log, ...) leave the indexes valid; frames and geometries are also
+            # checked by identity on every use, so a missed event cannot serve stale counts
+            if what in schema.DATASETS or what == "areas":
+                eng.invalidate(what)
+            elif what in ("all", "workspace", "*"):
+                eng.invalidate(None)
+    return on_change
+
+
+_engines: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def analysis_for(ws) -> Analysis:
+    """The shared engine of a workspace (created on first use; lives as long as the workspace)."""
+    eng = _engines.get(ws)
+    if eng is None:
+        eng = Analysis(ws)
+        _engines[ws] = eng
+    return eng
