@@ -119,7 +119,8 @@ class Profile:
         hit_any = sum(a in names for a in anys)
         if anys and hit_any < int(self.match.get("min_any", 1)):
             return 0.0
-        return len(required) + hit_any + float(self.match.get("priority", 0))
+        # more matched names win; "priority" only breaks ties (generic profiles set it below zero)
+        return 1.0 + len(required) + hit_any + 0.1 * float(self.match.get("priority", 0))
 
     def source_columns(self) -> list:
         """Every source column this profile reads (names or positions), for previews."""
