@@ -62,7 +62,14 @@ class ConcentrationCurve:
 
     def area_share_for(self, crime_share: float) -> float:
         """The smallest share of the city's area that holds ``crime_share`` of the located records."""
-        return float(np.interp(crime_share, self.cum_crime, self.cum_area))
+        i = int(np.searchsorted(self.cum_crime, crime_share - 1e-12, "left"))
+        if i <= 0:
+            return 0.0
+        if i >= self.cum_crime.size:
+            return float(self.cum_area[-1])
+        c0, c1 = self.cum_crime[i - 1], self.cum_crime[i]
+        t = 0.0 if c1 == c0 else (crime_share - c0) / (c1 - c0)
+        return float(self.cum_area[i - 1] + t * (self.cum_area[i] - self.cum_area[i - 1]))
 
 
 def concentration_curve(ws, measure="part1_violent", window="ytd", as_of=None, *, cell_m: float = 250.0,
