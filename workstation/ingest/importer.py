@@ -20,7 +20,7 @@ from ..errors import UserError
 from ..workspace import Workspace, now_stamp
 from . import readers
 from .dates import parse_dates
-from .profile import Profile, detect_profile, norm_name, norm_value, resolve_column
+from .profile import Profile, detect_profile, is_optional, norm_name, norm_value, resolve_column
 
 OUTSIDE_WARNING = "most points fall outside the city's districts — is the EPSG code right?"
 TRUE_VALUES = ("Y", "YES", "TRUE", "T", "1", "X", "1.0")
@@ -207,7 +207,7 @@ class _Resolver:
         if spec is None:
             return None
         cols = resolve_column(self.df.columns, spec)
-        optional = isinstance(spec, dict) and spec.get("optional", False)
+        optional = is_optional(fld, spec)
         if cols is None:
             if required is False or (required is None and optional):
                 return None

@@ -6,6 +6,7 @@ resources/profiles/*.json.
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -111,8 +112,8 @@ class Profile:
             return 0.0
         if not all(r in names for r in required):
             return 0.0
-        for spec in self.columns.values():
-            optional = isinstance(spec, dict) and spec.get("optional", False)
+        for fld, spec in self.columns.items():
+            optional = is_optional(fld, spec)
             if not optional and not isinstance(spec, int) and resolve_column(columns, spec) is None:
                 return 0.0
         anys = [norm_name(c) for c in self.match.get("any", [])]
@@ -139,6 +140,19 @@ class Profile:
                 seen.add(c)
                 res.append(c)
         return res
+
+
+# Fields a source may lack without making the file unusable: rows then have no location / no address. A profile
+# can still make any field optional with {"one_of": [...], "optional": true}.
+OPTIONAL_FIELDS = frozenset({"lat", "lon", "x", "y", "address", "district", "reported", "offense_code", "priority",
+                             "call_type", "quantity", "unit", "target_area", "cleared_date", "exceptional_code",
+                             "clearance_type"})
+
+
+def is_optional(fld: str, spec) -> bool:
+    if isinstance(spec, dict) and "optional" in spec:
+        return bool(spec["optional"])
+    return fld in OPTIONAL_FIELDS
 
 
 def _spec_names(spec) -> list:
@@ -200,7 +214,8 @@ def builtin_profiles() -> list[Profile]:
     if not BUILTIN_DIR.is_dir():
         return []
     stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(BUILTIN_DIR.glob("*.json")))
-    return list(_builtin_cached(stamp))
+    # copies: a caller (the wizard) may edit the profile it was given without changing the shipped one
+    return [copy.deepcopy(p) for p in _builtin_cached(stamp)]
 
 
 def detect_profile(columns, kind: str | None = None, profiles: list[Profile] | None = None) -> Profile | None:
