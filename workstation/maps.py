@@ -321,52 +321,65 @@ class MapPage:
         return len(self.html.encode("utf-8"))
 
 
-def _district_key(name) -> str | None:
-    m = re.match(r"^\s*(?:district|dist\.?|d)?\s*#?\s*(\d+)\s*$", str(name), re.IGNORECASE)
-    return str(int(m.group(1))) if m else schema.normalise_district(name)
-
-
 def _area_geometry(ws, area_key: str):
-    if not area_key or area_key == "citywide":
-        return None, "Citywide"
-    kind, _, name = str(area_key).partition(":")
-    a = ws.area(name, kind)
-    if a is None:
-        raise UserError(f"There is no {kind.replace('_', ' ')} named '{name}' in this workspace.")
-    label = f"District {name}" if kind == "district" and str(name).isdigit() else name
-    return a.geometry, label
+    from .areas import resolve_area
+
+    ref = resolve_area(ws, area_key or "citywide")
+    return (None if ref.kind == "citywide" else ref.geometry), ref.label
 
 
-def _window_days(spec: str, as_of) -> tuple[int, int, str] | None:
-    if spec in (None, "", "all"):
-        return None
-    w = periods.parse_window(spec, as_of)
-    return w.start_day, w.end_day, w.label
+def select_records(ws, measure_id: str, window: str = "ytd", as_of=None, area_key: str | None = None,
+                   catalog=None):
+    """The records a measure counts in a window (and in an area, by the CompStat engine's membership rules), for
+    drawing: (the dataset's rows, the measure, the window's label). Records with no location are included (the map
+    reports how many it could not place)."""
+    from .analysis import analysis_for
 
-
-def select_records(ws, measure_id: str, window: str = "ytd", as_of=None, area_geom=None, catalog=None):
-    """The records of a measure in a window (and inside an area), for drawing: (rows of the dataset, measure,
-    window label). Records with no location are kept in the count of ``unlocated``."""
-    from . import measures as measures_mod
-
-    cat = catalog or measures_mod.catalog_for(ws)
-    m = cat.get(measure_id)
+    an = analysis_for(ws)
+    m = (catalog or an.catalog).get(measure_id)
     if not m.is_count:
         raise UserError(f"'{m.label}' is a clearance rate, not a set of records; choose a count measure to map.")
     df = ws.frames[m.dataset]
-    if not len(df):
-        return df.iloc[0:0], m, ""
-    keep = m.select(df)
     as_of = ws.as_of() if as_of is None else as_of
-    label = "all dates"
-    win = _window_days(window, as_of) if as_of is not None else None
-    if win is not None:
-        days = periods.day_numbers(df["occurred"].to_numpy())
-        keep &= (days >= win[0]) & (days <= win[1])
-        label = win[2]
-    if area_geom is not None:
-        keep &= geo.contains(area_geom, df["lon"].to_numpy(), df["lat"].to_numpy())
-    return df[keep], m, label
+    if not len(df) or as_of is None:
+        return df.iloc[0:0], m, ""
+    win = None if window in (None, "", "all") else periods.parse_window(window, as_of)
+    pos = an.rows(m, area_key or "citywide", win)
+    rows = np.sort(an.frame_rows(m.dataset, pos))
+    return df.iloc[rows], m, (win.label if win is not None else "all dates")
+
+
+def district_values(ws, records: pd.DataFrame, how: str, measure=None) -> dict[str, float | None]:
+    """Per district: how many of ``records`` lie in it (the CompStat engine's district membership: inside the
+    boundary, or by the district column when a record has no location), as a count, per 100,000 people or per square
+    mile."""
+    from .analysis import analysis_for
+
+    an = analysis_for(ws)
+    kind = measure.dataset if measure is not None else "offenses"
+    ix = an.index(kind)
+    # records -> sorted positions of the engine
+    inv = np.empty(ix.n, dtype=np.int64)
+    inv[ix.order] = np.arange(ix.n)
+    frame_pos = ws.frames[kind].index.get_indexer(records.index)
+    pos = inv[frame_pos[frame_pos >= 0]]
+    weights = None
+    if measure is not None and measure.count in ("sum_count", "sum_quantity"):
+        weights = ix.weights(measure.count)
+    out: dict[str, float | None] = {}
+    for d in ws.districts:
+        member = an.member(kind, f"district:{d.name}")
+        idx = np.arange(ix.n) if member.idx is None else member.idx
+        hit = pos[np.isin(pos, idx)]
+        n = float(hit.size if weights is None else weights[hit].sum())
+        if how == "per_100k":
+            out[d.name] = (n / d.population * 100_000) if d.population else None
+        elif how == "per_sq_mi":
+            a = geo.area_sq_miles(d.geometry)
+            out[d.name] = n / a if a else None
+        else:
+            out[d.name] = n
+    return out
 
 
 def encode_points(df: pd.DataFrame, *, dataset: str, label: str, embed_all: bool, scale: float = 1e5) -> dict:
@@ -434,33 +447,15 @@ def category_colour(cat: str, i: int) -> str:
     return CATEGORY_COLOURS.get(cat, OTHER_COLOURS[i % len(OTHER_COLOURS)])
 
 
-def district_values(ws, records: pd.DataFrame, how: str) -> dict[str, float | None]:
-    """Count (or rate) of the mapped records per district, matched by the records' district column."""
-    counts: dict[str, float] = {}
-    if len(records):
-        for raw, n in records["district"].astype("str").value_counts().items():
-            k = _district_key(raw)
-            counts[k] = counts.get(k, 0) + n
-    out: dict[str, float | None] = {}
-    for d in ws.districts:
-        n = float(counts.get(_district_key(d.name), 0))
-        if how == "per_100k":
-            out[d.name] = (n / d.population * 100_000) if d.population else None
-        elif how == "per_sq_mi":
-            a = geo.area_sq_miles(d.geometry)
-            out[d.name] = n / a if a else None
-        else:
-            out[d.name] = n
-    return out
-
-
 def class_breaks(values, k: int = 5) -> list[float]:
     """Upper bounds of ``k`` equal-count classes (fewer when values repeat); the last is the maximum."""
-    v = sorted(x for x in values if x is not None)
+    v = sorted(float(x) for x in values if x is not None)
     if not v:
         return []
-    qs = sorted(set(float(np.quantile(v, (i + 1) / k)) for i in range(k)))
-    return qs
+    uniq = sorted(set(v))
+    if len(uniq) <= k:
+        return uniq                                  # each distinct value is its own class
+    return sorted(set(float(np.quantile(v, (i + 1) / k)) for i in range(k)))
 
 
 def _class_of(x, breaks) -> int:
@@ -468,6 +463,13 @@ def _class_of(x, breaks) -> int:
         if x <= b:
             return i
     return len(breaks) - 1
+
+
+def _class_colour(i: int, n: int) -> str:
+    """Colour of class ``i`` of ``n``: spread over the whole light-to-dark ramp, however few classes there are."""
+    if n <= 1:
+        return CHOROPLETH_COLOURS[-1]
+    return CHOROPLETH_COLOURS[round(i * (len(CHOROPLETH_COLOURS) - 1) / (n - 1))]
 
 
 def _fmt(x, how) -> str:
@@ -559,7 +561,7 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
     area_geom, area_label = _area_geometry(ws, opts.area_key)
     city = ws.city.geometry if ws.city is not None else None
     records, measure, window_label = select_records(
-        ws, opts.measure, opts.window, as_of, area_geom if opts.clip_to_area else None, catalog)
+        ws, opts.measure, opts.window, as_of, opts.area_key if opts.clip_to_area else None, catalog)
     located = np.isfinite(records["lat"].to_numpy(dtype="float64")) & np.isfinite(
         records["lon"].to_numpy(dtype="float64")) if len(records) else np.zeros(0, dtype=bool)
     n_points = int(located.sum())
@@ -604,13 +606,12 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
                        style_function=lambda f: {"color": "#555", "weight": 2, "fillColor": "#ffffff",
                                                  "fillOpacity": 0.7}, interactive=False).add_to(m)
     if opts.choropleth and ws.districts:
-        vals = district_values(ws, records, opts.choropleth)
+        vals = district_values(ws, records, opts.choropleth, measure)
         breaks = class_breaks(vals.values())
         feats = []
         for d in ws.districts:
             v = vals.get(d.name)
-            colour = "#dddddd" if v is None or not breaks else CHOROPLETH_COLOURS[
-                min(_class_of(v, breaks), len(CHOROPLETH_COLOURS) - 1)]
+            colour = "#dddddd" if v is None or not breaks else _class_colour(_class_of(v, breaks), len(breaks))
             label = f"District {d.name}" if str(d.name).isdigit() else d.name
             feats.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(d.geometry)),
                           "properties": {"name": label, "value": _fmt(v, opts.choropleth), "fill": colour}})
@@ -624,8 +625,9 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         if breaks:
             rows, lo = [], min(v for v in vals.values() if v is not None)
             for i, b in enumerate(breaks):
-                rows.append(f"<div class='row'><span class='sw' style='background:{CHOROPLETH_COLOURS[min(i, 4)]}'>"
-                            f"</span>{_fmt(lo, opts.choropleth)} – {_fmt(b, opts.choropleth)}</div>")
+                span = _fmt(b, opts.choropleth) if lo == b else f"{_fmt(lo, opts.choropleth)} – {_fmt(b, opts.choropleth)}"
+                rows.append(f"<div class='psp-row'><span class='sw' style='background:{_class_colour(i, len(breaks))}'>"
+                            f"</span>{span}</div>")
                 lo = b
             legend.append(f"<h4>Districts: {_esc(measure.label)}, {what}</h4>" + "".join(rows))
     elif ws.districts:
@@ -651,7 +653,7 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
                                       "weight": 4 if f["properties"]["selected"] else 2.5, "dashArray": dash,
                                       "fillOpacity": 0.06},
             tooltip=folium.GeoJsonTooltip(fields=["name", "sqmi"], labels=False)).add_to(m)
-        legend.append(f"<div class='row'><span class='line' style='border-color:{colour};"
+        legend.append(f"<div class='psp-row'><span class='line' style='border-color:{colour};"
                       f"{'border-top-style:dashed;' if dash else ''}'></span>{_esc(name)}</div>")
 
     if opts.target_areas:
@@ -679,7 +681,7 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
             _PointLayer("L.pspPoints", pd_el.get_name(), {"radius": opts.point_radius},
                         f"Points: {measure.label}", True).add_to(m)
         if opts.points and data.get("cats"):
-            rows = "".join(f"<div class='row'><span class='dot' style='background:{c}'></span>{_esc(n)}</div>"
+            rows = "".join(f"<div class='psp-row'><span class='dot' style='background:{c}'></span>{_esc(n)}</div>"
                            for n, c in zip(data["cats"], data["colors"]))
             legend.insert(0, f"<h4>{_esc(measure.label)}: {n_points:,} records</h4>{rows}")
         elif opts.heat:

@@ -528,14 +528,10 @@ def window_bits(days: np.ndarray, as_of, windows: Sequence[str] = WINDOWS) -> np
 
 
 def city_area_sq_miles(ws) -> float | None:
-    city = ws.city
-    if city is not None and city.geometry is not None and not city.geometry.is_empty:
-        return geo.area_sq_miles(city.geometry)
-    if ws.districts:
-        import shapely
+    from .areas import city_geometry
 
-        return geo.area_sq_miles(shapely.union_all([d.geometry for d in ws.districts]))
-    return None
+    city = city_geometry(ws)
+    return None if city is None or city.is_empty else geo.area_sq_miles(city)
 
 
 def population_lattice(ws, spacing_m: float = 100.0):
@@ -567,13 +563,21 @@ def population_lattice(ws, spacing_m: float = 100.0):
     return np.concatenate(lons), np.concatenate(lats), np.concatenate(ws_)
 
 
-def measure_selection(ws, measure) -> tuple[np.ndarray, np.ndarray | None]:
-    """The records of the measure's dataset that it counts (mask) and their weights (None: each counts 1).
+def measure_selection(ws, measure, analysis=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The records of the measure's dataset that it counts (mask over the frame's rows) and their weights (None:
+    each counts 1), by the CompStat engine's own rules (its counting rule: offense or hierarchy).
 
     "incidents" counts keep the first record of each incident; "sum_count"/"sum_quantity" weigh each record.
     """
+    from .analysis import analysis_for, counting_rule
+
     df = ws.frames[measure.dataset]
-    mask = measure.select(df) if len(df) else np.zeros(0, dtype=bool)
+    if len(df):
+        ix = (analysis or analysis_for(ws)).index(measure.dataset)
+        mask = np.zeros(len(df), dtype=bool)
+        mask[ix.order] = ix.selector(measure, counting_rule(ws))[ix.atoms] > 0
+    else:
+        mask = np.zeros(0, dtype=bool)
     if measure.count == "incidents" and mask.any():
         ids = df["incident_id"].astype("str").to_numpy()
         first = np.zeros(len(df), dtype=bool)

@@ -57,9 +57,13 @@
 
     onAdd: function (map) {
       this._map = map;
+      // above the boundaries and the choropleth (overlayPane, 400), below markers and popups
+      var pane = map.getPane("pspPoints") || map.createPane("pspPoints");
+      pane.style.zIndex = 450;
+      pane.style.pointerEvents = "none";
       this._canvas = L.DomUtil.create("canvas", "psp-points leaflet-zoom-hide");
       this._canvas.style.pointerEvents = "none";
-      this.getPane().appendChild(this._canvas);
+      pane.appendChild(this._canvas);
       map.on("moveend zoomend resize viewreset", this._redraw, this);
       map.on("click", this._onClick, this);
       this._redraw();
@@ -88,13 +92,21 @@
       var p = this._pts, cat = this._data.cat, colors = this._data.colors || ["#c0392b"];
       var r = this.options.radius, d = 2 * r, w = size.x, h = size.y;
       var n = p.n, last = -1;
-      ctx.globalAlpha = 0.85;
+      // few points: outlined dots that stand out on any fill; many points: plain squares (fillRect is fastest)
+      var outlined = n <= 20000;
+      ctx.globalAlpha = outlined ? 1 : 0.85;
+      ctx.strokeStyle = "#ffffff";
+      ctx.lineWidth = 1;
       for (var i = 0; i < n; i++) {
         var x = p.mx[i] * world - origin.x, y = p.my[i] * world - origin.y;
         if (x < -r || y < -r || x > w + r || y > h + r) continue;
         var c = cat ? cat[i] : 0;
         if (c !== last) { ctx.fillStyle = colors[c % colors.length]; last = c; }
-        ctx.fillRect(x - r, y - r, d, d);
+        if (outlined) {
+          ctx.beginPath(); ctx.arc(x, y, r + 1, 0, 6.283185307179586); ctx.fill(); ctx.stroke();
+        } else {
+          ctx.fillRect(x - r, y - r, d, d);
+        }
       }
       PSP.lastDrawMs = performance.now() - t0;
     },

@@ -83,6 +83,7 @@ def with_districts(ws):
     off = ws.frames["offenses"].copy()
     idx = geo.assign([d.geometry for d in ws.districts], off["lon"], off["lat"])
     off["district"] = np.where(idx >= 0, np.array([d.name for d in ws.districts])[np.maximum(idx, 0)], None)
+    off.loc[off["lon"].isna(), "district"] = "2"          # the record without a location names its district
     ws.set_frame("offenses", off)
     return ws
 
@@ -124,15 +125,15 @@ def test_map_page_of_a_small_city():
 def test_district_choropleth_values():
     ws = with_districts(small_city())
     recs, m, _ = maps.select_records(ws, "part1_violent", "ytd", "2019-09-29")
-    assert maps.district_values(ws, recs, "counts") == {"1": 14.0, "2": 7.0}
+    # in district 2: its 2 corridor robberies, 5 assaults, and the unlocated robbery placed by its district column
+    assert maps.district_values(ws, recs, "counts", m) == {"1": 14.0, "2": 8.0}
     # rates: per 100,000 people and per square mile (each district is 2 km x 4 km = 3.09 sq mi)
-    per = maps.district_values(ws, recs, "per_100k")
-    assert per == {"1": pytest.approx(14 / 20_000 * 1e5), "2": pytest.approx(7 / 60_000 * 1e5)}
-    sq = maps.district_values(ws, recs, "per_sq_mi")
+    per = maps.district_values(ws, recs, "per_100k", m)
+    assert per == {"1": pytest.approx(14 / 20_000 * 1e5), "2": pytest.approx(8 / 60_000 * 1e5)}
+    sq = maps.district_values(ws, recs, "per_sq_mi", m)
     assert sq["1"] == pytest.approx(14 / (8e6 / geo.SQ_METRES_PER_SQ_MILE), rel=0.01)
     # clipped to the corridor only its 6 robberies remain
-    corridor = ws.area("Corridor").geometry
-    recs, _, _ = maps.select_records(ws, "part1_violent", "ytd", "2019-09-29", corridor)
+    recs, _, _ = maps.select_records(ws, "part1_violent", "ytd", "2019-09-29", "target_area:Corridor")
     assert len(recs) == 6
 
 

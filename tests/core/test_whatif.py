@@ -263,3 +263,31 @@ def test_boundary_editor_one_undo_step_per_drag_and_refusals():
     assert ed.stack.undo_label == "Undo new shape" and ed.figures.measure("robbery").window("ytd").current == 0
     ed.undo()
     assert ed.shape == moved
+
+
+@pytest.mark.parametrize("rule", ["offense", "hierarchy"])
+def test_live_figures_equal_the_compstat_engine(rule):
+    from workstation import periods
+    from workstation.analysis import Analysis
+
+    ws = small_city()
+    off = ws.frames["offenses"]
+    # one incident in the corridor with a robbery and an aggravated assault: counted once under the hierarchy rule
+    extra = off.iloc[[0, 0]].copy()
+    extra["record_id"] = ["h1", "h2"]
+    extra["incident_id"] = ["H", "H"]
+    extra["category"] = ["aggravated_assault", "robbery"]
+    ws.set_frame("offenses", pd.concat([off, extra], ignore_index=True))
+    ws.meta["counting"] = rule
+    ids = ["part1_violent", "robbery", "aggravated_assault", "nonfatal_shooting_incidents"]
+    eng = build_whatif(ws, "2019-09-29", ids)
+    fig = eng.set_shape(ws.area("Corridor").geometry)
+    an = Analysis(ws)
+    for mid in ids:
+        for kind in ("wtd", "28d", "ytd"):
+            w = periods.window(kind, "2019-09-29")
+            live = fig.measure(mid).window(kind)
+            assert live.current == an.count(mid, "target_area:Corridor", w), (mid, kind)
+            assert live.prior == an.count(mid, "target_area:Corridor", w.shifted(1)), (mid, kind)
+        assert fig.measure(mid).city[2] == an.count(mid, "citywide", periods.window("ytd", "2019-09-29"))
+    assert fig.measure("part1_violent").window("ytd").current == (8 if rule == "offense" else 7)
