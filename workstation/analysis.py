@@ -179,13 +179,17 @@ class DatasetIndex:
 
 @dataclass
 class Member:
-    """Rows of one dataset inside one area: positions into the sorted arrays (None: every row)."""
+    """Rows of one dataset inside one area, in one of two forms: ``idx``, positions into the sorted arrays, with the
+    days and atoms of those rows gathered (cached areas: a new as-of date then only touches the area's rows); or
+    ``mask``, a boolean mask over the sorted arrays applied segment by segment (a membership seen once, as in a
+    what-if drag: no global gather). Neither: every row."""
 
     idx: np.ndarray | None
     days: np.ndarray
     atoms: np.ndarray
     geometry: object = None
     _weights: dict = field(default_factory=dict)
+    mask: np.ndarray | None = None
 
     def weights(self, ix: DatasetIndex, count: str) -> np.ndarray | None:
         if count in ("records", "incidents"):
@@ -316,18 +320,22 @@ class Analysis:
         if ref.kind == "citywide":
             m = Member(None, ix.days, ix.atoms, ref.geometry)
         else:
-            m = self.member_from_mask(kind, self.membership_mask(kind, ref))
+            m = self.member_from_mask(kind, self.membership_mask(kind, ref), gather=True)
             m.geometry = ref.geometry
         self._members[key] = m
         return m
 
-    def member_from_mask(self, kind: str, mask: np.ndarray | None) -> Member:
+    def member_from_mask(self, kind: str, mask: np.ndarray | None, gather: bool = False) -> Member:
+        """A Member from a boolean mask in sorted order. ``gather=True`` copies the area's rows out (worth it when
+        the same membership is asked about many times); otherwise the mask is applied per window segment."""
         ix = self.index(kind)
         if mask is None:
             return Member(None, ix.days, ix.atoms)
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != (ix.n,):
             raise ValueError(f"{kind}: membership mask has {mask.shape[0]} rows, the dataset {ix.n}")
+        if not gather:
+            return Member(None, ix.days, ix.atoms, mask=mask)
         idx = np.flatnonzero(mask)
         return Member(idx, ix.days[idx], ix.atoms[idx])
 
@@ -348,8 +356,13 @@ class Analysis:
         seg = np.zeros((len(cuts), ix.n_atoms))  # seg[i+1] = histogram of segment i; cumulative after the loop
         for i in np.flatnonzero(covered):
             a, b = int(cuts[i]), int(cuts[i + 1])
-            seg[i + 1] = np.bincount(member.atoms[a:b], weights=None if weights is None else weights[a:b],
-                                     minlength=ix.n_atoms)
+            atoms = member.atoms[a:b]
+            wts = None if weights is None else weights[a:b]
+            if member.mask is not None:
+                inside = member.mask[a:b]
+                atoms = atoms[inside]
+                wts = None if wts is None else wts[inside]
+            seg[i + 1] = np.bincount(atoms, weights=wts, minlength=ix.n_atoms)
         cum = np.cumsum(seg, axis=0)
         for j, (lo, hi) in enumerate(spans):
             out[j] = cum[pos[hi]] - cum[pos[lo]]
@@ -360,6 +373,8 @@ class Analysis:
         lo, hi = ix.bounds(w, member.days)
         rows = np.arange(lo, hi)
         rows = rows[sel[member.atoms[lo:hi]] > 0]
+        if member.mask is not None:
+            rows = rows[member.mask[rows]]
         if member.idx is not None:
             rows = member.idx[rows]
         return int(np.unique(ix.incidents[rows]).size)
@@ -422,11 +437,13 @@ class Analysis:
                                        np.zeros(0, dtype=np.intp))
         return self.counts_for_members(members, measures, windows, counting, as_of)
 
-    def count(self, measure: Measure | str, area: AreaRef | str, window: Window, counting: str | None = None) -> float:
+    def count(self, measure: Measure | str, area: AreaRef | str, window: Window,
+              counting: str | None = None) -> int | float:
         """One figure: ``measure`` in ``area`` over ``window``."""
         m = self.catalog.get(measure)
         g = self.counts_for_members({m.dataset: self.member(m.dataset, area)}, [m], [window], counting)
-        return float(g.values[0, 0])
+        v = float(g.values[0, 0])
+        return v if m.count == "sum_quantity" else int(round(v))
 
     def rows(self, measure: Measure | str, area: AreaRef | str, window: Window | None,
              counting: str | None = None) -> np.ndarray:
@@ -440,6 +457,8 @@ class Analysis:
         else:
             lo, hi = ix.bounds(window, member.days)
         rows = np.arange(lo, hi)[sel[member.atoms[lo:hi]] > 0]
+        if member.mask is not None:
+            rows = rows[member.mask[rows]]
         return rows if member.idx is None else member.idx[rows]
 
     def breakdown(self, measure: Measure | str, area: AreaRef | str, windows: list[Window], by: str = "district",
