@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 import textwrap
+import weakref
+from copy import copy
 from dataclasses import dataclass, field
 
 from openpyxl.formatting.rule import CellIsRule
@@ -41,6 +43,40 @@ def safe_sheet_title(title: str, taken: set[str] | None = None) -> str:
         name = base[: 31 - len(suffix)] + suffix
         n += 1
     return name
+
+
+_STYLE_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def apply_style(cell, font=None, border=None, fill=None, alignment=None, number_format=None,
+                quote_prefix: bool = False) -> None:
+    """Style a cell through a per-workbook cache of finished style records.
+
+    Setting font, border, fill, ... one by one makes openpyxl hash and look up each style object per cell (most of
+    the time of a plain write); a combination seen before is copied as one small array instead."""
+    wb = cell.parent.parent
+    cache = _STYLE_CACHE.get(wb)
+    if cache is None:
+        cache = _STYLE_CACHE[wb] = {}
+    key = (id(font), id(border), id(fill), id(alignment), number_format, quote_prefix)
+    arr = cache.get(key)
+    if arr is not None:
+        cell._style = copy(arr[0])
+        return
+    if font is not None:
+        cell.font = font
+    if border is not None:
+        cell.border = border
+    if fill is not None:
+        cell.fill = fill
+    if alignment is not None:
+        cell.alignment = alignment
+    if number_format is not None:
+        cell.number_format = number_format
+    if quote_prefix:
+        cell.quotePrefix = True
+    # keep the style objects alive with the record: their ids are the key
+    cache[key] = (copy(cell._style), font, border, fill, alignment)
 
 
 def write_text(cell, text, font=None, alignment=None) -> None:
@@ -152,7 +188,7 @@ class SheetWriter:
         title_row = self._title(t.title, first_col, first_col + len(t.columns) - 1, section=False)
         header_row = self._header(t, first_col)
         p = self._body(t, first_col, title_row, header_row, blank_after)
-        self._blocks.append((start, self.row - 1 - blank_after))
+        self._blocks.append((start, max(p.last_row, header_row)))  # its notes may flow onto the next page
         return p
 
     def tables(self, tables: list[ReportTable], first_col: int = 1) -> list[Placement]:
@@ -170,7 +206,6 @@ class SheetWriter:
             self._blocks.append((start if t is tables[0] else title_row, self.row - 1))
         # the sections' notes once, under the last one (they mostly repeat: same windows, same rules)
         self._write_notes(pending, first_col, first_col + len(tables[0].columns) - 1)
-        self._blocks[-1] = (self._blocks[-1][0], self.row - 1)
         self.row += 1
         return out
 
@@ -232,36 +267,31 @@ class SheetWriter:
             strong = rk in ("total", "subtotal")
             fnt = st.FONT_BOLD if strong else st.FONT_BODY
             border = st.BORDER_TOTAL if rk == "total" else st.BORDER_CELL
+            fill = st.TOTAL_FILL if strong else None
             for j, raw in enumerate(values):
                 kind = kinds[j]
                 col = first_col + j
                 cell = ws.cell(row=r, column=col)
                 v = st.stored_value(raw, kind)
                 if isinstance(v, str):
-                    write_text(cell, v)
+                    cell.value = v
+                    cell.data_type = "s"  # never a formula, whatever the text looks like
                     wrap = kind == "text" and len(v) > self.max_text_width
-                    cell.alignment = st.ALIGN_TEXT_WRAP if wrap else st.ALIGN_LABEL
                     if wrap:
                         self._wrapped.append((r, col, v, st.FONT_SIZE))
                     self._want_width(col, min(len(v) * (1.1 if strong else 1.0) + 2, self.max_text_width))
-                    if kind not in ("label", "text"):
-                        cell.number_format = "@"
+                    apply_style(cell, fnt, border, fill, st.ALIGN_TEXT_WRAP if wrap else st.ALIGN_LABEL,
+                                None if kind in ("label", "text") else "@", st.needs_quote_prefix(v))
                 else:
                     cell.value = v
                     if v is None and kind == "pct_change":
                         zero_base = True
                     if kind in ("label", "text"):
-                        cell.number_format = "General"
-                        cell.alignment = st.ALIGN_LABEL
+                        apply_style(cell, fnt, border, fill, st.ALIGN_LABEL, "General")
                     else:
-                        cell.number_format = formats[j]
-                        cell.alignment = st.ALIGN_NUMBER
+                        apply_style(cell, fnt, border, fill, st.ALIGN_NUMBER, formats[j])
                     shown = st.display_text(v, kind)
                     self._want_width(col, min(len(shown) * (1.1 if strong else 1.0) + 2.5, MAX_NUMBER_WIDTH))
-                cell.font = fnt
-                cell.border = border
-                if strong:
-                    cell.fill = st.TOTAL_FILL
         last_row = first_row + len(t.rows) - 1
         self.row = last_row + 1
 

@@ -1,0 +1,82 @@
+"""`python main.py export --workspace W.psw --as-of YYYY-MM-DD [--area NAME]... [--scenario NAME] --out OUT.xlsx`."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from pathlib import Path
+
+from .. import areas as area_mod
+from ..errors import UserError
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_as_of(text: str | None) -> dt.date | None:
+    """--as-of: a calendar date written YYYY-MM-DD, or nothing (the newest record's date)."""
+    if text is None or not str(text).strip():
+        return None
+    s = str(text).strip()
+    try:
+        if not _ISO_DATE.match(s):
+            raise ValueError(s)
+        return dt.date.fromisoformat(s)
+    except ValueError:
+        raise UserError(f"--as-of '{text}' is not a date: write it as YYYY-MM-DD, for example 2019-09-29.") from None
+
+
+def area_key_for(ws, name: str) -> str:
+    """The area key for what an analyst typed: a key ("district:3", "target_area:Center Street Corridor"),
+    "citywide" (or the city's name), a target area's, district's or scenario's name, or a district number."""
+    text = str(name).strip()
+    if not text:
+        raise UserError("--area was given an empty name.")
+    low = text.lower()
+    if low in ("citywide", "city", area_mod.city_name(ws).lower()):
+        return area_mod.CITYWIDE
+    kind, sep, rest = text.partition(":")
+    if sep and kind in area_mod.KEY_KINDS:
+        area_mod.resolve_area(ws, text)  # raises a UserError naming the key when there is no such area
+        return text
+    found = []
+    for a in ws.target_areas:
+        if a.name.lower() == low:
+            found.append(area_mod.area_key(a))
+    wanted = area_mod.district_key(text)
+    for a in ws.districts:
+        if a.name.lower() == low or (wanted is not None and area_mod.district_key(a.name) == wanted):
+            found.append(area_mod.area_key(a))
+    for a in ws.scenarios:
+        if a.name.lower() == low:
+            found.append(area_mod.area_key(a))
+    found = list(dict.fromkeys(found))
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise UserError(f"--area '{text}' could mean {' or '.join(found)}; give the key instead "
+                        f"(for example --area '{found[0]}').")
+    choices = ", ".join(label if key == area_mod.CITYWIDE else key.split(":", 1)[1]
+                        for key, label in area_mod.area_choices(ws))
+    raise UserError(f"The workspace has no area named '{text}'. Choose one of: {choices}.")
+
+
+def cli_export(args) -> int:
+    from ..workspace import Workspace
+    from .workbook import export_workbook
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".xlsx":
+        raise UserError(f"--out {out} must name an .xlsx file.")
+    as_of = parse_as_of(getattr(args, "as_of", None))
+    ws = Workspace.open(args.workspace)
+    keys = [area_key_for(ws, a) for a in (getattr(args, "area", None) or [])]
+    scenario = getattr(args, "scenario", None)
+    if scenario is not None:
+        name = scenario.split(":", 1)[1] if scenario.startswith("scenario:") else scenario
+        if ws.area(name, "scenario") is None:
+            known = ", ".join(a.name for a in ws.scenarios) or "none saved yet"
+            raise UserError(f"--scenario '{scenario}': the workspace has no scenario of that name "
+                            f"(scenarios: {known}).")
+    path = export_workbook(ws, out, as_of=as_of, area_keys=keys or None, scenario=scenario)
+    print(f"Wrote {path}.", file=sys.stdout)
+    return 0

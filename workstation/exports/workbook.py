@@ -1,0 +1,640 @@
+"""The CompStat workbook: every report of the engine, for the chosen areas and as-of date, in one print-ready .xlsx.
+
+Sheets, in order (product.md): Summary, CompStat, Part I History, Districts, Target Areas, Rates & Clearance,
+Activity & Partners, Trends (native Excel line charts over a data block on the sheet), Notes (sources with their
+as-of stamps, counting rules, boundaries and their changes, measure definitions, every table's notes).
+
+The sheets hold summary tables, never raw records, so a 1M-offense workspace exports in a few seconds. The file is
+written to a temporary name beside the target and renamed over it, so a failed or cancelled export never leaves a
+half-written workbook (nor destroys the previous one).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from openpyxl import Workbook
+from openpyxl.chart import LineChart, Reference
+from openpyxl.chart.data_source import AxDataSource, StrRef
+from openpyxl.utils import get_column_letter
+
+from .. import areas as area_mod
+from ..errors import UserError
+from ..reports.table import ReportTable
+from .sheet_writer import SheetWriter
+
+SHEET_ORDER = ("Summary", "CompStat", "Part I History", "Districts", "Target Areas", "Rates & Clearance",
+               "Activity & Partners", "Trends", "Notes")
+
+NUMBER_RULE_NOTE = (
+    "Numbers are stored as they are shown: counts as whole numbers, averages to one decimal, rates to two decimals, "
+    "shares to a tenth of a percent and % changes to a whole percent, rounded half away from zero (so 112.5% is "
+    "shown and stored as 113%, and -2.5% as -3%). % change = (current - earlier) / earlier.")
+
+
+
+class ExportCancelled(UserError):
+    """The analyst cancelled the export; nothing was written."""
+
+
+@dataclass
+class ExportContext:
+    ws: object
+    as_of: dt.date
+    areas: list  # AreaRef, in sheet order (citywide first)
+    scenario: object | None  # AreaRef of the scenario, when one replaces its base target area
+    scenario_base: object | None  # the workspace Area the scenario was drawn from
+    footer: str
+    progress: Callable[[float], None] | None = None
+    should_stop: Callable[[], bool] | None = None
+    sheet_notes: dict[str, list[str]] = field(default_factory=dict)  # sheet -> notes of its tables, for Notes
+    history: tuple[int, int, int] | None = None  # Part I History years; None: the engine's default
+
+    def check(self, fraction: float) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise ExportCancelled("Export cancelled; no workbook was written.")
+        if self.progress is not None:
+            self.progress(max(0.0, min(1.0, fraction)))
+
+    def record_notes(self, sheet: str, tables: list[ReportTable]) -> None:
+        bucket = self.sheet_notes.setdefault(sheet, [])
+        for t in tables:
+            for n in t.notes:
+                if n not in bucket:
+                    bucket.append(n)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+def export_workbook(ws, out_path, as_of=None, area_keys=None, scenario=None, progress=None,
+                    should_stop=None, *, history_years: tuple[int, int, int] | None = None) -> Path:
+    """Write the CompStat workbook for ``area_keys`` (default: citywide and every target area) as of ``as_of``
+    (default: the newest record's date) to ``out_path``, atomically. ``scenario`` (a saved scenario's name or key)
+    replaces its base target area. ``history_years`` = (first baseline year, last baseline year, current year) of the
+    Part I History tables (default: the workspace setting ``meta['part1_history']``, else the last complete year
+    against the nine before it). Returns the path written."""
+    out = Path(out_path)
+    if out.suffix.lower() != ".xlsx":
+        raise UserError(f"The workbook name {out.name} must end in .xlsx.")
+    ctx = _context(ws, as_of, area_keys, scenario, progress, should_stop)
+    ctx.history = _history_years(ws, ctx.as_of, history_years)
+    ctx.check(0.0)
+    wb = build_workbook(ctx)
+    ctx.check(0.95)
+    _save_atomic(wb, out)
+    if progress is not None:
+        progress(1.0)
+    return out
+
+
+def _context(ws, as_of, area_keys, scenario, progress, should_stop) -> ExportContext:
+    from ..analysis import analysis_for
+
+    if as_of is not None:
+        from ..periods import to_date
+
+        try:
+            as_of = to_date(as_of)
+        except (TypeError, ValueError):
+            raise UserError(f"The as-of date '{as_of}' is not a date; write it as YYYY-MM-DD.") from None
+    as_of_ts = analysis_for(ws).default_as_of(as_of)
+    as_of_date = dt.date(as_of_ts.year, as_of_ts.month, as_of_ts.day)
+    keys = list(area_keys) if area_keys else [area_mod.CITYWIDE] + [area_mod.area_key(a) for a in ws.target_areas]
+    keys = list(dict.fromkeys(keys))
+    scen_ref = base_area = None
+    if scenario:
+        name = scenario.split(":", 1)[1] if str(scenario).startswith("scenario:") else str(scenario)
+        sc = ws.area(name, "scenario")
+        if sc is None:
+            known = ", ".join(a.name for a in ws.scenarios) or "none saved"
+            raise UserError(f"The workspace has no scenario named '{name}' (known: {known}).")
+        scen_key = area_mod.area_key(sc)
+        base_area = ws.area(sc.base, "target_area") if sc.base else None
+        base_key = area_mod.area_key(base_area) if base_area is not None else None
+        if base_key in keys:
+            keys[keys.index(base_key)] = scen_key
+        elif scen_key not in keys:
+            keys.append(scen_key)
+        keys = list(dict.fromkeys(keys))
+        scen_ref = area_mod.resolve_area(ws, scen_key)
+    refs = [area_mod.resolve_area(ws, k) for k in keys]
+    city = area_mod.city_name(ws)
+    footer = f"{city} CompStat, as of {as_of_date:%Y-%m-%d}"
+    return ExportContext(ws=ws, as_of=as_of_date, areas=refs, scenario=scen_ref, scenario_base=base_area,
+                         footer=footer, progress=progress, should_stop=should_stop)
+
+
+def _save_atomic(wb: Workbook, out: Path) -> None:
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"Cannot write {out}: the folder {folder} does not exist. Choose an existing folder.")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".xlsx.part", dir=str(folder))
+    except OSError as exc:
+        raise UserError(f"Cannot write {out}: {exc.strerror or exc}. Choose a folder you can write to.") from exc
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise UserError(f"Cannot write {out}: {exc.strerror or exc}. If the workbook is open in Excel, close it; "
+                        "otherwise choose another folder.") from exc
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+def build_workbook(ctx: ExportContext) -> Workbook:
+    wb = Workbook()
+    wb.remove(wb.active)
+    wb.properties.title = f"CompStat as of {ctx.as_of:%Y-%m-%d}"
+    wb.properties.creator = "PSP Analyst Workstation"
+    grids = _grids(ctx)  # the Summary quotes the grids: compute them first
+    steps = [
+        lambda: _summary_sheet(wb, ctx, grids),
+        lambda: _compstat_sheet(wb, ctx, grids),
+        lambda: _history_sheet(wb, ctx),
+        lambda: _districts_sheet(wb, ctx),
+        lambda: _target_areas_sheet(wb, ctx),
+        lambda: _rates_sheet(wb, ctx),
+        lambda: _activity_sheet(wb, ctx),
+        lambda: _trends_sheet(wb, ctx),
+        lambda: _notes_sheet(wb, ctx),
+    ]
+    for i, fn in enumerate(steps):
+        ctx.check(0.2 + 0.7 * i / len(steps))
+        fn()
+    return wb
+
+
+def _grids(ctx: ExportContext) -> dict[str, list[ReportTable]]:
+    from ..reports.compstat import compstat_grid
+
+    out = {}
+    for i, ref in enumerate(ctx.areas):
+        ctx.check(0.2 * i / max(len(ctx.areas), 1))
+        out[ref.key] = compstat_grid(ctx.ws, ref.key, ctx.as_of)
+    return out
+
+
+def _has(ctx: ExportContext, dataset: str) -> bool:
+    return len(ctx.ws.frames[dataset]) > 0
+
+
+def _non_city(ctx: ExportContext) -> list:
+    return [r for r in ctx.areas if r.kind != "citywide"]
+
+
+def _heading_lines(ctx: ExportContext) -> list[str]:
+    names = ", ".join(r.label for r in ctx.areas)
+    lines = [f"As of {ctx.as_of:%A, %B %d, %Y}. Areas: {names}."]
+    if ctx.scenario is not None:
+        base = ctx.scenario_base.name if ctx.scenario_base is not None else "no base area"
+        lines.append(f"What-if scenario '{ctx.scenario.name}' replaces {base} (see Notes).")
+    return lines
+
+
+def _new_sheet(wb, ctx: ExportContext, name: str, title: str, extra: list[str] = ()) -> SheetWriter:
+    sw = SheetWriter.new(wb, name, footer_text=ctx.footer)
+    sw.heading(title, _heading_lines(ctx) + list(extra))
+    return sw
+
+
+# ---- Summary ----------------------------------------------------------------------------------------------------
+KEY_OUTCOMES = ("homicides", "nonfatal_shooting_victims", "firearm_violent_crime", "part1_violent", "part1_property",
+                "part1_total", "carjackings", "shotspotter_activations")
+
+
+def _summary_sheet(wb, ctx: ExportContext, grids: dict[str, list[ReportTable]]) -> None:
+    city = area_mod.city_name(ctx.ws)
+    sw = _new_sheet(wb, ctx, "Summary", f"{city} CompStat")
+    tables = [_areas_table(ctx)]
+    from ..reports.goals import goal_table, goals_of
+
+    goals = goals_of(ctx.ws)
+    if goals:
+        tables.append(goal_table(ctx.ws, goals, ctx.as_of))
+    key = _key_outcomes_table(ctx, grids)
+    if key is not None:
+        tables.append(key)
+    for t in tables:
+        sw.table(t)
+    ctx.record_notes("Summary", tables)
+    sw.finish(freeze=f"A{sw.heading_rows + 1}")
+
+
+def _areas_table(ctx: ExportContext) -> ReportTable:
+    rows = []
+    for r in ctx.areas:
+        kind = {"citywide": "City", "district": "District", "target_area": "Target area",
+                "scenario": "What-if scenario"}[r.kind]
+        version = r.version if r.area is not None else None
+        rows.append([r.label, kind, version, r.sq_miles, r.population])
+    return ReportTable("Areas in this workbook", ["Area", "Kind", "Boundary version", "Square miles", "Population"],
+                       ["label", "text", "count", "rate", "count"], rows,
+                       notes=["Square miles are measured on the ellipsoid (equal-area), not in degrees."])
+
+
+def _key_outcomes_table(ctx: ExportContext, grids) -> ReportTable | None:
+    """Year to date against a year earlier for the key outcomes, one band of columns per area."""
+    per_area = []
+    for ref in ctx.areas:
+        found = {}
+        for t in grids.get(ref.key, []):
+            ytd, prior, chg = (t.columns.index(c) for c in ("YTD", "YTD prior", "YTD % chg"))
+            for row in t.rows:
+                found[row[0]] = (row[ytd], row[prior], row[chg])
+        per_area.append(found)
+    cat = _catalog(ctx)
+    labels = [cat.measures[m].label for m in KEY_OUTCOMES if m in cat.measures]
+    labels = [lb for lb in labels if any(lb in f for f in per_area)]
+    if not labels:
+        return None
+    cols, kinds, groups = ["Outcome"], ["label"], []
+    for ref in ctx.areas:
+        start = len(cols)
+        cols += [f"YTD {ctx.as_of.year}", f"YTD {ctx.as_of.year - 1}", "% change"]
+        kinds += ["count", "count", "pct_change"]
+        groups.append((ref.label, start, start + 2))
+    rows = []
+    for lb in labels:
+        row = [lb]
+        for found in per_area:
+            row += list(found.get(lb, (None, None, None)))
+        rows.append(row)
+    return ReportTable(f"Key outcomes, year to date (January 1 – {ctx.as_of:%B %d}) against a year earlier",
+                       cols, kinds, rows, header_groups=groups)
+
+
+def _catalog(ctx: ExportContext):
+    from ..measures import catalog_for
+
+    return catalog_for(ctx.ws)
+
+
+# ---- CompStat ---------------------------------------------------------------------------------------------------
+def _compstat_sheet(wb, ctx: ExportContext, grids) -> None:
+    sw = _new_sheet(wb, ctx, "CompStat", "CompStat grid")
+    sw.max_text_width = 30.0  # the Flag column wraps: twenty columns must fit one page wide
+    tables = [t for ref in ctx.areas for t in grids.get(ref.key, [])]
+    sw.tables(tables)
+    ctx.record_notes("CompStat", tables)
+    sw.finish()
+
+
+# ---- Part I History ---------------------------------------------------------------------------------------------
+HISTORY_META_KEY = "part1_history"  # ws.meta: {"baseline": [first, last], "current": year} chooses Table 1's years
+
+
+def _history_years(ws, as_of: dt.date, given=None) -> tuple[int, int, int] | None:
+    """(first baseline year, last baseline year, current year) from the argument or the workspace setting, checked;
+    None for the default (the last complete year against the nine before it)."""
+    source = "history_years"
+    cfg = given
+    if cfg is None:
+        cfg = (ws.meta or {}).get(HISTORY_META_KEY)
+        source = f"the workspace setting '{HISTORY_META_KEY}'"
+        if not cfg:
+            return None
+    try:
+        if isinstance(cfg, dict):
+            (b0, b1), cur = (int(x) for x in cfg["baseline"]), int(cfg["current"])
+        else:
+            b0, b1, cur = (int(x) for x in cfg)
+    except (KeyError, TypeError, ValueError):
+        raise UserError(f"{source[0].upper() + source[1:]} must give a baseline and a current year, like "
+                        '{"baseline": [2007, 2015], "current": 2016}.') from None
+    if not (b0 <= b1 < cur <= as_of.year):
+        raise UserError(f"{source[0].upper() + source[1:]}: the baseline {b0}-{b1} must end before the current "
+                        f"year {cur}, which cannot be after the as-of year {as_of.year}.")
+    return b0, b1, cur
+
+
+def _history_sheet(wb, ctx: ExportContext) -> None:
+    from ..reports.history import part1_history
+
+    sw = _new_sheet(wb, ctx, "Part I History", "Part I crime history")
+    if not _has(ctx, "offenses"):
+        sw.paragraph("No offense records are loaded, so there is no Part I history.")
+        sw.finish()
+        return
+    years = ctx.history
+    tables = []
+    for ref in ctx.areas:
+        ctx.check(0.4)
+        if years is not None:
+            tables.append(part1_history(ctx.ws, ref.key, baseline=years[:2], current=years[2], as_of=ctx.as_of))
+        else:
+            tables.append(part1_history(ctx.ws, ref.key, as_of=ctx.as_of))
+    for ref in ctx.areas:
+        # the year in progress: each year's same January 1 - as-of span, against the average of the years before
+        tables.append(part1_history(ctx.ws, ref.key, baseline=(ctx.as_of.year - 9, ctx.as_of.year - 1),
+                                    current=ctx.as_of.year, as_of=ctx.as_of, ytd=True,
+                                    title=f"Part I crime year to date — {ref.label} "
+                                          f"(January 1 – {ctx.as_of:%B %d}, {ctx.as_of.year - 9}–{ctx.as_of.year})"))
+    for t in tables:
+        sw.table(t)
+    ctx.record_notes("Part I History", tables)
+    sw.finish()
+
+
+# ---- Districts --------------------------------------------------------------------------------------------------
+def _district_measures(ctx: ExportContext) -> list[str]:
+    from ..reports.districts import DEFAULT_DISTRICT_MEASURES
+
+    cat = _catalog(ctx)
+    return [m for m in DEFAULT_DISTRICT_MEASURES if m in cat.measures and _has(ctx, cat.measures[m].dataset)]
+
+
+def _districts_sheet(wb, ctx: ExportContext) -> None:
+    from ..reports.districts import district_tables
+
+    sw = _new_sheet(wb, ctx, "Districts", "Citywide by district")
+    measures = _district_measures(ctx)
+    if not measures:
+        sw.paragraph("No homicide or shooting records are loaded.")
+        sw.finish()
+        return
+    tables = district_tables(ctx.ws, ctx.as_of, measures)
+    sw.tables(tables)
+    ctx.record_notes("Districts", tables)
+    sw.finish()
+
+
+# ---- Target Areas -----------------------------------------------------------------------------------------------
+def _target_areas_sheet(wb, ctx: ExportContext) -> None:
+    from ..reports.concentration import concentration_table
+    from ..reports.districts import target_area_tables
+
+    sw = _new_sheet(wb, ctx, "Target Areas", "Target areas by district")
+    areas = _non_city(ctx)
+    measures = _district_measures(ctx)
+    if not areas:
+        sw.paragraph("No target area is in this workbook (choose one with --area).")
+        sw.finish()
+        return
+    tables = target_area_tables(ctx.ws, ctx.as_of, measures, [r.key for r in areas]) if measures else []
+    sw.tables(tables)
+    conc = [concentration_table(ctx.ws, r.key, "ytd", ctx.as_of) for r in areas if r.geometry is not None]
+    for t in conc:
+        sw.table(t)
+    ctx.record_notes("Target Areas", tables + conc)
+    sw.finish()
+
+
+# ---- Rates & Clearance ------------------------------------------------------------------------------------------
+def _rates_sheet(wb, ctx: ExportContext) -> None:
+    from ..reports.rates import clearance_table, peer_comparison, rates_tables
+
+    sw = _new_sheet(wb, ctx, "Rates & Clearance", "Rates and clearance")
+    keys = [area_mod.CITYWIDE] + [area_mod.area_key(d) for d in sorted(
+        ctx.ws.districts, key=lambda a: area_mod.district_sort_key(area_mod.district_key(a.name) or a.name))]
+    keys += [r.key for r in _non_city(ctx) if r.key not in keys]
+    tables = rates_tables(ctx.ws, window="ytd", as_of=ctx.as_of, area_keys=keys)
+    try:
+        tables.append(peer_comparison(ctx.ws))
+    except UserError as exc:  # a broken peer list must not stop the workbook: say why instead
+        tables.append(ReportTable("Peer comparison", ["Problem"], ["text"], [[str(exc)]]))
+    if _has(ctx, "offenses") or _has(ctx, "shootings"):
+        for ref in ctx.areas:
+            tables += clearance_table(ctx.ws, ref.key, "ytd", ctx.as_of)
+    same = [t for t in tables if t.columns == tables[0].columns] if tables else []
+    sw.tables(same)
+    for t in tables[len(same):]:
+        sw.table(t)
+    ctx.record_notes("Rates & Clearance", tables)
+    sw.finish()
+
+
+# ---- Activity & Partners ----------------------------------------------------------------------------------------
+def _activity_sheet(wb, ctx: ExportContext) -> None:
+    from ..reports.activity import activity_partners
+
+    sw = _new_sheet(wb, ctx, "Activity & Partners", "Activity and partners")
+    if not _has(ctx, "activity"):
+        sw.paragraph("No activity records are loaded.")
+        sw.finish()
+        return
+    grids, partners = [], []
+    for ref in ctx.areas:
+        for t in activity_partners(ctx.ws, ref.key, ctx.as_of):
+            (partners if t.columns and t.columns[0] == "Agency" else grids).append(t)
+    sw.tables(grids)
+    for t in partners:
+        sw.table(t)
+    ctx.record_notes("Activity & Partners", grids + partners)
+    sw.finish()
+
+
+# ---- Trends -----------------------------------------------------------------------------------------------------
+TREND_MEASURES = ("homicides", "nonfatal_shooting_victims", "firearm_violent_crime", "part1_violent")
+CHARTS_PER_ROW = 2
+CHART_ROWS = 18  # worksheet rows one chart occupies (with a gap below)
+# this year, last year, the previous years' mean: colours that survive black-and-white printing
+SERIES_STYLE = (("1F3864", 28575, None), ("A6A6A6", 19050, None), ("C55A11", 19050, "dash"))
+
+
+def _trends_sheet(wb, ctx: ExportContext) -> None:
+    import math
+
+    from ..reports.trends import trend_series
+
+    cat = _catalog(ctx)
+    measures = [cat.measures[i] for i in TREND_MEASURES if i in cat.measures and _has(ctx, cat.measures[i].dataset)]
+    sw = SheetWriter.new(wb, "Trends", footer_text=ctx.footer)
+    sw.heading("Trends by month: this year, last year and the previous years' average", _heading_lines(ctx))
+    if not measures:
+        sw.paragraph("No records are loaded for the trend measures.")
+        sw.finish()
+        return
+    n_charts = len(measures) * len(ctx.areas)
+    top = sw.row
+    chart_lines = math.ceil(n_charts / CHARTS_PER_ROW)
+    for i in range(chart_lines):
+        sw.keep_together(top + i * CHART_ROWS, top + (i + 1) * CHART_ROWS - 2)
+    sw.row = top + CHART_ROWS * chart_lines
+    # data block first (the charts above read from it): one table per area, a band of columns per measure
+    placed = []
+    for ref in ctx.areas:
+        ctx.check(0.8)
+        frames = [trend_series(ctx.ws, m, ref.key, "M", ctx.as_of) for m in measures]
+        base = frames[0]
+        labels = [f"{lb} (1–{pe.day})" if part else lb
+                  for lb, pe, part in zip(base["label"], base["period_end"], base["partial"])]
+        cols, kinds, groups = ["Month"], ["label"], []
+        for m, df in zip(measures, frames):
+            n_years = int(df["baseline_years"].max()) if len(df) else 0
+            groups.append((m.label, len(cols), len(cols) + 2))
+            cols += [f"{ctx.as_of.year}", f"{ctx.as_of.year - 1}", f"{n_years}-yr avg"]
+            kinds += ["count", "count", "decimal1"]
+        rows = []
+        for i, lb in enumerate(labels):
+            row = [lb]
+            for df in frames:
+                r = df.iloc[i]
+                row += [r["this_year"], r["last_year"], r["baseline_mean"]]
+            rows.append(row)
+        t = ReportTable(f"Monthly counts — {ref.label}", cols, kinds, rows, header_groups=groups, notes=[
+            "Months of the as-of year; a month still in progress is compared with the same days of the earlier "
+            "years' month. The average is the mean of the same month over the previous years the data cover "
+            "(blank when none)."])
+        placed.append((ref, sw.table(t)))
+    # the charts: one per area and measure, two to a row
+    k = 0
+    right_col = 0
+    for ref, p in placed:
+        for j, m in enumerate(measures):
+            ch = LineChart()
+            ch.title = f"{m.label} — {ref.label}"
+            ch.height = 7.6
+            ch.width = 15.0
+            ch.legend.position = "b"
+            # openpyxl 3.1 writes <c:delete val="1"/> unless told: Excel would hide the axes
+            ch.x_axis.delete = False
+            ch.y_axis.delete = False
+            ch.y_axis.scaling.min = 0
+            ch.y_axis.number_format = "#,##0"
+            c0 = p.first_col + 1 + 3 * j
+            for off, (colour, width, dash) in enumerate(SERIES_STYLE):
+                c = c0 + off
+                ch.add_data(Reference(sw.ws, min_col=c, max_col=c, min_row=p.header_row, max_row=p.last_row),
+                            titles_from_data=True)
+                ser = ch.series[-1]
+                ser.smooth = False
+                ser.marker.symbol = "none"
+                ser.graphicalProperties.line.solidFill = colour
+                ser.graphicalProperties.line.width = width
+                if dash:
+                    ser.graphicalProperties.line.dashStyle = dash
+            # month labels are text: a string reference (openpyxl's default numRef makes Excel show 1, 2, 3...)
+            cats = Reference(sw.ws, min_col=p.first_col, min_row=p.first_row, max_row=p.last_row)
+            for ser in ch.series:
+                ser.cat = AxDataSource(strRef=StrRef(f=str(cats)))
+            ch.x_axis.axPos = "b"
+            row = top + CHART_ROWS * (k // CHARTS_PER_ROW)
+            col = 1 + (k % CHARTS_PER_ROW) * _cols_for_width(sw, 1, ch.width + 0.6)
+            sw.ws.add_chart(ch, f"{get_column_letter(col)}{row}")
+            right_col = max(right_col, col - 1 + _cols_for_width(sw, col, ch.width))
+            k += 1
+    ctx.record_notes("Trends", [p.table for _, p in placed])
+    # the charts may reach further right than the data: print both
+    sw.extend_to(right_col)
+    sw.finish(freeze=f"A{sw.heading_rows + 1}", print_area=f"A1:{get_column_letter(sw.max_col)}{sw.row}")
+
+
+def _cols_for_width(sw: SheetWriter, first: int, width_cm: float) -> int:
+    """How many columns from ``first`` a chart ``width_cm`` wide spans."""
+    n, total = 0, 0.0
+    while total < width_cm * 72 / 2.54:
+        total += sw.column_points(first + n) if first + n <= sw.max_col else (7 * 8.43 + 5) * 0.75
+        n += 1
+    return n
+
+
+# ---- Notes ------------------------------------------------------------------------------------------------------
+def _notes_sheet(wb, ctx: ExportContext) -> None:
+    from ..analysis import COUNTING_NOTES, counting_rule
+
+    ws = ctx.ws
+    # column B carries the long text of every table on this sheet (file names, rules, definitions, notes)
+    sw = SheetWriter.new(wb, "Notes", footer_text=ctx.footer, max_text_width=90.0)
+    sw.heading("Notes: sources, rules, boundaries and definitions", _heading_lines(ctx))
+    sw.table(_sources_table(ws))
+    rule = counting_rule(ws)
+    sw.table(ReportTable("Counting and number rules", ["Rule", "Detail"], ["label", "text"], [
+        ["Counting", COUNTING_NOTES.get(rule, rule)],
+        ["Periods", "Week to date: the Monday–Sunday week containing the as-of date, through the as-of date. "
+                    "28 days: the 28 days ending on the as-of date. Year to date: January 1 through the as-of date. "
+                    "Each is compared with the same month-day span a year earlier (February 29 folds into "
+                    "February 28)."],
+        ["% change", "(current - earlier) / earlier. With an earlier count of zero the change is undefined: the "
+                     "cell is blank, never 0% or infinite."],
+        ["Rounding", NUMBER_RULE_NOTE],
+        ["Chance", "Poisson z = 2(√C − √P): |z| ≥ 2 is notable, |z| ≥ 3 significant; small year-to-date counts "
+                   "early in the year are flagged as such instead."],
+        ["Colours", "Crime measures: a fall is green and a rise red. Activity measures: the reverse."],
+        ["As of", f"Every figure counts records dated up to and including {ctx.as_of:%Y-%m-%d}."],
+    ]))
+    sw.table(_boundaries_table(ctx))
+    if ctx.scenario is not None:
+        sw.table(_scenario_table(ctx))
+    sw.table(_measures_table(ctx))
+    rows = [[sheet, n] for sheet in SHEET_ORDER for n in ctx.sheet_notes.get(sheet, [])]
+    if rows:
+        sw.table(ReportTable("Notes to the tables, by sheet", ["Sheet", "Note"], ["label", "text"], rows))
+    sw.finish(freeze=f"A{sw.heading_rows + 1}")
+
+
+def _sources_table(ws) -> ReportTable:
+    rows = []
+    for e in ws.import_log:
+        rows.append([e.get("kind", ""), e.get("file_name", ""), e.get("loaded_at", ""), e.get("data_as_of", ""),
+                     e.get("rows_read"), e.get("accepted"), e.get("rejected"), e.get("profile", "")])
+    notes = []
+    for kind, df in ws.frames.items():
+        if kind == "people" or not len(df):
+            continue
+        newest = ws.as_of(kind)
+        notes.append(f"{kind.capitalize()}: {len(df):,} records, newest dated {newest:%Y-%m-%d}.")
+    if not rows:
+        notes.insert(0, "The workspace has no import log (its records were not loaded from files).")
+    return ReportTable("Sources", ["Dataset", "File", "Loaded", "Data as of", "Rows read", "Accepted", "Rejected",
+                                   "Import profile"],
+                       ["label", "text", "text", "text", "count", "count", "count", "text"], rows, notes=notes)
+
+
+def _boundaries_table(ctx: ExportContext) -> ReportTable:
+    rows, notes = [], []
+    shown = [r for r in ctx.areas if r.area is not None]
+    shown += [area_mod.resolve_area(ctx.ws, area_mod.area_key(d)) for d in ctx.ws.districts
+              if area_mod.area_key(d) not in {r.key for r in shown}]
+    for r in shown:
+        a = r.area
+        rows.append([r.label, a.source or "", a.kind.replace("_", " "), a.version, r.sq_miles, a.population,
+                     a.modified or a.created or ""])
+        for h in sorted(a.history or [], key=lambda h: h.get("version", 0)):
+            changed = str(h.get("changed", "") or "")
+            year = changed[:4]
+            span = f"figures for {year} and earlier published under version {h.get('version')}" if year.isdigit() \
+                else f"figures published under version {h.get('version')}"
+            notes.append(f"{r.label}: version {h.get('version')} was replaced on {changed or 'an unrecorded date'}"
+                         f"{' (' + str(h.get('note')) + ')' if h.get('note') else ''}; {span} are not comparable "
+                         f"with this workbook, which counts every year inside version {a.version}.")
+    if not notes:
+        notes.append("No boundary in this workbook has changed since it was loaded: every year is comparable.")
+    notes.append("Every year is counted inside the boundary's current version (records are placed by location).")
+    return ReportTable("Boundaries", ["Area", "Source", "Kind", "Version", "Square miles", "Population",
+                                      "Last changed"],
+                       ["label", "text", "text", "count", "rate", "count", "text"], rows, notes=notes)
+
+
+def _scenario_table(ctx: ExportContext) -> ReportTable:
+    sc = ctx.scenario
+    base = ctx.scenario_base
+    base_ref = area_mod.resolve_area(ctx.ws, area_mod.area_key(base)) if base is not None else None
+    rows = [[sc.name, sc.area.notes or "", base.name if base is not None else "", sc.sq_miles,
+             base_ref.sq_miles if base_ref is not None else None, sc.area.modified or ""]]
+    return ReportTable("What-if scenario", ["Scenario", "Notes", "Replaces target area", "Square miles",
+                                            "Base square miles", "Saved"],
+                       ["label", "text", "text", "rate", "rate", "text"], rows,
+                       notes=[f"Every sheet shows the scenario '{sc.name}' in place of "
+                              f"{base.name if base is not None else 'its base area'}; it is a what-if boundary, not "
+                              "the official one."])
+
+
+def _measures_table(ctx: ExportContext) -> ReportTable:
+    cat = _catalog(ctx)
+    rows = [[m.label, m.definition() + (" " + m.description if m.description and m.kind == "count" else ""),
+             m.section or "", "a rise is good" if m.direction == "activity" else "a rise is bad"]
+            for m in cat]
+    return ReportTable("Measure definitions", ["Measure", "Definition", "Section", "Direction"],
+                       ["label", "text", "text", "text"], rows,
+                       notes=[f"Measure catalog: {Path(cat.source).name if os.sep in cat.source else cat.source}."])
+
+
+__all__ = ["export_workbook", "build_workbook", "ExportCancelled", "SHEET_ORDER"]
