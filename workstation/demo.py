@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from . import demo_city, geo, schema
 from .errors import UserError
@@ -219,6 +220,7 @@ class _Builder:
         ok &= ~(in_csc & ~np.isin(dist, [2, 4, 6])) & ~(in_cde & (dist != 4))
         self.x, self.y, self.lon, self.lat, self.cell = x[ok], y[ok], lon[ok], lat[ok], cell[ok]
         self.address = _address_text(self.x, self.y, on_ew[ok], city.scale)
+        self.address_arrow = pa.array(self.address, type=pa.string())
         # intensity: violence gathers in hot spots; property crime is flatter with a downtown peak
         rng = self.rng
         hot = np.zeros(self.x.size)
@@ -306,7 +308,9 @@ def _address_text(x, y, on_ew, scale) -> np.ndarray:
     names[int(round(6.9 * scale / 200)) - gy.min()] = "CAPITOL DR"
     names[int(round(-0.6 * scale / 200)) - gy.min()] = "WISCONSIN AVE"
     num_ew = (np.abs(x - x0) / 2.0).astype(int)  # 100 numbers per 200 m block
-    ew = [f"{n} {'W' if xx < x0 else 'E'} {names[g - gy.min()]}" for n, xx, g in zip(num_ew, x, gy)]
+    g0 = int(gy.min())
+    ew = [f"{n} {'W' if xx < x0 else 'E'} {names[g - g0]}"
+          for n, xx, g in zip(num_ew.tolist(), x.tolist(), gy.tolist())]
     street = np.round((x0 - x) / 200.0).astype(int)
     num_ns = (np.abs(y) / 2.0).astype(int)
     lake = ("HARBOR AVE", "LAKE DR", "BLUFF AVE", "SHORE DR", "BEACON ST", "PIER ST", "DUNE AVE", "GULL ST")
@@ -317,7 +321,9 @@ def _address_text(x, y, on_ew, scale) -> np.ndarray:
         suffix = "TH" if 10 <= s % 100 <= 20 else {1: "ST", 2: "ND", 3: "RD"}.get(s % 10, "TH")
         return f"{s}{suffix} ST"
 
-    ns = [f"{n} {'N' if yy >= 0 else 'S'} {ns_name(s)}" for n, yy, s in zip(num_ns, y, street)]
+    ns_names = {s: ns_name(s) for s in np.unique(street).tolist()}
+    ns = [f"{n} {'N' if yy >= 0 else 'S'} {ns_names[s]}" for n, yy, s in zip(num_ns.tolist(), y.tolist(),
+                                                                             street.tolist())]
     return np.where(on_ew, np.array(ew, dtype=object), np.array(ns, dtype=object))
 
 
@@ -542,7 +548,7 @@ def _location_columns(b: _Builder, cell: np.ndarray, addr: np.ndarray) -> dict:
     return {
         "lat": np.where(known, b.lat[safe], np.nan), "lon": np.where(known, b.lon[safe], np.nan),
         "district": pd.Categorical.from_codes(district_code, list(DISTRICTS)),
-        "address": pd.Series(np.where(known, b.address[safe], None), dtype="str"),
+        "address": pd.Series(b.address_arrow.take(pa.array(addr, mask=~known)), dtype="str"),
     }
 
 
@@ -670,15 +676,15 @@ class _ActivityRows:
         size = [p["count"].size for p in parts]
         occurred = np.concatenate([p["occurred"] for p in parts])
         order = np.argsort(occurred, kind="stable")
-        agency = np.repeat([p["agency"] for p in parts], size)[order]
-        category = np.repeat([p["category"] for p in parts], size)[order]
+        agency = np.repeat([schema.AGENCIES.index(p["agency"]) for p in parts], size)[order]
+        category = np.repeat([schema.ACTIVITY_CATEGORIES.index(p["category"]) for p in parts], size)[order]
         target_area = np.repeat(np.array([p["target_area"] for p in parts], dtype=object), size)[order]
         cell = np.concatenate([p["cell"] for p in parts])[order]
         addr = np.concatenate([p["addr"] for p in parts])[order]
         n = order.size
         quantity = np.full(n, np.nan)
         unit = np.full(n, None, dtype=object)
-        drugs = np.flatnonzero(category == "drug_seizure")
+        drugs = np.flatnonzero(category == schema.ACTIVITY_CATEGORIES.index("drug_seizure"))
         pills = b.rng.random(drugs.size) < 0.15
         quantity[drugs] = np.where(pills, np.round(b.rng.lognormal(np.log(20), 1.0, drugs.size)),
                                    np.round(b.rng.lognormal(np.log(14), 1.3, drugs.size), 1))
@@ -686,8 +692,8 @@ class _ActivityRows:
         ids = "A" + _yearly_numbers(occurred[order], 6)
         return pd.DataFrame({
             "record_id": ids, "incident_id": ids, "occurred": occurred[order],
-            "agency": pd.Categorical(agency, categories=list(schema.AGENCIES)),
-            "category": pd.Categorical(category, categories=list(schema.ACTIVITY_CATEGORIES)),
+            "agency": pd.Categorical.from_codes(agency, list(schema.AGENCIES)),
+            "category": pd.Categorical.from_codes(category, list(schema.ACTIVITY_CATEGORIES)),
             "count": np.concatenate([p["count"] for p in parts])[order], "quantity": quantity, "unit": unit,
             "target_area": target_area, **_location_columns(b, cell, addr),
         })
@@ -921,10 +927,11 @@ def _log_entry(load_id: int, kind: str, df: pd.DataFrame) -> dict:
     }
 
 
-def write_demo(path, seed: int = DEFAULT_SEED, progress: Callable[[float], None] | None = None) -> Path:
-    """Build the demo and save it atomically to ``path`` (a .psw file)."""
+def write_demo(path, seed: int = DEFAULT_SEED, progress: Callable[[float], None] | None = None,
+               should_stop: Callable[[], bool] | None = None) -> Path:
+    """Build the demo and save it atomically to ``path`` (a .psw file); a cancelled build writes nothing."""
     scaled = (lambda f: progress(0.85 * f)) if progress is not None else None
-    ws = build_demo(seed, progress=scaled)
+    ws = build_demo(seed, progress=scaled, should_stop=should_stop)
     out = ws.save(Path(path))
     if progress is not None:
         progress(1.0)

@@ -377,3 +377,17 @@ def test_another_seed_changes_records_not_calibration(demo_ws):
 def test_cancel():
     with pytest.raises(DemoCancelled, match="cancelled"):
         build_demo(should_stop=lambda: True)
+
+
+def test_write_demo_cancelled_writes_nothing(tmp_path):
+    from workstation.demo import write_demo
+
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) > 2  # cancel part-way through the build
+
+    with pytest.raises(DemoCancelled):
+        write_demo(tmp_path / "demo.psw", should_stop=stop)
+    assert list(tmp_path.iterdir()) == []
