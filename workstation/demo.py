@@ -177,7 +177,7 @@ class _Builder:
         days = np.arange(END_DAY)
         dates = FIRST_DAY + days
         doy = (dates - dates.astype("datetime64[Y]")).astype(np.int64)
-        weekend = ((days + 0) % 7) >= 5  # 2007-01-01 was a Monday
+        weekend = (days % 7) >= 5  # 2007-01-01 was a Monday
         season = np.cos(2 * np.pi * (doy - 196) / 365.25)
         self._cum = {}
         for kind, amp, wk in (("violent", 0.30, 1.12), ("property", 0.15, 0.95), ("activity", 0.10, 0.8)):
@@ -261,7 +261,8 @@ class _Builder:
         return base + (np.minimum(hour, 23) * 3600 + minute * 60).astype("timedelta64[s]")
 
     # ---- counts ----
-    def split(self, n: int, cells: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def split(self, n: int, weights: np.ndarray) -> np.ndarray:
+        """``n`` records shared at random among cells in proportion to ``weights``."""
         if n < 0:
             raise ValueError("negative count")
         return self.rng.multinomial(n, weights / weights.sum())
@@ -361,15 +362,15 @@ def _violence_plans(b: _Builder):
     for i, y in enumerate(TABLE1_YEARS):
         s, e = _period(y, "year")
         n_csc = TABLE1["homicide"][i]
-        for c, k in zip(CORRIDOR_CELLS, b.split(n_csc, CORRIDOR_CELLS, _W_CORRIDOR)):
+        for c, k in zip(CORRIDOR_CELLS, b.split(n_csc, _W_CORRIDOR)):
             hom.append((c, s, e, k))
-        for c, k in zip(OTHER_CELLS, b.split(CITY_PART1["homicide"][i] - n_csc, OTHER_CELLS, _W_VIOLENT)):
+        for c, k in zip(OTHER_CELLS, b.split(CITY_PART1["homicide"][i] - n_csc, _W_VIOLENT)):
             hom.append((c, s, e, k))
         unknown = int(b.rng.integers(3, 10))
         n_csc = _NONFATAL_CORRIDOR_EARLY[i]
-        for c, k in zip(CORRIDOR_CELLS, b.split(n_csc, CORRIDOR_CELLS, _W_CORRIDOR)):
+        for c, k in zip(CORRIDOR_CELLS, b.split(n_csc, _W_CORRIDOR)):
             nf.append((c, s, e, k))
-        for c, k in zip(OTHER_CELLS, b.split(_NONFATAL_CITY_EARLY[i] - n_csc - unknown, OTHER_CELLS, _W_VIOLENT)):
+        for c, k in zip(OTHER_CELLS, b.split(_NONFATAL_CITY_EARLY[i] - n_csc - unknown, _W_VIOLENT)):
             nf.append((c, s, e, k))
         nf.append((UNKNOWN, s, e, unknown))
     for y, per in _periods_2017_2019():
@@ -453,7 +454,7 @@ def _offenses_and_shootings(b: _Builder):
                 n_csc -= linked_csc
                 n_other -= int((shot_known & ~shot_csc & (shot_year == y)).sum())
             for cells, n, cw in ((CORRIDOR_CELLS, n_csc, _W_CORRIDOR), (OTHER_CELLS, n_other, w)):
-                plan += [(c, s, e, k) for c, k in zip(cells, b.split(n, cells, cw))]
+                plan += [(c, s, e, k) for c, k in zip(cells, b.split(n, cw))]
         kind = "violent" if category in schema.PART1_VIOLENT else "property"
         weight = "violent" if category in schema.PART1_VIOLENT else "property"
         part = _part(b, category, *_expand(np.array(plan, dtype=np.int64)), kind, weight)
@@ -584,8 +585,8 @@ def _calls(b: _Builder, shot_incidents: tuple) -> pd.DataFrame:
         for category, city, share, w in (("priority", _PRIORITY_CITY[i], _PRIORITY_CORRIDOR_SHARE[i], _W_VIOLENT),
                                          ("disorder", _DISORDER_CITY[i], _DISORDER_CORRIDOR_SHARE, w_disorder)):
             n_csc = int(round(city * share))
-            plan = [(c, s, e, k) for c, k in zip(CORRIDOR_CELLS, b.split(n_csc, CORRIDOR_CELLS, _W_CORRIDOR))]
-            plan += [(c, s, e, k) for c, k in zip(OTHER_CELLS, b.split(city - n_csc, OTHER_CELLS, w))]
+            plan = [(c, s, e, k) for c, k in zip(CORRIDOR_CELLS, b.split(n_csc, _W_CORRIDOR))]
+            plan += [(c, s, e, k) for c, k in zip(OTHER_CELLS, b.split(city - n_csc, w))]
             part = _part(b, category, *_expand(np.array(plan, dtype=np.int64)), "violent", "violent")
             parts.append(part)
     # ShotSpotter: most shootings inside coverage set it off within a minute or two; the rest are unreported gunfire
@@ -602,7 +603,7 @@ def _calls(b: _Builder, shot_incidents: tuple) -> pd.DataFrame:
     for i, y in enumerate(CALL_YEARS):
         s, e = _period(y, "year")
         n = _SHOTSPOTTER_CITY[i] - int((tied_year == y).sum())
-        plan = [(c, s, e, k) for c, k in zip(_COVERAGE, b.split(n, _COVERAGE, mass))]
+        plan = [(c, s, e, k) for c, k in zip(_COVERAGE, b.split(n, mass))]
         parts.append(_part(b, "shotspotter", *_expand(np.array(plan, dtype=np.int64)), "violent", "hot"))
     category = np.concatenate([np.full(p["cell"].size, p["category"], dtype=object) for p in parts])
     cell = np.concatenate([p["cell"] for p in parts])
