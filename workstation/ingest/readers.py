@@ -79,9 +79,10 @@ def _decode_to_utf8(path: Path, data: bytes) -> bytes:
         # Excel on Windows saves "CSV" as Windows-1252; its five undefined bytes are replaced rather than fatal.
         data = data.decode("cp1252", errors="replace").encode("utf-8")
     if b"\r" in data:
-        if b"\n" not in data:  # classic Mac / some RMS exports: CR alone ends a line
+        crlf = data.count(b"\r\n")
+        if crlf == 0:  # classic Mac / some RMS exports: CR alone ends a line (LF may still sit inside quotes)
             data = data.replace(b"\r", b"\n")
-        elif b"\r\n" in data and data.count(b"\r") != data.count(b"\r\n"):
+        elif data.count(b"\r") != crlf:  # CRLF and lone CRs mixed
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return data
 
@@ -99,7 +100,11 @@ def _first_line(data: bytes) -> str:
 
 
 def text_header(data: bytes, sep: str) -> list[str]:
-    row = next(csv.reader([_first_line(data)], delimiter=sep), [])
+    head = data[: 1 << 16].decode("utf-8", errors="replace")
+    try:
+        row = next(csv.reader(io.StringIO(head, newline=""), delimiter=sep), [])
+    except csv.Error:
+        row = next(csv.reader([_first_line(data)], delimiter=sep, strict=False), [])
     return [c.strip() for c in row]
 
 
