@@ -166,12 +166,12 @@ def test_payload_stays_compact_for_many_points():
     assert page.size_bytes < 60_000 + 32 * n                   # one compact array, not a statement per record
 
 
-def make_mbtiles(path, tiles: dict):
+def make_mbtiles(path, tiles: dict, min_zoom: int = 0, max_zoom: int = 2):
     con = sqlite3.connect(path)
     con.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
     con.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)")
     con.executemany("INSERT INTO metadata VALUES (?, ?)", [("name", "Test basemap"), ("format", "png"),
-                                                          ("minzoom", "0"), ("maxzoom", "2"),
+                                                          ("minzoom", str(min_zoom)), ("maxzoom", str(max_zoom)),
                                                           ("bounds", "-88.0,43.0,-87.9,43.1")])
     con.executemany("INSERT INTO tiles VALUES (?, ?, ?, ?)", [(z, x, r, b) for (z, x, r), b in tiles.items()])
     con.commit()

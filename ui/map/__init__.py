@@ -1,0 +1,1 @@
+"""The map tab: folium pages served offline through the psp:// scheme, with the live boundary editor."""
