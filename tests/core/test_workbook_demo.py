@@ -1,0 +1,199 @@
+"""The CompStat workbook of the demo workspace, read back from the saved file (openpyxl and calamine): the case
+study's Table 1, its district and PSP-area tables and the gun-recovery rates come back exactly as printed; the file
+converts to PDF with LibreOffice."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from python_calamine import CalamineWorkbook
+
+from workstation.exports.checks import audit_workbook
+from workstation.exports.workbook import SHEET_ORDER, export_workbook
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = "2019-09-29"
+
+TABLE1 = {  # the case study's Table 1: 2007..2015, the 2007-2015 average, 2016, % change (fraction, as printed)
+    "Homicide": ([19, 13, 10, 14, 14, 12, 12, 10, 15], 13.2, 14, 0.06),
+    "Rape": ([47, 45, 30, 25, 30, 29, 34, 30, 27], 33.0, 29, -0.12),
+    "Robbery": ([305, 340, 341, 346, 307, 286, 340, 307, 304], 319.6, 256, -0.20),
+    "Aggravated Assault": ([563, 552, 378, 380, 321, 474, 425, 423, 521], 448.6, 447, 0.0),
+    "Burglary": ([354, 405, 400, 467, 567, 523, 488, 422, 435], 451.2, 329, -0.27),
+    "Auto Theft": ([541, 449, 309, 325, 296, 302, 283, 281, 362], 349.8, 321, -0.08),
+    "Theft": ([1212, 1144, 1075, 1032, 1029, 811, 710, 622, 577], 912.4, 552, -0.40),
+    "Violent Crime": ([934, 950, 759, 765, 672, 801, 811, 770, 867], 814.3, 746, -0.08),
+    "Property Crime": ([2107, 1998, 1784, 1824, 1892, 1636, 1481, 1325, 1374], 1713.4, 1202, -0.30),
+    "Total Crime": ([3041, 2948, 2543, 2589, 2564, 2437, 2292, 2095, 2241], 2527.8, 1948, -0.23),
+}
+HOMICIDES = {  # district: 2017, 2018 full year; 2017, 2018, 2019 YTD; 2017-19, 2018-19 YTD % change
+    "1": [2, 1, 2, 1, 1, -0.50, 0.0], "2": [15, 13, 10, 12, 15, 0.50, 0.25], "3": [21, 16, 17, 15, 14, -0.18, -0.07],
+    "4": [24, 11, 20, 7, 7, -0.65, 0.0], "5": [25, 39, 17, 30, 18, 0.06, -0.40], "6": [1, 2, 1, 2, 2, 1.0, 0.0],
+    "7": [31, 17, 24, 14, 14, -0.42, 0.0], "Total": [119, 99, 91, 81, 71, -0.22, -0.12],
+}
+NONFATAL = {
+    "1": [5, 4, 3, 1, 6, 1.0, 5.0], "2": [94, 75, 80, 63, 25, -0.69, -0.60], "3": [106, 101, 83, 84, 67, -0.19, -0.20],
+    "4": [55, 50, 40, 36, 39, -0.03, 0.08], "5": [146, 111, 130, 87, 91, -0.30, 0.05],
+    "6": [11, 5, 7, 4, 5, -0.29, 0.25], "7": [135, 121, 106, 99, 79, -0.25, -0.20],
+    "Unknown": [6, 9, 3, 7, 3, 0.0, -0.57], "Total": [558, 476, 452, 381, 315, -0.30, -0.17],
+}
+PSP_HOMICIDES = {  # district: CSC 2018, 2019, change; Capitol Drive East 2018, 2019, change (None: blank)
+    "3": [4, 5, 0.25, 0, 0, None], "5": [5, 2, -0.60, 7, 1, -0.86], "7": [2, 2, 0.0, 0, 0, None],
+    "Total": [11, 9, -0.18, 7, 1, -0.86],
+}
+PSP_NONFATAL = {
+    "3": [29, 18, -0.38, 0, 0, None], "5": [17, 11, -0.35, 17, 10, -0.41], "7": [8, 17, 1.13, 0, 0, None],
+    "Total": [54, 46, -0.15, 17, 10, -0.41],
+}
+GUN_RATES = {"Milwaukee": (594833, 2419, 406.67), "Philadelphia": (1526006, 3865, 253.28),
+             "Chicago": (2695598, 6644, 246.48), "Los Angeles": (3792621, 5908, 155.78),
+             "New York City": (8175133, 3583, 43.83)}
+
+
+@pytest.fixture(scope="module")
+def demo_book(demo_ws, tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo_wb") / "compstat.xlsx"
+    # Table 1 compares 2016 with 2007-2015: the analyst chooses those years (the default is the last complete year)
+    export_workbook(demo_ws, path, as_of=AS_OF, history_years=(2007, 2015, 2016))
+    return path
+
+
+def readers(path):
+    """The same sheets through both readers: {reader: {sheet: rows}} with blanks as None."""
+    wb = openpyxl.load_workbook(path)
+    ox = {s.title: [[c.value for c in r] for r in s.iter_rows()] for s in wb.worksheets}
+    cal = CalamineWorkbook.from_path(str(path))
+    cx = {}
+    for name in cal.sheet_names:
+        cx[name] = [[None if v == "" else v for v in r] for r in cal.get_sheet_by_name(name).to_python()]
+    return {"openpyxl": ox, "calamine": cx}
+
+
+@pytest.fixture(scope="module")
+def sheets(demo_book):
+    return readers(demo_book)
+
+
+def after(rows, title, first_label="Present District"):
+    """{label: the rest of the row} for the table whose title (or section row) is ``title``."""
+    i = next(k for k, r in enumerate(rows) if r[0] == title)
+    out = {}
+    for r in rows[i + 1:]:
+        if r[0] is None or r[0] == first_label:
+            if out:
+                break
+            continue
+        if all(v is None for v in r[1:]):  # a note or the next section's title
+            break
+        if r[0] in out:
+            break
+        out[str(r[0]) if not isinstance(r[0], float) else str(int(r[0]))] = r[1:]
+    return out
+
+
+@pytest.mark.parametrize("reader", ["openpyxl", "calamine"])
+def test_table1_exactly(sheets, reader):
+    rows = sheets[reader]["Part I History"]
+    t = after(rows, "Impacts—Part I Crime in Center Street Corridor (2007–2016)", "Crime")
+    head = next(r for r in rows if r[0] == "Crime")
+    assert head[1:13] == [str(y) for y in range(2007, 2016)] + ["2007 - 2015 Average", "2016",
+                                                                 "Average - 2016 % Change"]
+    assert list(t) == list(TABLE1)
+    for label, (years, avg, y2016, change) in TABLE1.items():
+        assert t[label][:12] == years + [avg, y2016, change], label
+
+
+def test_table1_number_formats(demo_book):
+    ws = openpyxl.load_workbook(demo_book)["Part I History"]
+    top = next(c.row for c in ws["A"] if c.value == "Impacts—Part I Crime in Center Street Corridor (2007–2016)")
+    r = next(c.row for c in ws["A"] if c.value == "Property Crime" and c.row > top)
+    cells = [ws.cell(row=r, column=c) for c in (2, 11, 12, 13)]
+    assert [c.number_format for c in cells] == ["#,##0", "#,##0.0", "#,##0", "0%"]
+    assert cells[1].value == 1713.4 and cells[0].font.b  # subtotal rows are bold
+
+
+@pytest.mark.parametrize("reader", ["openpyxl", "calamine"])
+def test_district_tables(sheets, reader):
+    rows = sheets[reader]["Districts"]
+    head = next(r for r in rows if r[0] == "Present District")
+    assert head[1:8] == ["2017 (Full Year)", "2018 (Full Year)", "2017 (YTD)", "2018 (YTD)", "2019 (YTD)",
+                         "2017-19 (YTD % Change)", "2018-19 (YTD % Change)"]
+    hom = after(rows, "Homicides Citywide")
+    assert {k: v[:7] for k, v in hom.items()} == HOMICIDES
+    nf = after(rows, "Non-Fatal Shootings Citywide")
+    assert {k: v[:7] for k, v in nf.items()} == NONFATAL  # district 1's 500%, the Unknown row
+
+
+@pytest.mark.parametrize("reader", ["openpyxl", "calamine"])
+def test_psp_area_tables(sheets, reader):
+    rows = sheets[reader]["Target Areas"]
+    band = next(r for r in rows if r[1] == "Center Street Corridor")
+    assert band[4] == "Capitol Drive East"
+    assert {k: v[:6] for k, v in after(rows, "Homicides PSP Areas").items()} == PSP_HOMICIDES
+    assert {k: v[:6] for k, v in after(rows, "Non-Fatal Shootings PSP Areas").items()} == PSP_NONFATAL
+
+
+@pytest.mark.parametrize("reader", ["openpyxl", "calamine"])
+def test_gun_recovery_rates(sheets, reader):
+    rows = sheets[reader]["Rates & Clearance"]
+    i = next(k for k, r in enumerate(rows) if r[0] == "Gun Recoveries per 100,000 residents, 2016")
+    assert rows[i + 1][:4] == ["City", "Population (2010)", "Gun Recoveries 2016", "Rate per 100,000"]
+    got = {r[0]: tuple(r[1:4]) for r in rows[i + 2:i + 8]}
+    assert got["Lakeport (demo) (this workspace)"] == (594833, 2419, 406.67)
+    for city, want in GUN_RATES.items():
+        assert got[city] == want
+
+
+def test_whole_demo_workbook_is_clean(demo_book):
+    assert openpyxl.load_workbook(demo_book).sheetnames == list(SHEET_ORDER)
+    assert audit_workbook(demo_book) == []
+
+
+def test_summary_key_outcomes(sheets):
+    rows = sheets["openpyxl"]["Summary"]
+    i = next(k for k, r in enumerate(rows) if str(r[0]).startswith("Key outcomes"))
+    band = rows[i + 1]
+    assert [v for v in band if v] == ["Citywide", "Center Street Corridor", "Capitol Drive East"]
+    hom = next(r for r in rows[i:] if r[0] == "Homicides")
+    assert hom[1:10] == [71, 81, -0.12, 9, 11, -0.18, 1, 7, -0.86]
+
+
+def _soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.skipif(_soffice() is None, reason="LibreOffice is not installed (.ci/run installs it)")
+def test_libreoffice_converts_the_workbook_to_pdf(demo_book, tmp_path):
+    profile = tmp_path / "lo-profile"
+    out = tmp_path / "pdf"
+    proc = subprocess.run(
+        [_soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "pdf",
+         "--outdir", str(out), str(demo_book)], capture_output=True, text=True, timeout=300)
+    pdf = out / (demo_book.stem + ".pdf")
+    # LibreOffice exits 0 even when it could not load the file: the PDF must exist
+    assert proc.returncode == 0 and pdf.exists() and pdf.stat().st_size > 10_000, proc.stdout + proc.stderr
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext:
+        text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True,
+                              timeout=120).stdout
+        assert "###" not in text  # no number too wide for its column
+        for words in ("Impacts—Part I Crime in Center Street Corridor", "Non-Fatal Shootings PSP Areas",
+                      "Notes: sources, rules, boundaries and definitions", "Page 1 of"):
+            assert words in text
+
+
+def test_cli_on_the_demo_file(demo_path, tmp_path):
+    out = tmp_path / "cli.xlsx"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "export", "--workspace", str(demo_path),
+                           "--as-of", AS_OF, "--area", "Center Street Corridor", "--area", "Capitol Drive East",
+                           "--out", str(out)], capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    rows = readers(out)["calamine"]["Target Areas"]
+    assert {k: v[:6] for k, v in after(rows, "Homicides PSP Areas").items()} == PSP_HOMICIDES
+    assert "Citywide" not in [r[0] for r in readers(out)["openpyxl"]["Summary"][:12]]
