@@ -121,7 +121,8 @@ def main() -> None:
         eng.grid("district:3", as_ofs[i], measures=measures)
         cached.append(time.perf_counter() - t)
         print(f"run {i:2d}: as of {as_ofs[i]:%Y-%m-%d}, {int(masks[i].sum()):7,d} rows inside: ours "
-              f"{ours[-1] * 1000:6.2f} ms, boolean masks {base[-1] * 1000:7.1f} ms, cached area {cached[-1] * 1000:5.2f} ms")
+              f"{ours[-1] * 1000:6.2f} ms, boolean masks {base[-1] * 1000:7.1f} ms, "
+              f"cached area {cached[-1] * 1000:5.2f} ms")
     med = statistics.median
     out = {"ours_s": round(med(ours), 6), "baseline_s": round(med(base), 6), "ratio": round(med(base) / med(ours), 1),
            "cached_area_new_as_of_s": round(med(cached), 6), "rows": args.rows, "measures": len(measures),

@@ -219,7 +219,8 @@ def test_area_keys():
     assert [k for k, _ in keys[1:8]] == [f"district:{d}" for d in "1234567"]
     assert ("district:3", "District 3") in keys
     assert keys[-3:] == [(CSC_KEY, "Center Street Corridor"),
-                         ("target_area:Capitol Drive East", "Capitol Drive East"), ("scenario:wider", "Scenario: wider")]
+                         ("target_area:Capitol Drive East", "Capitol Drive East"),
+                         ("scenario:wider", "Scenario: wider")]
     ref = resolve_area(ws, "district:3")
     assert ref.district == "3" and ref.population == 80_003
     assert resolve_area(ws, "citywide").population == 594_833

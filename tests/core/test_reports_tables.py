@@ -2,14 +2,11 @@
 (rates, peer cities, clearance, goals, concentration, trends, partners) on small known inputs."""
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
 import reports_data as rd
 from workstation import geo
-from workstation.analysis import analysis_for
 from workstation.errors import UserError
 from workstation.reports.activity import activity_partners, partner_contributions
 from workstation.reports.concentration import concentration_curve, concentration_table

@@ -45,7 +45,8 @@ def partner_contributions(ws, area_key: str = "citywide", as_of=None, *, years_b
         MEMBERSHIP_NOTES.get(ref.kind, ""),
     ] + [m.definition() for m in ms]
     return ReportTable(
-        title=f"Partner contributions — {ref.label} — YTD {w.start.year}", columns=["Agency"] + [m.label for m in ms],
+        title=f"Partner contributions — {ref.label} — YTD {w.start.year}",
+        columns=["Agency"] + [m.label for m in ms],
         column_kinds=["label"] + ["count"] * len(ms), rows=rows, direction="activity",
         row_kinds=["data"] * len(agencies) + ["total"], notes=notes)
 

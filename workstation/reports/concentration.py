@@ -75,7 +75,8 @@ class ConcentrationCurve:
 def concentration_curve(ws, measure="part1_violent", window="ytd", as_of=None, *, cell_m: float = 250.0,
                         counting: str | None = None) -> ConcentrationCurve:
     """Cells of ``cell_m`` metres (equal-area projection centred on the city) whose centre is in the city, plus edge
-    cells holding records; each located record counted in its cell; the Lorenz curve with cells sorted from most to least crime."""
+    cells holding records; each located record counted in its cell; the Lorenz curve with cells sorted from most to
+    least crime."""
     import shapely
 
     eng = analysis_for(ws)

@@ -14,7 +14,7 @@ from .. import schema
 from ..analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, analysis_for, counting_rule
 from ..areas import resolve_area
 from ..measures import Measure
-from ..periods import Window, full_year, to_date, year_to_date
+from ..periods import full_year, to_date, year_to_date
 from .rules import ZERO_BASE_NOTE, pct_change
 from .table import ReportTable
 
@@ -96,8 +96,9 @@ def part1_history(ws, area_key: str = "citywide", *, baseline: tuple[int, int] |
         row_kinds.append("subtotal" if lbl in ("Violent Crime", "Property Crime") else
                          "total" if lbl == "Total Crime" else "data")
     area_name = "Citywide" if ref.kind == "citywide" else ref.label
+    span_text = f"year to date ({windows[-1].describe()}) each year" if ytd else "calendar years"
     notes = [
-        f"Part I offenses in {area_name}, {'year to date (' + windows[-1].describe() + ') each year' if ytd else 'calendar years'}; "
+        f"Part I offenses in {area_name}, {span_text}; "
         f"the average is the mean of {b0}–{b1} (shown to one decimal; the % change uses the unrounded mean).",
         "Violent = homicide, rape, robbery, aggravated assault; property = burglary, theft, auto theft"
         + (", arson." if ARSON_ROW in all_rows else " (no arson records in this area).")
@@ -111,5 +112,3 @@ def part1_history(ws, area_key: str = "citywide", *, baseline: tuple[int, int] |
     return ReportTable(title=title or f"Impacts—Part I Crime in {area_name} {span_title}", columns=cols,
                        column_kinds=kinds, rows=rows, direction="crime", row_kinds=row_kinds, notes=notes)
 
-
-__all__ = ["part1_history", "default_years", "TABLE1_ROWS", "Window"]

@@ -19,7 +19,7 @@ from .. import schema
 from ..analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, analysis_for, counting_rule
 from ..areas import area_choices, city_name, city_population, resolve_area
 from ..errors import UserError
-from ..periods import Window, day_numbers, full_year, parse_window, to_date
+from ..periods import day_numbers, full_year, parse_window, to_date
 from .table import ReportTable
 
 PEER_FILE = Path(__file__).resolve().parents[2] / "resources" / "peer_cities.json"
@@ -267,6 +267,3 @@ def clearance_table(ws, area_key: str = "citywide", window="ytd", as_of=None, *,
         direction="activity", notes=["Cleared during the period by exceptional means, by NIBRS code (A–E)."])
     return [main, codes]
 
-
-__all__ = ["per_100k", "per_sq_mile", "peer_comparison", "load_peer_comparisons", "rates_table", "rates_tables",
-           "clearance_table", "Window"]
