@@ -79,18 +79,19 @@ def export_workbook(ws, out_path, as_of=None, area_keys=None, scenario=None, pro
     out = Path(out_path)
     if out.suffix.lower() != ".xlsx":
         raise UserError(f"The workbook name {out.name} must end in .xlsx.")
-    ctx = _context(ws, as_of, area_keys, scenario, progress, should_stop)
-    ctx.history = _history_years(ws, ctx.as_of, history_years)
+    ctx = export_context(ws, as_of, area_keys, scenario, progress, should_stop, history_years=history_years)
     ctx.check(0.0)
-    wb = build_workbook(ctx)
+    wb = write_workbook(ctx, plan_workbook(ctx))
     ctx.check(0.95)
-    _save_atomic(wb, out)
+    save_atomic(wb, out)
     if progress is not None:
         progress(1.0)
     return out
 
 
-def _context(ws, as_of, area_keys, scenario, progress, should_stop) -> ExportContext:
+def export_context(ws, as_of=None, area_keys=None, scenario=None, progress=None, should_stop=None, *,
+                   history_years=None) -> ExportContext:
+    """What an export is about (as-of date, areas, scenario, Part I History years), checked; UserError otherwise."""
     from ..analysis import analysis_for
 
     if as_of is not None:
@@ -123,11 +124,14 @@ def _context(ws, as_of, area_keys, scenario, progress, should_stop) -> ExportCon
     refs = [area_mod.resolve_area(ws, k) for k in keys]
     city = area_mod.city_name(ws)
     footer = f"{city} CompStat, as of {as_of_date:%Y-%m-%d}"
-    return ExportContext(ws=ws, as_of=as_of_date, areas=refs, scenario=scen_ref, scenario_base=base_area,
-                         footer=footer, progress=progress, should_stop=should_stop)
+    ctx = ExportContext(ws=ws, as_of=as_of_date, areas=refs, scenario=scen_ref, scenario_base=base_area,
+                        footer=footer, progress=progress, should_stop=should_stop)
+    ctx.history = _history_years(ws, as_of_date, history_years)
+    return ctx
 
 
-def _save_atomic(wb: Workbook, out: Path) -> None:
+def save_atomic(wb: Workbook, out: Path) -> None:
+    """Save beside the target under a temporary name, then rename over it (a failure leaves the old file)."""
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"Cannot write {out}: the folder {folder} does not exist. Choose an existing folder.")
@@ -149,27 +153,74 @@ def _save_atomic(wb: Workbook, out: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-def build_workbook(ctx: ExportContext) -> Workbook:
+@dataclass
+class SheetPlan:
+    """One sheet's content, computed before anything is written (the analysis and the writing are timed apart)."""
+
+    name: str
+    title: str
+    blocks: list = field(default_factory=list)  # ("tables", [ReportTable]) | ("table", ReportTable) | ("text", str)
+    max_text_width: float = 40.0
+    freeze_heading: bool = False  # freeze under the sheet heading rather than under a table header
+    trends: object = None  # the Trends sheet: (measures, [(AreaRef, ReportTable)])
+
+    def all_tables(self) -> list[ReportTable]:
+        out = []
+        for kind, v in self.blocks:
+            out += v if kind == "tables" else [v] if kind == "table" else []
+        return out
+
+
+def plan_workbook(ctx: ExportContext) -> list[SheetPlan]:
+    """Every sheet's tables, from the engine's reports: the analysis part of an export."""
+    grids = _grids(ctx)  # the Summary quotes the grids: compute them first
+    steps = [
+        lambda: _plan_summary(ctx, grids),
+        lambda: _plan_compstat(ctx, grids),
+        *[lambda fn=fn: fn(ctx) for fn in (_plan_history, _plan_districts, _plan_target_areas, _plan_rates,
+                                           _plan_activity, _plan_trends)],
+    ]
+    plans = []
+    for i, fn in enumerate(steps):
+        ctx.check(0.15 + 0.55 * i / len(steps))
+        plan = fn()
+        ctx.record_notes(plan.name, plan.all_tables())
+        plans.append(plan)
+    plans.append(_plan_notes(ctx))
+    return plans
+
+
+def write_workbook(ctx: ExportContext, plans: list[SheetPlan]) -> Workbook:
+    """The formatted workbook of the plans (no analysis happens here)."""
     wb = Workbook()
     wb.remove(wb.active)
     wb.properties.title = f"CompStat as of {ctx.as_of:%Y-%m-%d}"
     wb.properties.creator = "PSP Analyst Workstation"
-    grids = _grids(ctx)  # the Summary quotes the grids: compute them first
-    steps = [
-        lambda: _summary_sheet(wb, ctx, grids),
-        lambda: _compstat_sheet(wb, ctx, grids),
-        lambda: _history_sheet(wb, ctx),
-        lambda: _districts_sheet(wb, ctx),
-        lambda: _target_areas_sheet(wb, ctx),
-        lambda: _rates_sheet(wb, ctx),
-        lambda: _activity_sheet(wb, ctx),
-        lambda: _trends_sheet(wb, ctx),
-        lambda: _notes_sheet(wb, ctx),
-    ]
-    for i, fn in enumerate(steps):
-        ctx.check(0.2 + 0.7 * i / len(steps))
-        fn()
+    for i, plan in enumerate(plans):
+        ctx.check(0.7 + 0.25 * i / len(plans))
+        if plan.trends is not None:
+            _write_trends(wb, ctx, plan)
+        else:
+            _write_plan(wb, ctx, plan)
     return wb
+
+
+def build_workbook(ctx: ExportContext) -> Workbook:
+    return write_workbook(ctx, plan_workbook(ctx))
+
+
+def _write_plan(wb, ctx: ExportContext, plan: SheetPlan) -> SheetWriter:
+    sw = SheetWriter.new(wb, plan.name, footer_text=ctx.footer, max_text_width=plan.max_text_width)
+    sw.heading(plan.title, _heading_lines(ctx))
+    for kind, v in plan.blocks:
+        if kind == "tables":
+            sw.tables(v)
+        elif kind == "table":
+            sw.table(v)
+        else:
+            sw.paragraph(v)
+    sw.finish(freeze=f"A{sw.heading_rows + 1}" if plan.freeze_heading else "auto")
+    return sw
 
 
 def _grids(ctx: ExportContext) -> dict[str, list[ReportTable]]:
@@ -177,7 +228,7 @@ def _grids(ctx: ExportContext) -> dict[str, list[ReportTable]]:
 
     out = {}
     for i, ref in enumerate(ctx.areas):
-        ctx.check(0.2 * i / max(len(ctx.areas), 1))
+        ctx.check(0.15 * i / max(len(ctx.areas), 1))
         out[ref.key] = compstat_grid(ctx.ws, ref.key, ctx.as_of)
     return out
 
@@ -199,33 +250,23 @@ def _heading_lines(ctx: ExportContext) -> list[str]:
     return lines
 
 
-def _new_sheet(wb, ctx: ExportContext, name: str, title: str, extra: list[str] = ()) -> SheetWriter:
-    sw = SheetWriter.new(wb, name, footer_text=ctx.footer)
-    sw.heading(title, _heading_lines(ctx) + list(extra))
-    return sw
-
-
 # ---- Summary ----------------------------------------------------------------------------------------------------
 KEY_OUTCOMES = ("homicides", "nonfatal_shooting_victims", "firearm_violent_crime", "part1_violent", "part1_property",
                 "part1_total", "carjackings", "shotspotter_activations")
 
 
-def _summary_sheet(wb, ctx: ExportContext, grids: dict[str, list[ReportTable]]) -> None:
-    city = area_mod.city_name(ctx.ws)
-    sw = _new_sheet(wb, ctx, "Summary", f"{city} CompStat")
-    tables = [_areas_table(ctx)]
+def _plan_summary(ctx: ExportContext, grids: dict[str, list[ReportTable]]) -> SheetPlan:
     from ..reports.goals import goal_table, goals_of
 
+    plan = SheetPlan("Summary", f"{area_mod.city_name(ctx.ws)} CompStat", freeze_heading=True)
+    plan.blocks.append(("table", _areas_table(ctx)))
     goals = goals_of(ctx.ws)
     if goals:
-        tables.append(goal_table(ctx.ws, goals, ctx.as_of))
+        plan.blocks.append(("table", goal_table(ctx.ws, goals, ctx.as_of)))
     key = _key_outcomes_table(ctx, grids)
     if key is not None:
-        tables.append(key)
-    for t in tables:
-        sw.table(t)
-    ctx.record_notes("Summary", tables)
-    sw.finish(freeze=f"A{sw.heading_rows + 1}")
+        plan.blocks.append(("table", key))
+    return plan
 
 
 def _areas_table(ctx: ExportContext) -> ReportTable:
@@ -278,13 +319,11 @@ def _catalog(ctx: ExportContext):
 
 
 # ---- CompStat ---------------------------------------------------------------------------------------------------
-def _compstat_sheet(wb, ctx: ExportContext, grids) -> None:
-    sw = _new_sheet(wb, ctx, "CompStat", "CompStat grid")
-    sw.max_text_width = 30.0  # the Flag column wraps: twenty columns must fit one page wide
-    tables = [t for ref in ctx.areas for t in grids.get(ref.key, [])]
-    sw.tables(tables)
-    ctx.record_notes("CompStat", tables)
-    sw.finish()
+def _plan_compstat(ctx: ExportContext, grids) -> SheetPlan:
+    # the Flag column wraps narrow: twenty columns must fit one page wide
+    plan = SheetPlan("CompStat", "CompStat grid", max_text_width=30.0)
+    plan.blocks.append(("tables", [t for ref in ctx.areas for t in grids.get(ref.key, [])]))
+    return plan
 
 
 # ---- Part I History ---------------------------------------------------------------------------------------------
@@ -315,32 +354,27 @@ def _history_years(ws, as_of: dt.date, given=None) -> tuple[int, int, int] | Non
     return b0, b1, cur
 
 
-def _history_sheet(wb, ctx: ExportContext) -> None:
+def _plan_history(ctx: ExportContext) -> SheetPlan:
     from ..reports.history import part1_history
 
-    sw = _new_sheet(wb, ctx, "Part I History", "Part I crime history")
+    plan = SheetPlan("Part I History", "Part I crime history")
     if not _has(ctx, "offenses"):
-        sw.paragraph("No offense records are loaded, so there is no Part I history.")
-        sw.finish()
-        return
+        plan.blocks.append(("text", "No offense records are loaded, so there is no Part I history."))
+        return plan
     years = ctx.history
-    tables = []
     for ref in ctx.areas:
-        ctx.check(0.4)
         if years is not None:
-            tables.append(part1_history(ctx.ws, ref.key, baseline=years[:2], current=years[2], as_of=ctx.as_of))
+            t = part1_history(ctx.ws, ref.key, baseline=years[:2], current=years[2], as_of=ctx.as_of)
         else:
-            tables.append(part1_history(ctx.ws, ref.key, as_of=ctx.as_of))
+            t = part1_history(ctx.ws, ref.key, as_of=ctx.as_of)
+        plan.blocks.append(("table", t))
     for ref in ctx.areas:
         # the year in progress: each year's same January 1 - as-of span, against the average of the years before
-        tables.append(part1_history(ctx.ws, ref.key, baseline=(ctx.as_of.year - 9, ctx.as_of.year - 1),
-                                    current=ctx.as_of.year, as_of=ctx.as_of, ytd=True,
-                                    title=f"Part I crime year to date — {ref.label} "
-                                          f"(January 1 – {ctx.as_of:%B %d}, {ctx.as_of.year - 9}–{ctx.as_of.year})"))
-    for t in tables:
-        sw.table(t)
-    ctx.record_notes("Part I History", tables)
-    sw.finish()
+        plan.blocks.append(("table", part1_history(
+            ctx.ws, ref.key, baseline=(ctx.as_of.year - 9, ctx.as_of.year - 1), current=ctx.as_of.year,
+            as_of=ctx.as_of, ytd=True, title=f"Part I crime year to date — {ref.label} "
+                                             f"(January 1 – {ctx.as_of:%B %d}, {ctx.as_of.year - 9}–{ctx.as_of.year})")))
+    return plan
 
 
 # ---- Districts --------------------------------------------------------------------------------------------------
@@ -351,84 +385,74 @@ def _district_measures(ctx: ExportContext) -> list[str]:
     return [m for m in DEFAULT_DISTRICT_MEASURES if m in cat.measures and _has(ctx, cat.measures[m].dataset)]
 
 
-def _districts_sheet(wb, ctx: ExportContext) -> None:
+def _plan_districts(ctx: ExportContext) -> SheetPlan:
     from ..reports.districts import district_tables
 
-    sw = _new_sheet(wb, ctx, "Districts", "Citywide by district")
+    plan = SheetPlan("Districts", "Citywide by district")
     measures = _district_measures(ctx)
-    if not measures:
-        sw.paragraph("No homicide or shooting records are loaded.")
-        sw.finish()
-        return
-    tables = district_tables(ctx.ws, ctx.as_of, measures)
-    sw.tables(tables)
-    ctx.record_notes("Districts", tables)
-    sw.finish()
+    if measures:
+        plan.blocks.append(("tables", district_tables(ctx.ws, ctx.as_of, measures)))
+    else:
+        plan.blocks.append(("text", "No homicide or shooting records are loaded."))
+    return plan
 
 
 # ---- Target Areas -----------------------------------------------------------------------------------------------
-def _target_areas_sheet(wb, ctx: ExportContext) -> None:
+def _plan_target_areas(ctx: ExportContext) -> SheetPlan:
     from ..reports.concentration import concentration_table
     from ..reports.districts import target_area_tables
 
-    sw = _new_sheet(wb, ctx, "Target Areas", "Target areas by district")
+    plan = SheetPlan("Target Areas", "Target areas by district")
     areas = _non_city(ctx)
-    measures = _district_measures(ctx)
     if not areas:
-        sw.paragraph("No target area is in this workbook (choose one with --area).")
-        sw.finish()
-        return
-    tables = target_area_tables(ctx.ws, ctx.as_of, measures, [r.key for r in areas]) if measures else []
-    sw.tables(tables)
-    conc = [concentration_table(ctx.ws, r.key, "ytd", ctx.as_of) for r in areas if r.geometry is not None]
-    for t in conc:
-        sw.table(t)
-    ctx.record_notes("Target Areas", tables + conc)
-    sw.finish()
+        plan.blocks.append(("text", "No target area is in this workbook (choose one with --area)."))
+        return plan
+    measures = _district_measures(ctx)
+    if measures:
+        plan.blocks.append(("tables", target_area_tables(ctx.ws, ctx.as_of, measures, [r.key for r in areas])))
+    for r in areas:
+        if r.geometry is not None:
+            plan.blocks.append(("table", concentration_table(ctx.ws, r.key, "ytd", ctx.as_of)))
+    return plan
 
 
 # ---- Rates & Clearance ------------------------------------------------------------------------------------------
-def _rates_sheet(wb, ctx: ExportContext) -> None:
+def _plan_rates(ctx: ExportContext) -> SheetPlan:
     from ..reports.rates import clearance_table, peer_comparison, rates_tables
 
-    sw = _new_sheet(wb, ctx, "Rates & Clearance", "Rates and clearance")
+    plan = SheetPlan("Rates & Clearance", "Rates and clearance")
     keys = [area_mod.CITYWIDE] + [area_mod.area_key(d) for d in sorted(
         ctx.ws.districts, key=lambda a: area_mod.district_sort_key(area_mod.district_key(a.name) or a.name))]
     keys += [r.key for r in _non_city(ctx) if r.key not in keys]
-    tables = rates_tables(ctx.ws, window="ytd", as_of=ctx.as_of, area_keys=keys)
+    rates = rates_tables(ctx.ws, window="ytd", as_of=ctx.as_of, area_keys=keys)
+    if rates:
+        plan.blocks.append(("tables", rates))
     try:
-        tables.append(peer_comparison(ctx.ws))
+        plan.blocks.append(("table", peer_comparison(ctx.ws)))
     except UserError as exc:  # a broken peer list must not stop the workbook: say why instead
-        tables.append(ReportTable("Peer comparison", ["Problem"], ["text"], [[str(exc)]]))
+        plan.blocks.append(("text", f"Peer comparison not shown: {exc}"))
     if _has(ctx, "offenses") or _has(ctx, "shootings"):
         for ref in ctx.areas:
-            tables += clearance_table(ctx.ws, ref.key, "ytd", ctx.as_of)
-    same = [t for t in tables if t.columns == tables[0].columns] if tables else []
-    sw.tables(same)
-    for t in tables[len(same):]:
-        sw.table(t)
-    ctx.record_notes("Rates & Clearance", tables)
-    sw.finish()
+            for t in clearance_table(ctx.ws, ref.key, "ytd", ctx.as_of):
+                plan.blocks.append(("table", t))
+    return plan
 
 
 # ---- Activity & Partners ----------------------------------------------------------------------------------------
-def _activity_sheet(wb, ctx: ExportContext) -> None:
+def _plan_activity(ctx: ExportContext) -> SheetPlan:
     from ..reports.activity import activity_partners
 
-    sw = _new_sheet(wb, ctx, "Activity & Partners", "Activity and partners")
+    plan = SheetPlan("Activity & Partners", "Activity and partners")
     if not _has(ctx, "activity"):
-        sw.paragraph("No activity records are loaded.")
-        sw.finish()
-        return
+        plan.blocks.append(("text", "No activity records are loaded."))
+        return plan
     grids, partners = [], []
     for ref in ctx.areas:
         for t in activity_partners(ctx.ws, ref.key, ctx.as_of):
             (partners if t.columns and t.columns[0] == "Agency" else grids).append(t)
-    sw.tables(grids)
-    for t in partners:
-        sw.table(t)
-    ctx.record_notes("Activity & Partners", grids + partners)
-    sw.finish()
+    plan.blocks.append(("tables", grids))
+    plan.blocks += [("table", t) for t in partners]
+    return plan
 
 
 # ---- Trends -----------------------------------------------------------------------------------------------------
@@ -439,29 +463,15 @@ CHART_ROWS = 18  # worksheet rows one chart occupies (with a gap below)
 SERIES_STYLE = (("1F3864", 28575, None), ("A6A6A6", 19050, None), ("C55A11", 19050, "dash"))
 
 
-def _trends_sheet(wb, ctx: ExportContext) -> None:
-    import math
-
+def _plan_trends(ctx: ExportContext) -> SheetPlan:
     from ..reports.trends import trend_series
 
     cat = _catalog(ctx)
     measures = [cat.measures[i] for i in TREND_MEASURES if i in cat.measures and _has(ctx, cat.measures[i].dataset)]
-    sw = SheetWriter.new(wb, "Trends", footer_text=ctx.footer)
-    sw.heading("Trends by month: this year, last year and the previous years' average", _heading_lines(ctx))
-    if not measures:
-        sw.paragraph("No records are loaded for the trend measures.")
-        sw.finish()
-        return
-    n_charts = len(measures) * len(ctx.areas)
-    top = sw.row
-    chart_lines = math.ceil(n_charts / CHARTS_PER_ROW)
-    for i in range(chart_lines):
-        sw.keep_together(top + i * CHART_ROWS, top + (i + 1) * CHART_ROWS - 2)
-    sw.row = top + CHART_ROWS * chart_lines
-    # data block first (the charts above read from it): one table per area, a band of columns per measure
-    placed = []
-    for ref in ctx.areas:
-        ctx.check(0.8)
+    plan = SheetPlan("Trends", "Trends by month: this year, last year and the previous years' average",
+                     freeze_heading=True)
+    tables = []
+    for ref in ctx.areas if measures else []:
         frames = [trend_series(ctx.ws, m, ref.key, "M", ctx.as_of) for m in measures]
         base = frames[0]
         labels = [f"{lb} (1–{pe.day})" if part else lb
@@ -479,11 +489,34 @@ def _trends_sheet(wb, ctx: ExportContext) -> None:
                 r = df.iloc[i]
                 row += [r["this_year"], r["last_year"], r["baseline_mean"]]
             rows.append(row)
-        t = ReportTable(f"Monthly counts — {ref.label}", cols, kinds, rows, header_groups=groups, notes=[
+        tables.append((ref, ReportTable(f"Monthly counts — {ref.label}", cols, kinds, rows, header_groups=groups,
+                                        notes=[
             "Months of the as-of year; a month still in progress is compared with the same days of the earlier "
             "years' month. The average is the mean of the same month over the previous years the data cover "
-            "(blank when none)."])
-        placed.append((ref, sw.table(t)))
+            "(blank when none)."])))
+    plan.trends = (measures, tables)
+    plan.blocks = [("table", t) for _, t in tables]
+    return plan
+
+
+def _write_trends(wb, ctx: ExportContext, plan: SheetPlan) -> None:
+    import math
+
+    measures, tables = plan.trends
+    sw = SheetWriter.new(wb, plan.name, footer_text=ctx.footer)
+    sw.heading(plan.title, _heading_lines(ctx))
+    if not tables:
+        sw.paragraph("No records are loaded for the trend measures.")
+        sw.finish()
+        return
+    n_charts = len(measures) * len(tables)
+    top = sw.row
+    chart_lines = math.ceil(n_charts / CHARTS_PER_ROW)
+    for i in range(chart_lines):
+        sw.keep_together(top + i * CHART_ROWS, top + (i + 1) * CHART_ROWS - 2)
+    sw.row = top + CHART_ROWS * chart_lines
+    # the data block under the charts (which read from it): one table per area, a band of columns per measure
+    placed = [(ref, sw.table(t)) for ref, t in tables]
     # the charts: one per area and measure, two to a row
     k = 0
     right_col = 0
@@ -521,7 +554,6 @@ def _trends_sheet(wb, ctx: ExportContext) -> None:
             sw.ws.add_chart(ch, f"{get_column_letter(col)}{row}")
             right_col = max(right_col, col - 1 + _cols_for_width(sw, col, ch.width))
             k += 1
-    ctx.record_notes("Trends", [p.table for _, p in placed])
     # the charts may reach further right than the data: print both
     sw.extend_to(right_col)
     sw.finish(freeze=f"A{sw.heading_rows + 1}", print_area=f"A1:{get_column_letter(sw.max_col)}{sw.row}")
@@ -537,16 +569,16 @@ def _cols_for_width(sw: SheetWriter, first: int, width_cm: float) -> int:
 
 
 # ---- Notes ------------------------------------------------------------------------------------------------------
-def _notes_sheet(wb, ctx: ExportContext) -> None:
+def _plan_notes(ctx: ExportContext) -> SheetPlan:
     from ..analysis import COUNTING_NOTES, counting_rule
 
     ws = ctx.ws
     # column B carries the long text of every table on this sheet (file names, rules, definitions, notes)
-    sw = SheetWriter.new(wb, "Notes", footer_text=ctx.footer, max_text_width=90.0)
-    sw.heading("Notes: sources, rules, boundaries and definitions", _heading_lines(ctx))
-    sw.table(_sources_table(ws))
+    plan = SheetPlan("Notes", "Notes: sources, rules, boundaries and definitions", max_text_width=90.0,
+                     freeze_heading=True)
+    tables = [_sources_table(ws)]
     rule = counting_rule(ws)
-    sw.table(ReportTable("Counting and number rules", ["Rule", "Detail"], ["label", "text"], [
+    tables.append(ReportTable("Counting and number rules", ["Rule", "Detail"], ["label", "text"], [
         ["Counting", COUNTING_NOTES.get(rule, rule)],
         ["Periods", "Week to date: the Monday–Sunday week containing the as-of date, through the as-of date. "
                     "28 days: the 28 days ending on the as-of date. Year to date: January 1 through the as-of date. "
@@ -560,14 +592,15 @@ def _notes_sheet(wb, ctx: ExportContext) -> None:
         ["Colours", "Crime measures: a fall is green and a rise red. Activity measures: the reverse."],
         ["As of", f"Every figure counts records dated up to and including {ctx.as_of:%Y-%m-%d}."],
     ]))
-    sw.table(_boundaries_table(ctx))
+    tables.append(_boundaries_table(ctx))
     if ctx.scenario is not None:
-        sw.table(_scenario_table(ctx))
-    sw.table(_measures_table(ctx))
+        tables.append(_scenario_table(ctx))
+    tables.append(_measures_table(ctx))
     rows = [[sheet, n] for sheet in SHEET_ORDER for n in ctx.sheet_notes.get(sheet, [])]
     if rows:
-        sw.table(ReportTable("Notes to the tables, by sheet", ["Sheet", "Note"], ["label", "text"], rows))
-    sw.finish(freeze=f"A{sw.heading_rows + 1}")
+        tables.append(ReportTable("Notes to the tables, by sheet", ["Sheet", "Note"], ["label", "text"], rows))
+    plan.blocks = [("table", t) for t in tables]
+    return plan
 
 
 def _sources_table(ws) -> ReportTable:
@@ -637,4 +670,5 @@ def _measures_table(ctx: ExportContext) -> ReportTable:
                        notes=[f"Measure catalog: {Path(cat.source).name if os.sep in cat.source else cat.source}."])
 
 
-__all__ = ["export_workbook", "build_workbook", "ExportCancelled", "SHEET_ORDER"]
+__all__ = ["export_workbook", "export_context", "plan_workbook", "write_workbook", "build_workbook", "save_atomic",
+           "ExportCancelled", "SheetPlan", "SHEET_ORDER"]
