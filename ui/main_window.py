@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QPushButton, QStyle, QTabWidget, QToolBar)
+                               QPushButton, QStyle, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from workstation.errors import UserError
 from workstation.workspace import FILE_SUFFIX, Workspace
@@ -68,7 +68,8 @@ class MainWindow(QMainWindow):
         self.autosave_timer.setInterval(max(5, self.settings.get("workspace/autosave_seconds")) * 1000)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
-        self.resize(1320, 720)
+        avail = self.screen().availableGeometry() if self.screen() is not None else None
+        self.resize(min(1320, avail.width()) if avail else 1320, min(740, avail.height()) if avail else 740)
         self._restore_layout()
         self._update_title()
 
@@ -142,15 +143,11 @@ class MainWindow(QMainWindow):
             self.trends = TrendsPanel(self.state, self.settings, self)
             self.tabs.addTab(self.trends, icon("trends"), "Trends")
         self.map_panel = None
+        self.map_tab: LazyTab | None = None
         if importlib.util.find_spec("ui.map") is not None and importlib.util.find_spec("ui.map.panel") is not None:
-            try:
-                from ui.map.panel import MapPanel
-
-                self.map_panel = MapPanel(self.state)
-                self.tabs.addTab(self.map_panel, icon("map"), "Map")
-            except Exception:  # noqa: BLE001 - a broken map must not keep the analyst from the grid
-                traceback.print_exc()
-                self.map_panel = None
+            # QtWebEngine takes seconds to start: build the map when its tab is first opened, not at start-up
+            self.map_tab = LazyTab(self._make_map_panel, self)
+            self.tabs.addTab(self.map_tab, icon("map"), "Map")
         self.data = DataPanel(self.state, self)
         self.data.import_requested.connect(lambda: self.import_files([]))
         self.tabs.addTab(self.data, icon("data"), "Data")
@@ -163,6 +160,19 @@ class MainWindow(QMainWindow):
             self.addAction(a)
             self.tab_actions.append(a)
             self.tabs.setTabToolTip(i, f"{self.tabs.tabText(i)} (Ctrl+{i + 1})")
+
+    def _make_map_panel(self):
+        try:
+            from ui.map.panel import MapPanel
+
+            self.map_panel = MapPanel(self.state)
+        except Exception as exc:  # noqa: BLE001 - a broken map must not keep the analyst from the grid
+            self.map_panel = None
+            lab = QLabel(f"The map could not be started: {exc}. The other panels work as usual.")
+            lab.setWordWrap(True)
+            traceback.print_exc()
+            return lab
+        return self.map_panel
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -690,6 +700,31 @@ class MainWindow(QMainWindow):
         for panel in (self.compstat, self.trends, self.map_panel, self.data):
             if panel is not None and hasattr(panel, "shutdown"):
                 panel.shutdown()
+
+
+class LazyTab(QWidget):
+    """A tab whose content is built the first time it is shown."""
+
+    def __init__(self, factory, parent=None) -> None:
+        super().__init__(parent)
+        self.factory = factory
+        self.content = None
+        self._lay = QVBoxLayout(self)
+        self._lay.setContentsMargins(0, 0, 0, 0)
+
+    def ensure(self):
+        if self.content is None:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                self.content = self.factory()
+            finally:
+                QApplication.restoreOverrideCursor()
+            self._lay.addWidget(self.content)
+        return self.content
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.ensure()
 
 
 def _demo_job(path: Path):

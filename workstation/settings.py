@@ -24,6 +24,7 @@ DEFAULTS: dict[str, object] = {
     "selection/area": "citywide",
     "trends/measure": "",
     "trends/interval": "week",         # "week" | "month"
+    "trends/last_year": True,
     "trends/moving_average": True,
     "trends/baseline": True,
     "trends/rest_of_city": False,

@@ -27,3 +27,18 @@ def _settings_in_tmp(tmp_path, monkeypatch):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     monkeypatch.setenv("PSP_WORKSTATION_DATA_DIR", str(tmp_path / "appdata"))
     yield
+
+
+@pytest.fixture
+def no_leaks(qapp):
+    """Request first (or via usefixtures): after the test, no worker thread runs, no top-level window is left open and
+    every object scheduled for deletion is gone (windows take their timers with them)."""
+    yield
+    from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool
+    from PySide6.QtWidgets import QApplication
+
+    assert QThreadPool.globalInstance().waitForDone(20000), "a worker thread was still running after the test"
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+    left = [type(w).__name__ for w in QApplication.topLevelWidgets() if w.isVisible()]
+    assert not left, f"windows left open after the test: {left}"

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout
 
 from workstation import schema
-from ui.panels.data import headers_for
+from ui.panels.data import headers_for, value_labels_for
 from ui.widgets.records_view import RecordsView
 
 # The columns an analyst reads first; the rest follow.
@@ -25,7 +25,8 @@ class DrillDialog(QDialog):
         kind = _kind_of(frame)
         cols = [c for c in FIRST_COLUMNS if c in frame.columns]
         cols += [c for c in frame.columns if c not in cols and c != "load_id"]
-        self.view.set_frame(frame, cols, headers_for(kind) if kind else None)
+        self.view.set_frame(frame, cols, headers_for(kind) if kind else None,
+                            value_labels_for(kind) if kind else None)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
@@ -40,8 +41,7 @@ class DrillDialog(QDialog):
 
 
 def _kind_of(frame) -> str | None:
-    m = frame.attrs.get("measure") if hasattr(frame, "attrs") else None
     for kind in schema.DATASET_KINDS:
         if list(frame.columns) == schema.columns(kind):
             return kind
-    return None if m is None else None
+    return None

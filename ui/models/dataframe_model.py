@@ -40,22 +40,30 @@ class DataFrameModel(QAbstractTableModel):
         self._rows = np.arange(0, dtype=np.int64)
         self._order: np.ndarray | None = None   # permutation of all rows, or None for the frame's own order
         self._mask: np.ndarray | None = None    # filter over frame rows, or None
+        self._scope: np.ndarray | None = None   # rows in scope (e.g. inside the selected area), or None for all
         self._filter_text = ""
         self._sort: tuple[int, Qt.SortOrder] | None = None
         self._cache: dict[tuple[int, int], list[str]] = {}
+        self._value_labels: dict[str, dict] = {}
         if df is not None:
             self.set_frame(df, columns)
 
     # ---- content ----
-    def set_frame(self, df: pd.DataFrame, columns: list[str] | None = None) -> None:
+    def set_frame(self, df: pd.DataFrame, columns: list[str] | None = None,
+                  value_labels: dict[str, dict] | None = None) -> None:
+        """Show ``df`` (never copied). ``value_labels``: per category column, how its values read on screen
+        ("larceny_theft" -> "Theft"); sorting and filtering follow what is shown."""
         self.beginResetModel()
         self._df = df
+        self._value_labels = dict(value_labels or {})
         self._cols = [c for c in (columns if columns is not None else list(df.columns)) if c in df.columns]
         self._styles = [formatting.column_style(df[c], c) for c in self._cols]
         self._numeric = [formatting.is_numeric_style(st) for st in self._styles]
-        self._formatters = [formatting.ColumnFormatter(df[c], st) for c, st in zip(self._cols, self._styles)]
+        self._formatters = [formatting.ColumnFormatter(df[c], st, self._value_labels.get(c))
+                            for c, st in zip(self._cols, self._styles)]
         self._order = None
         self._mask = None
+        self._scope = None
         self._sort = None
         self._filter_text = ""
         self._cache.clear()
@@ -141,8 +149,9 @@ class DataFrameModel(QAbstractTableModel):
         if not 0 <= column < len(self._cols):
             return
         self.layoutAboutToBeChanged.emit()
-        self._order = formatting.argsort_rows(self._df[self._cols[column]],
-                                              ascending=order == Qt.SortOrder.AscendingOrder)
+        name = self._cols[column]
+        self._order = formatting.argsort_rows(self._df[name], ascending=order == Qt.SortOrder.AscendingOrder,
+                                              labels=self._value_labels.get(name))
         self._sort = (column, order)
         self._apply()
         self._remap_persistent()
@@ -174,15 +183,30 @@ class DataFrameModel(QAbstractTableModel):
         self.endResetModel()
 
     def _match(self, text: str) -> np.ndarray:
-        return formatting.match_rows(self._df, self._cols, text)
+        return formatting.match_rows(self._df, self._cols, text, self._value_labels)
+
+    def value_labels(self) -> dict:
+        return dict(self._value_labels)
+
+    def set_scope(self, scope: np.ndarray | None) -> None:
+        """Limit the view to the frame rows where ``scope`` is True (None: every row); filter and sort still apply."""
+        self.beginResetModel()
+        self._scope = None if scope is None else np.asarray(scope, dtype=bool)
+        self._apply()
+        self.endResetModel()
+
+    def scope_size(self) -> int:
+        return len(self._df) if self._scope is None else int(self._scope.sum())
 
     def _apply(self) -> None:
         self._cache.clear()
         rows = self._order if self._order is not None else np.arange(len(self._df), dtype=np.int64)
+        if self._scope is not None:
+            rows = rows[self._scope[rows]]
         if self._mask is not None:
             rows = rows[self._mask[rows]]
         self._rows = rows
-        self.rows_changed.emit(len(self._rows), len(self._df))
+        self.rows_changed.emit(len(self._rows), self.scope_size())
 
     def _remap_persistent(self) -> None:
         # Selections are cleared on sort (they would point at other records otherwise).

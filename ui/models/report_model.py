@@ -35,6 +35,7 @@ class ReportModel(QAbstractTableModel):
         self.columns: list[str] = []
         self.kinds: list[str] = []
         self.show_sections = True
+        self.display: dict[str, object] = {}   # column name -> fn(value) -> text, for screen-only short forms
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -115,7 +116,12 @@ class ReportModel(QAbstractTableModel):
         value = t.rows[r][col]
         kind = t.column_kinds[col]
         if role == Qt.ItemDataRole.DisplayRole:
-            return formatting.format_value(value, kind)
+            fn = self.display.get(t.columns[col])
+            return fn(value) if fn is not None else formatting.format_value(value, kind)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if t.columns[col] in self.display and value:
+                return str(value)
+            return None
         if role == RAW_ROLE:
             return value
         if role == CELL_KEY_ROLE:

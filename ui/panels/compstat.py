@@ -45,6 +45,7 @@ class CompStatPanel(QWidget):
         self.state = state
         self._stale = True
         self.model = ReportModel(self)
+        self.model.display["Flag"] = compact_flag
 
         self.title = QLabel()
         f = self.title.font()
@@ -59,7 +60,7 @@ class CompStatPanel(QWidget):
         self.legend = QLabel(
             "<span style='background:#f6c9c3'>&nbsp;up&nbsp;</span> "
             "<span style='background:#c6e5c3'>&nbsp;down&nbsp;</span> for crime "
-            "(reversed for activity); stronger colour: |z| ≥ 2 notable, ≥ 3 significant. "
+            "(reversed for activity); stronger colour and ▲ ▼ flags: |z| ≥ 2 notable, ≥ 3 significant (▲▲ ▼▼). "
             "Double-click a count to see its records.")
         self.legend.setStyleSheet("color: palette(placeholder-text);")
 
@@ -176,11 +177,14 @@ class CompStatPanel(QWidget):
         for row in m.section_rows():
             self.table.setSpan(row, 0, 1, m.columnCount())
         groups, labels = [], {}
-        year = self.state.as_of.year if self.state.as_of is not None else None
+        as_of = self.state.as_of
+        year = as_of.year if as_of is not None else None
         if m.tables:
+            spans = window_spans(as_of)
             for text, first, last in m.tables[0].header_groups:
                 name, _sep, rest = text.partition(":")
-                groups.append((name.strip(), rest.strip(), first, last))
+                short = next((k for k, v in WINDOW_NAMES.items() if v == name.strip()), None)
+                groups.append((name.strip(), spans.get(short, rest.strip()), first, last))
             for c, col in enumerate(m.columns):
                 labels[c] = _short_label(col, year)
         self.header.set_groups(groups, labels)
@@ -192,8 +196,9 @@ class CompStatPanel(QWidget):
         self.table.setColumnWidth(0, min(label_w, 260))
         for c in range(1, m.columnCount()):
             widest = max([fm.horizontalAdvance(m.data(m.index(r, c)) or "") for r in range(m.rowCount())] + [0])
-            head = max(fm.horizontalAdvance(w) for w in (labels.get(c) or "").split("\n")) if labels.get(c) else 0
-            self.table.setColumnWidth(c, max(widest + 14, head + 10, 44))
+            words = (labels.get(c) or "").split()
+            head = max((fm.horizontalAdvance(w) for w in words), default=0)
+            self.table.setColumnWidth(c, max(widest + 14, head + 14, 44))
         if m.columns and m.kinds[-1] == "text":
             hh.setSectionResizeMode(m.columnCount() - 1, QHeaderView.ResizeMode.Stretch)
         hh.setMinimumHeight(hh.sizeHint().height())
@@ -316,8 +321,51 @@ class CompStatPanel(QWidget):
         return text
 
 
+FLAG_SHORT = {"notable rise": "▲", "significant rise": "▲▲", "notable fall": "▼", "significant fall": "▼▼",
+              "small counts early in the year": "small n"}
+
+
+def compact_flag(text) -> str:
+    """'28d: notable fall; YTD: significant fall' -> '28d ▼  YTD ▼▼' (the full words are in the tooltip)."""
+    if not text:
+        return ""
+    out = []
+    for part in str(text).split(";"):
+        window, _sep, word = part.strip().partition(":")
+        short = FLAG_SHORT.get(word.strip())
+        if short is None:
+            return str(text)
+        out.append(f"{window.strip()} {short}")
+    return "  ".join(out)
+
+
+def _day_month(d) -> str:
+    return f"{d.day} {d:%b}"
+
+
+def window_spans(as_of) -> dict[str, str]:
+    """Short band subtitles: '23–29 Sep 2019 vs 2018' (the prior window is the same month-day span)."""
+    if as_of is None:
+        return {}
+    from workstation.periods import window
+
+    out = {}
+    for short, kind in (("WTD", "wtd"), ("28d", "28d"), ("YTD", "ytd")):
+        w = window(kind, as_of)
+        if w.start.month == w.end.month:
+            span = f"{w.start.day}–{_day_month(w.end)}"
+        else:
+            span = f"{_day_month(w.start)}–{_day_month(w.end)}"
+        if w.start.year != w.end.year:
+            span = f"{_day_month(w.start)} {w.start.year}–{_day_month(w.end)}"
+        out[short] = f"{span} {w.end.year} vs {w.end.year - 1}"
+    return out
+
+
 def _short_label(col: str, year: int | None) -> str:
     """Column labels under a group band: the window name is in the band, so 'YTD prior' becomes '2018'."""
+    if col.startswith("YTD ") and "ago" in col and year:
+        return f"YTD {year - 2}"
     for short in ("WTD", "28d", "YTD"):
         if col == short:
             return str(year) if year else "Now"
@@ -331,5 +379,5 @@ def _short_label(col: str, year: int | None) -> str:
     if col.endswith("avg YTD"):
         return col.replace(" YTD", "")
     if col.endswith("% chg"):
-        return col.replace("vs ", "")
+        return "% chg"
     return col

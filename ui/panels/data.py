@@ -1,9 +1,12 @@
 """Data panel: the datasets with their source files, row counts, as-of stamps and import log; a records table."""
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel,
+import numpy as np
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from workstation import schema
@@ -22,6 +25,25 @@ def column_header(name: str) -> str:
 
 def headers_for(kind: str) -> dict[str, str]:
     return {c: column_header(c) for c in schema.columns(kind)}
+
+
+def _words(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+def value_labels_for(kind: str) -> dict[str, dict]:
+    """How category values read on screen: offenses use the case study's names ("Theft", "Auto Theft")."""
+    if kind == "offenses":
+        cats = dict(schema.CATEGORY_LABELS)
+    else:
+        vocab = {"calls": schema.CALL_CATEGORIES, "activity": schema.ACTIVITY_CATEGORIES}.get(kind, ())
+        cats = {c: _words(c) for c in vocab}
+    out = {"category": cats} if cats else {}
+    if kind == "people":
+        out["role"] = {r: _words(r) for r in schema.PEOPLE_ROLES}
+    if kind == "offenses":
+        out["clearance_type"] = {c: _words(c) for c in schema.CLEARANCE_TYPES}
+    return out
 
 
 def _item(text, align_right: bool = False, tip: str = "") -> QTableWidgetItem:
@@ -95,11 +117,11 @@ class DataPanel(QWidget):
         self.datasets.setSizeAdjustPolicy(QTableWidget.SizeAdjustPolicy.AdjustToContents)
         self.datasets.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-        self.log = _small_table(["Load", "File", "Rows", "Rejected", "Loaded"])
+        self.log = _small_table(["Load", "File", "Rows", "Rejected"])
         self.log.setToolTip("The import log of this dataset: every file loaded, newest first")
         lh = self.log.horizontalHeader()
         lh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for c in (0, 2, 3, 4):
+        for c in (0, 2, 3):
             lh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.log_detail = QLabel()
         self.log_detail.setWordWrap(True)
@@ -132,12 +154,20 @@ class DataPanel(QWidget):
         self.title.setFont(f)
         self.subtitle = QLabel()
         self.subtitle.setWordWrap(True)
-        self.subtitle.setStyleSheet("color: palette(mid);")
+        self.subtitle.setStyleSheet("color: palette(placeholder-text);")
         self.records = RecordsView(self, noun="records")
+        self.in_area = QCheckBox("Only records in the selected area")
+        self.in_area.setChecked(True)
+        self.in_area.setToolTip("Follow the area bar: show the records located inside the selected area "
+                                "(records without coordinates are placed by their district column)")
+        self.in_area.toggled.connect(lambda _b: self._apply_scope())
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(6, 0, 0, 0)
-        rl.addWidget(self.title)
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.in_area)
+        rl.addLayout(head)
         rl.addWidget(self.subtitle)
         rl.addWidget(self.records, 1)
 
@@ -159,6 +189,8 @@ class DataPanel(QWidget):
         self.import_button.clicked.connect(self.import_requested)
         state.workspace_changed.connect(self.mark_stale)
         state.data_changed.connect(lambda _what: self.mark_stale())
+        state.selection_changed.connect(self._selection_changed)
+        self._scoped_key = None
 
     # ---- refresh only when visible (a 1M-row table should not be rebuilt behind another tab) ----
     def mark_stale(self) -> None:
@@ -193,6 +225,51 @@ class DataPanel(QWidget):
         self._fit_datasets_height()
         self._show_kind()
 
+    def _selection_changed(self) -> None:
+        if self.state.area_key != self._scoped_key:
+            if self.isVisible():
+                self._apply_scope()
+                self._update_title()
+            else:
+                self._stale = True
+
+    def area_scope(self):
+        """Frame rows of the current dataset inside the selected area (None: every row)."""
+        ws = self.state.workspace
+        key = self.state.area_key
+        if ws is None or key == "citywide" or not self.in_area.isChecked() or self.kind == "people" \
+                or not len(ws.frames[self.kind]):
+            return None
+        from workstation.analysis import analysis_for
+
+        eng = analysis_for(ws)
+        inside = np.flatnonzero(eng.membership_mask(self.kind, key))
+        mask = np.zeros(len(ws.frames[self.kind]), dtype=bool)
+        mask[eng.frame_rows(self.kind, inside)] = True
+        return mask
+
+    def _apply_scope(self) -> None:
+        try:
+            scope = self.area_scope()
+        except Exception:  # noqa: BLE001 - an unknown area shows every record rather than none
+            scope = None
+        self._scoped_key = self.state.area_key
+        self.records.model.set_scope(scope)
+        self._update_title()
+
+    def _update_title(self) -> None:
+        ws = self.state.workspace
+        if ws is None:
+            return
+        label = DATASET_LABELS.get(self.kind, self.kind)
+        n = self.records.model.scope_size()
+        where = ""
+        if self.records.model._scope is not None:
+            from ui.compat import area_label
+
+            where = f" in {area_label(ws, self.state.area_key)}"
+        self.title.setText(f"{label}{where}: {n:,d} records")
+
     def _fit_datasets_height(self) -> None:
         t = self.datasets
         h = t.horizontalHeader().height() + sum(t.rowHeight(r) for r in range(t.rowCount())) + 2 * t.frameWidth()
@@ -223,11 +300,12 @@ class DataPanel(QWidget):
             self.subtitle.setText("No workspace is open.")
             return
         df = ws.frames[kind]
-        self.records.set_frame(df, schema.columns(kind), headers_for(kind))
+        self.records.set_frame(df, schema.columns(kind), headers_for(kind), value_labels_for(kind))
+        self.in_area.setEnabled(kind != "people")
+        self._apply_scope()
         entries = [e for e in ws.import_log if e.get("kind", kind) == kind]
         files = list(dict.fromkeys(e.get("file_name", "") for e in entries if e.get("file_name")))
         as_of = ws.as_of(kind) if kind != "people" else None
-        self.title.setText(f"{label}: {len(df):,d} records")
         bits = []
         if as_of is not None:
             bits.append(f"data as of {as_of:%A %d %B %Y}")
@@ -238,7 +316,8 @@ class DataPanel(QWidget):
             bits.append("no import log entry (generated or imported before logging)")
         else:
             bits.append("nothing imported yet: use Import data… (Ctrl+I) or drop files on the window")
-        self.subtitle.setText("; ".join(bits).capitalize() + ".")
+        text = "; ".join(bits)
+        self.subtitle.setText(text[:1].upper() + text[1:] + ".")
         self._fill_log(entries)
 
     def _fill_log(self, entries: list[dict]) -> None:
@@ -252,7 +331,7 @@ class DataPanel(QWidget):
             self.log.setItem(r, 1, _item(e.get("file_name", ""), tip=str(e.get("file_name", ""))))
             self.log.setItem(r, 2, _item(f"{int(e.get('accepted', 0) or 0):,d}", True))
             self.log.setItem(r, 3, _item(f"{int(e.get('rejected', 0) or 0):,d}", True))
-            self.log.setItem(r, 4, _item(loaded))
+            self.log.item(r, 1).setToolTip(f"{e.get('file_name', '')}, loaded {loaded}")
             self.log.item(r, 0).setData(Qt.ItemDataRole.UserRole, e.get("load_id"))
         self.log.blockSignals(False)
         if self.log.rowCount():
@@ -275,21 +354,22 @@ class DataPanel(QWidget):
         if not e:
             self.log_detail.setText("")
             return
-        parts = [f"<b>{e.get('file_name', '')}</b>"]
+        loaded = str(e.get("loaded_at", "")).replace("T", " ")[:16]
+        parts = [f"<b>{html.escape(str(e.get('file_name', '')))}</b>" + (f", loaded {loaded}" if loaded else "")]
         if e.get("profile"):
-            parts.append(f"profile {e['profile']}")
+            parts.append(f"Profile: {html.escape(str(e['profile']))}")
         parts.append(f"{int(e.get('rows_read', 0) or 0):,d} rows read, {int(e.get('accepted', 0) or 0):,d} accepted, "
                      f"{int(e.get('rejected', 0) or 0):,d} rejected")
         if e.get("added") is not None:
             parts.append(f"{int(e.get('added') or 0):,d} new, {int(e.get('replaced') or 0):,d} updated records")
         if e.get("data_as_of"):
-            parts.append(f"data as of {e['data_as_of']}")
+            parts.append(f"Data as of {e['data_as_of']}")
         reasons = e.get("rejected_by_reason") or {}
         if reasons:
-            parts.append("rejected: " + "; ".join(f"{k} ({v:,d})" for k, v in sorted(reasons.items(),
+            parts.append("Rejected: " + "; ".join(f"{k} ({v:,d})" for k, v in sorted(reasons.items(),
                                                                                      key=lambda kv: -kv[1])[:4]))
         for w in e.get("warnings") or []:
-            parts.append(f"<span style='color:#a15c00'>⚠ {w}</span>")
+            parts.append(f"<span style='color:#a15c00'>⚠ {html.escape(str(w))}</span>")
         self.log_detail.setText("<br>".join(parts))
 
     def show_rejects(self) -> None:

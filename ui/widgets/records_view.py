@@ -128,11 +128,12 @@ class RecordsView(QWidget):
         self.model.rows_changed.connect(self._update_count)
         self._update_count(0, 0)
 
-    def set_frame(self, df: pd.DataFrame, columns: list[str] | None = None, headers: dict | None = None) -> None:
+    def set_frame(self, df: pd.DataFrame, columns: list[str] | None = None, headers: dict | None = None,
+                  value_labels: dict | None = None) -> None:
         self._runner.cancel()
         if headers is not None:
             self.model._headers = dict(headers)
-        self.model.set_frame(df, columns)
+        self.model.set_frame(df, columns, value_labels)
         self.filter_edit.blockSignals(True)
         self.filter_edit.clear()
         self.filter_edit.blockSignals(False)
@@ -148,8 +149,9 @@ class RecordsView(QWidget):
             self.filtered.emit(self.model.rowCount())
             return
         cols = self.model.columns()
+        labels = self.model.value_labels()
         self.count_label.setText("Filtering…")
-        self._runner.start(lambda progress, should_stop: (text, formatting.match_rows(df, cols, text)),
+        self._runner.start(lambda progress, should_stop: (text, formatting.match_rows(df, cols, text, labels)),
                            "filtering the records")
 
     def _filter_done(self, result) -> None:

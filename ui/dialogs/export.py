@@ -1,0 +1,229 @@
+"""Export the CompStat workbook: areas, as-of date, scenario, file; progress and Cancel; shows the file when done."""
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar,
+                               QPushButton, QToolButton, QVBoxLayout, QWidget)
+
+from ui import compat
+from ui.widgets.area_bar import from_qdate, to_qdate
+from ui.workers import TaskRunner
+
+KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def run_export(ws, out, as_of, area_keys, scenario, progress, should_stop):
+    from workstation.exports.workbook import export_workbook
+
+    return export_workbook(ws, out, as_of=as_of, area_keys=area_keys, scenario=scenario, progress=progress,
+                           should_stop=should_stop)
+
+
+def default_name(ws, as_of) -> str:
+    from workstation.areas import city_name
+
+    city = re.sub(r"[^0-9A-Za-z]+", "_", city_name(ws)).strip("_") or "City"
+    return f"CompStat_{city}_{as_of:%Y-%m-%d}.xlsx"
+
+
+class ExportDialog(QDialog):
+    def __init__(self, state, settings, parent=None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.settings = settings
+        self.written: Path | None = None
+        self.opened: list[str] = []
+        self.setWindowTitle("Export CompStat workbook")
+        ws = state.workspace
+
+        self.areas = QListWidget()
+        self.areas.setAlternatingRowColors(True)
+        wanted = {"citywide", state.area_key} | {f"target_area:{a.name}" for a in ws.target_areas}
+        for key, label in compat.area_choices(ws):
+            if key.startswith("scenario:"):
+                continue
+            it = QListWidgetItem(label)
+            it.setData(KEY_ROLE, key)
+            it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            it.setCheckState(Qt.CheckState.Checked if key in wanted else Qt.CheckState.Unchecked)
+            self.areas.addItem(it)
+        self.areas.setMinimumHeight(7 * self.fontMetrics().height())
+        self.areas.itemChanged.connect(lambda _i: self._update_buttons())
+
+        self.date_edit = QDateEdit()
+        self.date_edit.setCalendarPopup(True)
+        self.date_edit.setDisplayFormat("ddd d MMM yyyy")
+        newest = ws.as_of()
+        if newest is not None:
+            self.date_edit.setMaximumDate(to_qdate(newest))
+        self.date_edit.setDate(to_qdate(state.as_of or newest))
+        newest_button = QToolButton()
+        newest_button.setText("Newest")
+        newest_button.clicked.connect(lambda: self.date_edit.setDate(to_qdate(ws.as_of())))
+        self.scenario_combo = QComboBox()
+        self.scenario_combo.addItem("Official boundaries", None)
+        for a in ws.scenarios:
+            base = f" (in place of {a.base})" if a.base else ""
+            self.scenario_combo.addItem(f"Scenario: {a.name}{base}", a.name)
+        self.scenario_combo.setEnabled(self.scenario_combo.count() > 1)
+        self.scenario_combo.setToolTip("A saved what-if scenario replaces its target area in every sheet")
+
+        folder = settings.get("export/last_folder") or str(Path.home())
+        self.path_edit = QLineEdit(str(Path(folder) / default_name(ws, from_qdate(self.date_edit.date()))))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        self.open_box = QCheckBox("Open the workbook when it is written")
+        self.open_box.setChecked(settings.get("export/open_when_done"))
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.hide()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.RichText)
+        self.status.setOpenExternalLinks(False)
+        self.status.linkActivated.connect(self._open_link)
+
+        date_row = QHBoxLayout()
+        date_row.addWidget(self.date_edit)
+        date_row.addWidget(newest_button)
+        date_row.addStretch(1)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit, 1)
+        path_row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Areas:", self.areas)
+        form.addRow("As of:", _wrap(date_row))
+        form.addRow("Boundaries:", self.scenario_combo)
+        form.addRow("Save as:", _wrap(path_row))
+        form.addRow("", self.open_box)
+
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.show_button = self.buttons.addButton("Show in folder", QDialogButtonBox.ButtonRole.ActionRole)
+        self.show_button.hide()
+        self.export_button.setDefault(True)
+        self.export_button.clicked.connect(self.start_export)
+        self.cancel_button.clicked.connect(self._cancel_or_close)
+        self.show_button.clicked.connect(lambda: self._open_link("folder"))
+
+        intro = QLabel("The workbook has the Summary, CompStat, Part I History, Districts, Target Areas, Rates & "
+                       "Clearance, Activity & Partners, Trends and Notes sheets, print-ready, for Excel or "
+                       "LibreOffice.")
+        intro.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.addWidget(intro)
+        lay.addLayout(form)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
+        lay.addStretch(1)
+        lay.addWidget(self.buttons)
+        self.runner = TaskRunner(self)
+        self.runner.progress.connect(lambda f: self.progress.setValue(int(round(f * 100))))
+        self.runner.finished.connect(self._done)
+        self.runner.failed.connect(self._failed)
+        self.runner.cancelled.connect(self._cancelled)
+        self.resize(600, 520)
+        self._update_buttons()
+
+    # ---- choices ----
+    def area_keys(self) -> list[str]:
+        return [self.areas.item(i).data(KEY_ROLE) for i in range(self.areas.count())
+                if self.areas.item(i).checkState() == Qt.CheckState.Checked]
+
+    def set_area_keys(self, keys: list[str]) -> None:
+        for i in range(self.areas.count()):
+            it = self.areas.item(i)
+            it.setCheckState(Qt.CheckState.Checked if it.data(KEY_ROLE) in keys else Qt.CheckState.Unchecked)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the workbook as", self.path_edit.text(),
+                                              "Excel workbooks (*.xlsx)")
+        if path:
+            if not path.lower().endswith(".xlsx"):
+                path += ".xlsx"
+            self.path_edit.setText(path)
+
+    def _update_buttons(self) -> None:
+        self.export_button.setEnabled(bool(self.area_keys()) and not self.runner.is_running())
+
+    # ---- the export ----
+    def start_export(self) -> None:
+        ws = self.state.workspace
+        out = Path(self.path_edit.text().strip()).expanduser()
+        keys = self.area_keys()
+        as_of = from_qdate(self.date_edit.date())
+        scenario = self.scenario_combo.currentData()
+        self.settings.set("export/last_folder", str(out.parent))
+        self.settings.set("export/open_when_done", self.open_box.isChecked())
+        self.progress.setValue(0)
+        self.progress.show()
+        self.status.setText(f"Writing {html.escape(out.name)}…")
+        self.export_button.setEnabled(False)
+        self.show_button.hide()
+        self.runner.start(lambda progress, should_stop: run_export(ws, out, as_of, keys, scenario, progress,
+                                                                   should_stop), "the export")
+        self._update_buttons()
+
+    def _done(self, path) -> None:
+        self.written = Path(path)
+        self.progress.setValue(100)
+        self.status.setText(f"Saved <a href='file'>{html.escape(str(self.written))}</a> "
+                            f"(<a href='folder'>show in folder</a>).")
+        self.cancel_button.setText("Close")
+        self.show_button.show()
+        self._update_buttons()
+        if self.open_box.isChecked():
+            self._open_link("file")
+
+    def _failed(self, message: str, details: str) -> None:
+        self.progress.hide()
+        self.status.setText(f"<span style='color:#a11'><b>No workbook was written.</b> {html.escape(message)}"
+                            "</span>")
+        self._update_buttons()
+
+    def _cancelled(self) -> None:
+        self.progress.hide()
+        self.status.setText("Export cancelled; no workbook was written.")
+        self._update_buttons()
+
+    def _cancel_or_close(self) -> None:
+        if self.runner.is_running():
+            self.status.setText("Cancelling…")
+            self.runner.cancel()
+            return
+        self.reject()
+
+    def reject(self) -> None:
+        if self.runner.is_running():
+            self.runner.cancel()
+            return
+        super().reject()
+
+    def _open_link(self, which: str) -> None:
+        if self.written is None:
+            return
+        target = self.written if which == "file" else self.written.parent
+        self.opened.append(str(target))
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(target)))
+
+    def shutdown(self) -> None:
+        self.runner.cancel()
+        self.runner.wait()
+
+
+def _wrap(layout) -> QWidget:
+    w = QWidget()
+    layout.setContentsMargins(0, 0, 0, 0)
+    w.setLayout(layout)
+    return w
+
+
+
