@@ -76,13 +76,15 @@ def ensure_files(rows: int, xrows: int) -> tuple[Path, Path]:
     return csv_path, xlsx_path
 
 
-def time_it(fn, repeat: int) -> float:
-    times = []
+def time_pair(ours, base, repeat: int) -> tuple[float, float]:
+    """Medians of ``repeat`` alternating runs: on a shared machine both sides see the same load."""
+    a, b = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for fn, acc in ((ours, a), (base, b)):
+            t = time.perf_counter()
+            fn()
+            acc.append(time.perf_counter() - t)
+    return statistics.median(a), statistics.median(b)
 
 
 def main() -> int:
@@ -115,8 +117,7 @@ def main() -> int:
     out = {}
     for label, path, base in (("csv", csv_path, bare_csv), ("xlsx", xlsx_path, bare_xlsx)):
         ours(path)()  # warm caches (profiles, pyproj) once
-        o = time_it(ours(path), a.repeat)
-        b = time_it(base, a.repeat)
+        o, b = time_pair(ours(path), base, a.repeat)
         out[label] = {"rows": a.rows if label == "csv" else a.xlsx_rows, "ours_s": round(o, 3),
                       "baseline_s": round(b, 3), "ratio": round(o / b, 2)}
         rows_read, acc, rej, prof = checks[path.name]

@@ -126,43 +126,71 @@ def parse_dates(values: pd.Series, formats=(), dayfirst: bool = False, utc: bool
             missing = s.isna().to_numpy()
             ok = out.notna().to_numpy()
             return out, missing, ~ok & ~missing
-    text = s.astype("str").str.strip()
-    missing = (text.isna() | (text == "")).to_numpy()
+    text = s if s.dtype == "str" else s.astype("str")
     vals = np.full(n, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")  # UTC wall clock when utc, else local
+    missing = np.array(text.isna().to_numpy(), dtype=bool)  # a writable copy
     todo = ~missing
-    tried = []
-    for fmt in _expand(list(formats) + (DAYFIRST_FORMATS if dayfirst else US_FORMATS)):
-        if fmt in tried:
-            continue
-        tried.append(fmt)
-        if not todo.any():
-            break
-        sub = text if todo.all() else text[todo]
-        if _arrow_can(fmt):
-            arr = _arrow_strptime(sub, fmt)
-            if arr is not None:
-                good = (arr >= np.datetime64(_MIN)) & (arr <= np.datetime64(_MAX))
-                if good.any():
-                    pos = np.flatnonzero(todo)[good]
-                    vals[pos] = arr[good]
-                    todo[pos] = False
-                continue
-        try:
-            dt = pd.to_datetime(sub, format=fmt, errors="coerce", utc=utc)
-        except (ValueError, TypeError):
-            # mixed UTC offsets without utc=True: read them as UTC and keep the UTC wall clock
-            dt = pd.to_datetime(sub, format=fmt, errors="coerce", utc=True)
-            if not utc:
-                dt = dt.dt.tz_localize(None)
-        if getattr(dt.dt, "tz", None) is not None:
-            dt = dt.dt.tz_convert("UTC").dt.tz_localize(None) if utc else dt.dt.tz_localize(None)
-        arr = dt.to_numpy(dtype="datetime64[ns]")
-        good = (arr >= np.datetime64(_MIN)) & (arr <= np.datetime64(_MAX))  # NaT compares False
-        if good.any():
-            pos = np.flatnonzero(todo)[good]
-            vals[pos] = arr[good]
-            todo[pos] = False
+    fmts = _expand(list(formats) + (DAYFIRST_FORMATS if dayfirst else US_FORMATS))
+    _parse_into(text, todo, vals, fmts, utc, first_pass_full=True)
+    if todo.any():
+        # what no format took may be blank or padded: blanks are missing, padded values get another try
+        pos = np.flatnonzero(todo)
+        stripped = text.iloc[pos].str.strip()
+        blank = (stripped.isna() | (stripped == "")).to_numpy()
+        missing[pos[blank]] = True
+        todo[pos[blank]] = False
+        changed = np.zeros(n, dtype=bool)
+        changed[pos[~blank]] = (stripped[~blank] != text.iloc[pos[~blank]]).to_numpy()
+        if changed.any():
+            retry = pd.Series(text.to_numpy(dtype=object), index=idx, dtype="str")
+            retry.iloc[pos] = stripped.to_numpy(dtype=object)
+            _parse_into(retry, changed, vals, fmts, utc)
+            todo &= ~(changed & ~np.isnat(vals))
     out = pd.Series(vals, index=idx)
     if utc:
         out = out.dt.tz_localize("UTC")
     return out, missing, todo
+
+
+def _parse_into(text: pd.Series, todo: np.ndarray, vals: np.ndarray, fmts, utc: bool, first_pass_full=False):
+    """Try each format on the values still marked ``todo``; write what parses into ``vals`` and clear ``todo``."""
+    tried = set()
+    first = first_pass_full
+    for fmt in fmts:
+        if fmt in tried:
+            continue
+        tried.add(fmt)
+        if not todo.any():
+            break
+        # the first pass runs on the whole column (missing cells simply stay NaT): no 1M-row copy
+        whole = first or todo.all()
+        sub = text if whole else text[todo]
+        first = False
+        if _arrow_can(fmt):
+            arr = _arrow_strptime(sub, fmt)
+            if arr is None:
+                arr = _pandas_parse(sub, fmt, utc)
+        else:
+            arr = _pandas_parse(sub, fmt, utc)
+        good = (arr >= np.datetime64(_MIN)) & (arr <= np.datetime64(_MAX))  # NaT compares False
+        if whole:
+            good &= todo
+            pos = np.flatnonzero(good)
+        else:
+            pos = np.flatnonzero(todo)[good]
+        if len(pos):
+            vals[pos] = arr[good]
+            todo[pos] = False
+
+
+def _pandas_parse(sub: pd.Series, fmt: str, utc: bool) -> np.ndarray:
+    try:
+        dt = pd.to_datetime(sub, format=fmt, errors="coerce", utc=utc)
+    except (ValueError, TypeError):
+        # mixed UTC offsets without utc=True: read them as UTC and keep the UTC wall clock
+        dt = pd.to_datetime(sub, format=fmt, errors="coerce", utc=True)
+        if not utc:
+            dt = dt.dt.tz_localize(None)
+    if getattr(dt.dt, "tz", None) is not None:
+        dt = dt.dt.tz_convert("UTC").dt.tz_localize(None) if utc else dt.dt.tz_localize(None)
+    return dt.to_numpy(dtype="datetime64[ns]")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -346,6 +347,10 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
         if ids.str.endswith(".0").any():  # ids that went through a spreadsheet as numbers
             ids = ids.str.replace(r"^(\d+)\.0$", r"\1", regex=True)
         reject(ids.isna().to_numpy(), "no incident id")
+        # hashing 1M ids is the costliest single step; Arrow does it without the GIL, so it runs beside the rest
+        id_codes = _POOL.submit(_factorize_codes, ids)
+    else:
+        id_codes = None
     stop()
 
     # ---- dates ----
@@ -523,7 +528,11 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
         part["incident_id"] = inc
         part["_row"] = take
         rec = pd.DataFrame(part)
-        rec["record_id"] = _suffix_duplicates(inc)
+        if id_codes is not None:
+            codes = id_codes.result()
+            rec["record_id"] = _suffix_by_codes(inc, codes if len(take) == n else codes[take])
+        else:
+            rec["record_id"] = _suffix_duplicates(inc)
         if kind == "people":
             rec["record_id"] = (rec["incident_id"].astype("str") + ":" + rec["person_id"].astype("str") + ":"
                                 + rec["role"].astype("str"))
@@ -550,6 +559,36 @@ def _take(base: dict, take: np.ndarray, n: int | None = None) -> dict:
         else:
             out[k] = np.asarray(v) if everything else np.asarray(v)[take]
     return out
+
+
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest")
+
+
+def _factorize_codes(s: pd.Series) -> np.ndarray:
+    return pd.factorize(s, use_na_sentinel=True)[0]
+
+
+def _suffix_by_codes(ids: pd.Series, codes: np.ndarray) -> pd.Series:
+    """As _suffix_duplicates, from precomputed factorize codes (same value, same code)."""
+    ids = ids.reset_index(drop=True)
+    if not len(codes):
+        return ids
+    counts = np.bincount(codes[codes >= 0])
+    if not len(counts) or counts.max() <= 1:
+        return ids
+    dup = np.flatnonzero(counts[codes] > 1)
+    sub = codes[dup]
+    order = np.argsort(sub, kind="stable")
+    srt = sub[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(srt)) + 1]
+    sizes = np.diff(np.r_[starts, len(srt)])
+    rank = np.arange(len(srt)) - np.repeat(starts, sizes)
+    k = np.empty(len(sub), dtype=np.int64)
+    k[order] = rank + 1
+    out = ids.to_numpy(dtype=object).copy()
+    labels = out[dup]
+    out[dup] = [f"{a}:{b}" if b > 1 else a for a, b in zip(labels, k)]
+    return pd.Series(out, dtype="str")
 
 
 def _suffix_duplicates(ids) -> pd.Series:
@@ -650,7 +689,7 @@ def prepare_file(path, kind: str, profile: Profile | None = None, should_stop=No
     """Read and map one file (no workspace involved)."""
     path = Path(path)
     data = readers.read_bytes(path)
-    sha = readers.sha256_of(data)
+    sha_future = _POOL.submit(readers.sha256_of, data)  # hashlib releases the GIL: hash while parsing
     is_workbook = readers.file_format(path, data[:8]) != "text"
     raw = None
     if profile is None:
@@ -718,7 +757,7 @@ def prepare_file(path, kind: str, profile: Profile | None = None, should_stop=No
     return _Prepared(path=path, kind=kind, profile=profile, records=rec, rejects=rejects, rows_read=rows_read,
                      accepted=int(pd.isna(mapped.reason).sum()), rejected_by_reason={str(k): int(v) for k, v in
                                                                                       reasons.items()},
-                     warnings=list(mapped.warnings), size=len(data), sha256=sha)
+                     warnings=list(mapped.warnings), size=len(data), sha256=sha_future.result())
 
 
 def _district_union(ws: Workspace):

@@ -245,8 +245,12 @@ def _read_workbook(path: Path, data: bytes, *, header: bool, nrows: int | None, 
         body = body[:nrows]
     if len(set(map(len, body))) > 1:  # calamine pads rows to the sheet's width; pad anyway for ragged sheets
         body = [list(r) + [""] * (width - len(r)) for r in body]
-    df = pd.DataFrame(body, columns=cols, dtype=object) if body else pd.DataFrame({c: [] for c in cols}, dtype=object)
-    df = _type_columns(df)
+    grid = np.array(body, dtype=object) if body else np.empty((0, width), dtype=object)
+    if grid.ndim != 2:  # cells that are themselves sequences; never seen from calamine, but be safe
+        grid = np.empty((len(body), width), dtype=object)
+        for i, r in enumerate(body):
+            grid[i, :] = r
+    df = _type_columns(grid, cols)
     # drop trailing fully-empty rows (formatting left below the data)
     if len(df):
         nonempty = df.notna().any(axis=1).to_numpy()
@@ -255,28 +259,39 @@ def _read_workbook(path: Path, data: bytes, *, header: bool, nrows: int | None, 
     return RawTable(df=df.reset_index(drop=True), first_row=h + 2, file_format="xlsx", sheet=chosen)
 
 
-def _type_columns(df: pd.DataFrame) -> pd.DataFrame:
+def _type_columns(grid: np.ndarray, cols: list) -> pd.DataFrame:
     """Workbook cells arrive as Python objects; give each column one dtype where its cells agree (text, numbers,
     dates) so that the importer works on them as it does on a CSV. Empty cells ('') become missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     out = {}
-    for c in df.columns:
-        arr = df[c].to_numpy()
+    n = grid.shape[0]
+    for j, c in enumerate(cols):
+        arr = np.ascontiguousarray(grid[:, j])
+        kind = pd.api.types.infer_dtype(arr, skipna=True)
+        if kind == "string":  # text only ('' included): straight to Arrow, '' -> null there
+            a = pa.array(arr, type=pa.large_string(), from_pandas=True)
+            a = pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.large_string()), a)
+            out[c] = pd.Series(pd.array(a, dtype=_STR), copy=False)
+            continue
         empty = arr == ""
         if empty.any():
             arr = arr.copy()
             arr[empty] = None
-        kind = pd.api.types.infer_dtype(arr, skipna=True)
-        if kind == "string":
-            out[c] = pd.Series(pd.array(arr, dtype="str"), index=df.index)
-        elif kind in ("floating", "integer", "mixed-integer-float"):
-            out[c] = pd.Series(arr, index=df.index).astype("float64")
+            kind = pd.api.types.infer_dtype(arr, skipna=True)
+        if kind in ("floating", "integer", "mixed-integer-float"):
+            out[c] = pd.Series(arr).astype("float64")
         elif kind in ("datetime", "datetime64"):
-            out[c] = pd.to_datetime(pd.Series(arr, index=df.index), errors="coerce")
+            out[c] = pd.to_datetime(pd.Series(arr), errors="coerce")
         elif kind == "empty":
-            out[c] = pd.Series(np.full(len(arr), np.nan), index=df.index)
+            out[c] = pd.Series(np.full(n, np.nan))
         else:
-            out[c] = pd.Series(arr, index=df.index, dtype=object)
-    return pd.DataFrame(out, index=df.index)
+            out[c] = pd.Series(arr, dtype=object)
+    return pd.DataFrame(out) if out else pd.DataFrame(index=range(n))
+
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str" dtype
 
 
 def cells_to_text(df: pd.DataFrame) -> pd.DataFrame:
