@@ -526,10 +526,14 @@ class CategoriesPage(QWizardPage):
                 self.table.setItem(r, 2, QTableWidgetItem(text))
                 continue
             combo = QComboBox()
-            combo.addItem("— not mapped: rows rejected —", None)
+            default = None if wide else prof.category_default
+            combo.addItem(f"— unmapped: becomes {dict(choices).get(default, default)} —" if default
+                          else "— not mapped: rows rejected —", None)
             for key, label in choices:
                 combo.addItem(label, key)
-            combo.setCurrentIndex(max(combo.findData(target), 0) if target else 0)
+            explicit = str(value) in prof.categories or wide
+            falls_to_default = bool(default) and not explicit and target == default
+            combo.setCurrentIndex(0 if target is None or falls_to_default else max(combo.findData(target), 0))
             combo.currentIndexChanged.connect(lambda _i, v=value, c=combo: self._mapped(v, c))
             self.table.setCellWidget(r, 2, combo)
             self.combos.append((value, combo))
@@ -889,7 +893,8 @@ class ImportWizard(QWizard):
         prof = copy.deepcopy(self.profile)
         prof.name = name
         used = [c for c in prof.source_columns() if isinstance(c, str)]
-        prof.match = {"required": used}
+        # a profile the analyst saved wins over a built-in one that fits the same header
+        prof.match = {"required": used, "priority": 1}
         prof.description = prof.description or f"Saved from the import wizard for {Path(self.files[0]).name}."
         path = user_profile_dir() / f"{_slug(name)}.json"
         prof.save(path)
