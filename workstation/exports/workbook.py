@@ -574,7 +574,7 @@ def _plan_notes(ctx: ExportContext) -> SheetPlan:
 
     ws = ctx.ws
     # column B carries the long text of every table on this sheet (file names, rules, definitions, notes)
-    plan = SheetPlan("Notes", "Notes: sources, rules, boundaries and definitions", max_text_width=90.0,
+    plan = SheetPlan("Notes", "Notes: sources, rules, boundaries and definitions", max_text_width=75.0,
                      freeze_heading=True)
     tables = [_sources_table(ws)]
     rule = counting_rule(ws)
