@@ -513,13 +513,13 @@ class MainWindow(QMainWindow):
             as_of = ws.as_of(kind)
             if as_of is None:
                 continue
-            parts.append(f"{label} as of {as_of:%d %b %Y}")
+            parts.append(f"{label} as of {as_of:%d %b %Y}" if not parts else f"{label.lower()} {as_of:%d %b %Y}")
             tips.append(f"{label}: {n:,d} records, the newest dated {as_of:%A %d %B %Y}")
         if not parts:
             self.freshness.setText("No records loaded")
             self.freshness.setToolTip("Import data with Ctrl+I or drop files on the window")
             return
-        self.freshness.setText(" · ".join(parts[:2]) + (" …" if len(parts) > 2 else ""))
+        self.freshness.setText(" · ".join(parts))
         self.freshness.setToolTip("\n".join(tips))
 
     def _on_workspace_changed(self) -> None:

@@ -171,8 +171,8 @@ def test_custom_mapping_epsg_check_rejects_table_and_saved_profile(wizard, qtbot
     assert len(ws.frames["offenses"]) == res.accepted
     view = wiz.run_page.rejects
     assert view.isVisibleTo(wiz) and view.model.rowCount() == unmapped
-    assert view.model.columns()[0] == "reason"
-    reasons = {view.model.data(view.model.index(r, 0)) for r in range(view.model.rowCount())}
+    assert view.model.columns()[:2] == ["row", "reason"]
+    reasons = {view.model.data(view.model.index(r, 1)) for r in range(view.model.rowCount())}
     assert reasons == {"category not mapped"}
     out = tmp_path / "rejected.csv"
     view.write_csv(out)

@@ -22,7 +22,7 @@ from workstation import schema
 from workstation.ingest import (ImportResult, Profile, builtin_profiles, category_value_counts, detect_profile,
                                 import_files, points_inside_city, read_table)
 from ui import paths, recovery
-from ui.panels.data import DATASET_LABELS, column_header
+from ui.panels.data import DATASET_LABELS, column_header, show_rejects_in
 from ui.widgets.records_view import RecordsTable, RecordsView
 from ui.models.dataframe_model import DataFrameModel
 from ui.workers import TaskRunner
@@ -280,6 +280,7 @@ class ColumnsPage(QWizardPage):
         self.profile_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.profile_combo.setMinimumContentsLength(40)
         self.profile_note = _hint("")
+        self.profile_note.setTextFormat(Qt.TextFormat.PlainText)
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setHorizontalSpacing(12)
@@ -361,7 +362,7 @@ class ColumnsPage(QWizardPage):
                                       "the mapping as a profile, so the next file like this is recognised.")
         else:
             prof = copy.deepcopy(data)
-            self.profile_note.setText(html.escape(prof.description or "") or "A saved profile.")
+            self.profile_note.setText(prof.description or "A saved profile.")
         self.wiz.profile = prof
         self.wiz.edited = False
         self._fill_from_profile()
@@ -646,7 +647,8 @@ class LocationPage(QWizardPage):
         self.name_edit.setEnabled(self.save_box.isChecked())
         if not self.name_edit.text():
             base = prof.name.replace(" (edited)", "")
-            self.name_edit.setText(base if base != "Custom mapping" else "")
+            # never the built-in profile's own name: the saved copy must be told apart from it
+            self.name_edit.setText(f"{base} — my mapping" if base != "Custom mapping" else "")
         self.run_check()
 
     def _epsg_changed(self) -> None:
@@ -786,10 +788,7 @@ class RunPage(QWizardPage):
         self.status.setText("<br>".join(lines))
         rej = result.rejects
         if rej is not None and len(rej):
-            cols = list(rej.columns)
-            if "reason" in cols:
-                cols = ["reason"] + [c for c in cols if c != "reason"]
-            self.rejects.set_frame(rej, cols)
+            show_rejects_in(self.rejects, rej)
             self.rejects.show()
             self.rejects_title.show()
             self.filler.hide()

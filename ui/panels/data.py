@@ -80,6 +80,16 @@ def _section_label(text: str) -> QLabel:
     return lab
 
 
+REJECT_HEADERS = {"row": "Row in file", "reason": "Reason", "load_id": "Load", "raw_line": "Line as read"}
+
+
+def show_rejects_in(view, frame) -> None:
+    """Rejected rows in a RecordsView: the row number and the reason first, then the row as it was in the file."""
+    first = [c for c in ("row", "reason") if c in frame.columns]
+    cols = first + [c for c in frame.columns if c not in first and c != "load_id"]
+    view.set_frame(frame, cols, REJECT_HEADERS)
+
+
 class RejectsDialog(QDialog):
     """The rejected rows of one load, with the reason per row; copy or save as CSV."""
 
@@ -87,10 +97,7 @@ class RejectsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.view = RecordsView(self, noun="rejected rows", csv_name="rejected_rows.csv")
-        cols = list(frame.columns)
-        if "reason" in cols:  # the reason first: it is why the analyst is looking
-            cols = ["reason"] + [c for c in cols if c != "reason"]
-        self.view.set_frame(frame, cols)
+        show_rejects_in(self.view, frame)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
