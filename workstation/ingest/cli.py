@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import UserError
 from ..workspace import Workspace
 from .importer import ImportResult, import_files
 from .profile import Profile
@@ -40,5 +39,3 @@ def cli_import(args) -> int:
         print(json.dumps(result.summary(), default=str, ensure_ascii=False))
     return 0
 
-
-__all__ = ["cli_import", "UserError"]

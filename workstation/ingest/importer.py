@@ -26,6 +26,9 @@ from .profile import Profile, detect_profile, is_optional, norm_name, norm_value
 OUTSIDE_WARNING = "most points fall outside the city's districts — is the EPSG code right?"
 TRUE_VALUES = ("Y", "YES", "TRUE", "T", "1", "X", "1.0")
 
+# Arrow's hashing and hashlib run without the GIL: the file hash and the id hashing run beside the parse.
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest")
+
 # The canonical fields each kind needs from a profile (or a constant, or a wide layout) to make a record at all.
 _NEEDS = {
     "offenses": ("incident_id", "occurred", "category"),
@@ -232,7 +235,7 @@ class _Resolver:
         return None if cols is None else self.column(cols)
 
 
-def _category_fn(profile: Profile, allowed: tuple):
+def _category_fn(profile: Profile):
     vmap = {norm_value(k): v for k, v in profile.categories.items()}
     pats = [(re.compile(p, re.IGNORECASE), c) for p, c in profile.category_patterns]
 
@@ -381,7 +384,7 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
         fld = "role" if kind == "people" else "category"
         if fld in profile.columns:
             src = r.get(fld)
-            cat = _categorical(src, _category_fn(profile, _allowed_categories(kind)))
+            cat = _categorical(src, _category_fn(profile))
             blank = _blank(src)
             reject(blank, f"no {'role' if kind == 'people' else 'category'} value")
             reject(pd.isna(cat), f"{'role' if kind == 'people' else 'category'} not mapped")
@@ -559,9 +562,6 @@ def _take(base: dict, take: np.ndarray, n: int | None = None) -> dict:
         else:
             out[k] = np.asarray(v) if everything else np.asarray(v)[take]
     return out
-
-
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest")
 
 
 def _factorize_codes(s: pd.Series) -> np.ndarray:
@@ -809,7 +809,7 @@ def category_value_counts(df: pd.DataFrame, profile: Profile) -> pd.DataFrame:
         return pd.DataFrame({"source_value": pd.Series([], dtype="str"), "count": pd.Series([], dtype="int64"),
                              "category": pd.Series([], dtype="str")})
     vc = _as_text(src).value_counts(dropna=False)
-    fn = _category_fn(profile, _allowed_categories(profile.kind))
+    fn = _category_fn(profile)
     return pd.DataFrame({"source_value": [None if pd.isna(v) else v for v in vc.index],
                          "count": vc.to_numpy(dtype="int64"),
                          "category": [None if pd.isna(v) else fn(v) for v in vc.index]})
