@@ -321,7 +321,7 @@ def _catalog(ctx: ExportContext):
 # ---- CompStat ---------------------------------------------------------------------------------------------------
 def _plan_compstat(ctx: ExportContext, grids) -> SheetPlan:
     # the Flag column wraps narrow: twenty columns must fit one page wide
-    plan = SheetPlan("CompStat", "CompStat grid", max_text_width=30.0)
+    plan = SheetPlan("CompStat", "CompStat grid", max_text_width=34.0)
     plan.blocks.append(("tables", [t for ref in ctx.areas for t in grids.get(ref.key, [])]))
     return plan
 
@@ -405,7 +405,7 @@ def _plan_target_areas(ctx: ExportContext) -> SheetPlan:
     plan = SheetPlan("Target Areas", "Target areas by district")
     areas = _non_city(ctx)
     if not areas:
-        plan.blocks.append(("text", "No target area is in this workbook (choose one with --area)."))
+        plan.blocks.append(("text", "No target area or scenario is among the areas of this workbook."))
         return plan
     measures = _district_measures(ctx)
     if measures:
