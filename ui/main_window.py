@@ -108,6 +108,8 @@ class MainWindow(QMainWindow):
         self.act_quit = act("&Quit", self.close, QKeySequence.StandardKey.Quit, "Close the workstation")
         self.act_about = act("&About PSP Analyst Workstation", self.show_about, None,
                              "Versions of the workstation and its libraries")
+        self.act_shortcuts = act("&Keyboard Shortcuts", self.show_shortcuts, QKeySequence("F1"),
+                                 "Every keyboard shortcut of the workstation")
         self.act_refresh = act("&Refresh", self.refresh_panels, QKeySequence("F5"), "Recompute the panels")
         self.act_newest = act("As of &Newest Record", lambda: self.area_bar.reset_as_of(), QKeySequence("Ctrl+Home"),
                               "Set the as-of date to the newest record's date")
@@ -205,6 +207,8 @@ class MainWindow(QMainWindow):
         v.addSeparator()
         v.addAction(self.act_refresh)
         h = mb.addMenu("&Help")
+        h.addAction(self.act_shortcuts)
+        h.addSeparator()
         h.addAction(self.act_about)
         self._fill_recent_menu()
 
@@ -445,6 +449,13 @@ class MainWindow(QMainWindow):
         if details:
             box.setDetailedText(details)
         box.exec()
+
+    def show_shortcuts(self) -> None:
+        from ui.dialogs.shortcuts import ShortcutsDialog
+
+        dlg = ShortcutsDialog(self)
+        dlg.exec()
+        dlg.deleteLater()
 
     def show_about(self) -> None:
         from ui.dialogs.about import AboutDialog

@@ -308,3 +308,15 @@ def test_about_lists_library_versions(qtbot):
     row = names.index("pandas")
     assert dlg.table.item(row, 1).text() == pandas.__version__
     assert "pandas " + pandas.__version__ in dlg.copy_versions()
+
+
+def test_shortcuts_cover_the_common_actions(make_window):
+    from ui.dialogs.shortcuts import shortcut_rows
+
+    win = make_window()
+    keys = dict(shortcut_rows(win))
+    for name in ("Open Workspace", "Save", "Save As", "Import Data", "Export CompStat Workbook", "Refresh",
+                 "Choose Area", "Next Area", "As of Newest Record", "CompStat", "Data", "Keyboard Shortcuts"):
+        assert name in keys, name
+    assert keys["Import Data"] == "Ctrl+I" and keys["Export CompStat Workbook"] == "Ctrl+E"
+    assert len(set(keys.values())) == len(keys)     # no key does two things
