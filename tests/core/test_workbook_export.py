@@ -117,10 +117,13 @@ def test_figures_agree_with_calamine(tiny):
 
 
 def test_text_from_sources_stays_text(tmp_path):
+    from test_workbook_demo import schema_problems
+
     ws = tiny_city()
     nasty = '=HYPERLINK("http://evil.example","x")'
     ws.areas[3].name = nasty  # the target area, named by an imported boundary file
     path = export_workbook(ws, tmp_path / "x.xlsx", as_of="2019-09-29")
+    assert schema_problems(path) == []
     with zipfile.ZipFile(path) as z:
         for n in z.namelist():
             if n.startswith("xl/worksheets/"):
