@@ -44,6 +44,7 @@ class ExportDialog(QDialog):
 
         self.areas = QListWidget()
         self.areas.setAlternatingRowColors(True)
+        self.areas.setSpacing(1)
         wanted = {"citywide", state.area_key} | {f"target_area:{a.name}" for a in ws.target_areas}
         for key, label in compat.area_choices(ws):
             if key.startswith("scenario:"):
@@ -71,6 +72,8 @@ class ExportDialog(QDialog):
         for a in ws.scenarios:
             base = f" (in place of {a.base})" if a.base else ""
             self.scenario_combo.addItem(f"Scenario: {a.name}{base}", a.name)
+        if self.scenario_combo.count() == 1:
+            self.scenario_combo.setItemText(0, "Official boundaries (no what-if scenario saved yet)")
         self.scenario_combo.setEnabled(self.scenario_combo.count() > 1)
         self.scenario_combo.setToolTip("A saved what-if scenario replaces its target area in every sheet")
 
