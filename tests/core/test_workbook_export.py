@@ -338,3 +338,50 @@ def test_cli_ambiguous_name(saved_city, tmp_path, capsys):
 def test_workbook_path_is_returned_as_given(tmp_path):
     p = export_workbook(tiny_city(), str(tmp_path / "r.xlsx"), as_of="2019-09-29")
     assert isinstance(p, Path) and p == tmp_path / "r.xlsx"
+
+
+@pytest.mark.parametrize("as_of,expected", [
+    # Monday: the week to date is that one day; a year earlier the same month-day (a Sunday in 2018)
+    ("2019-09-23", {"WTD": 1, "WTD prior": 1, "28d": 4, "28d prior": 1, "YTD": 5, "YTD prior": 1}),
+    # Sunday 2019-09-22: the week Mon 09-16..Sun 09-22 holds 09-22 only
+    ("2019-09-22", {"WTD": 1, "WTD prior": 0, "28d": 3, "28d prior": 0, "YTD": 4, "YTD prior": 0}),
+])
+def test_compstat_week_edges(tmp_path, as_of, expected):
+    path = export_workbook(tiny_city(), tmp_path / "w.xlsx", as_of=as_of)
+    rows = rows_of(path, "CompStat")
+    cols = header(rows, "Measure")
+    h = row(section(rows, "CompStat — Outcomes — Citywide"), "Homicides")
+    assert {c: h[cols.index(c)] for c in expected} == expected
+
+
+def test_february_29_folds_into_february_28(tmp_path):
+    import pandas as pd
+
+    ws = tiny_city()
+    off = ws.frames["offenses"]
+    extra = off.iloc[:3].copy()
+    extra["record_id"] = ["f1", "f2", "f3"]
+    extra["incident_id"] = ["F1", "F2", "F3"]
+    extra["category"] = "robbery"
+    extra["occurred"] = pd.to_datetime(["2020-02-29 10:00", "2019-02-28 10:00", "2019-03-01 10:00"])
+    ws.set_frame("offenses", pd.concat([off, extra], ignore_index=True))
+    path = export_workbook(ws, tmp_path / "leap.xlsx", as_of="2020-02-29")
+    rows = rows_of(path, "CompStat")
+    cols = header(rows, "Measure")
+    band = [v for v in rows[rows.index(cols) - 1] if v]
+    # Saturday 2020-02-29: week Mon 02-24..02-29; a year earlier 2019-02-24..02-28 (Feb 29 folds into Feb 28)
+    assert band[0] == "Week to date: Feb 24–Feb 29, 2020 vs Feb 24–Feb 28, 2019"
+    assert band[2] == "Year to date: Jan 01–Feb 29, 2020 vs Jan 01–Feb 28, 2019"
+    rob = row(section(rows, "CompStat — Part I offenses — Citywide"), "Robbery")
+    got = {c: rob[cols.index(c)] for c in ("WTD", "WTD prior", "YTD", "YTD prior")}
+    # a year earlier: 2019-02-28 counts; the robberies of 2019-03-01 fall after the folded Feb 28
+    assert got == {"WTD": 1, "WTD prior": 1, "YTD": 1, "YTD prior": 1}
+
+
+def test_early_year_small_counts_are_flagged(tmp_path):
+    path = export_workbook(tiny_city(), tmp_path / "jan.xlsx", as_of="2019-01-20")
+    rows = rows_of(path, "CompStat")
+    cols = header(rows, "Measure")
+    h = row(section(rows, "CompStat — Outcomes — Citywide"), "Homicides")
+    assert (h[cols.index("YTD")], h[cols.index("YTD prior")]) == (1, 0)
+    assert "YTD: small counts early in the year" in h[cols.index("Flag")]

@@ -56,6 +56,7 @@ def test_counts_pct_and_zero_base_read_back(tmp_path):
     rows = [[ws.cell(row=r, column=c).value for c in range(1, 5)] for r in range(p.first_row, p.last_row + 1)]
     assert rows == [["3", 4, 5, 0.25], ["5", 5, 2, -0.6], ["7", 2, 2, 0], ["9", 0, 0, None], ["Total", 11, 9, -0.18]]
     assert ws.cell(row=p.first_row, column=2).number_format == "#,##0"
+    assert all(type(ws.cell(row=r, column=2).value) is int for r in range(p.first_row, p.last_row + 1))  # <v>4</v>
     assert ws.cell(row=p.first_row, column=4).number_format == "0%"
     # the zero base: a blank cell and the note under the table, once
     notes = [ws.cell(row=r, column=1).value for r in range(p.last_row + 1, p.last_row + 4)]
