@@ -36,7 +36,6 @@ NUMBER_RULE_NOTE = (
     "shown and stored as 113%, and -2.5% as -3%). % change = (current - earlier) / earlier.")
 
 
-
 class ExportCancelled(UserError):
     """The analyst cancelled the export; nothing was written."""
 
@@ -79,6 +78,7 @@ def export_workbook(ws, out_path, as_of=None, area_keys=None, scenario=None, pro
     out = Path(out_path)
     if out.suffix.lower() != ".xlsx":
         raise UserError(f"The workbook name {out.name} must end in .xlsx.")
+    _check_folder(out)  # before the analysis: a wrong folder should not cost the analyst a wait
     ctx = export_context(ws, as_of, area_keys, scenario, progress, should_stop, history_years=history_years)
     ctx.check(0.0)
     wb = write_workbook(ctx, plan_workbook(ctx))
@@ -130,11 +130,18 @@ def export_context(ws, as_of=None, area_keys=None, scenario=None, progress=None,
     return ctx
 
 
-def save_atomic(wb: Workbook, out: Path) -> None:
-    """Save beside the target under a temporary name, then rename over it (a failure leaves the old file)."""
+def _check_folder(out: Path) -> Path:
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"Cannot write {out}: the folder {folder} does not exist. Choose an existing folder.")
+    if out.is_dir():
+        raise UserError(f"Cannot write {out}: a folder of that name is in the way. Choose another file name.")
+    return folder
+
+
+def save_atomic(wb: Workbook, out: Path) -> None:
+    """Save beside the target under a temporary name, then rename over it (a failure leaves the old file)."""
+    folder = _check_folder(out)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".xlsx.part", dir=str(folder))
     except OSError as exc:
