@@ -140,3 +140,25 @@ def test_areas_on_the_command_line(tmp_path):
     # the same file again as districts, explicitly
     r = _run("--workspace", w, "--kind", "areas", "--area-kind", "districts", gj)
     assert r.returncode == 0 and len(Workspace.open(w).districts) == 2
+
+
+def test_explicit_profile_with_a_missing_column(tmp_path):
+    from workstation.ingest import Profile
+
+    prof = Profile(name="RMS weekly", kind="offenses",
+                   columns={"incident_id": "Case", "occurred": "Reported", "category": "Offense"},
+                   categories={"ROBBERY": "robbery"}, category_default="other")
+    src = tmp_path / "weekly.csv"
+    src.write_text("Case,Reported,Offense\nQ1,2020-01-01,ROBBERY\n")
+    prof.with_header(["Case", "Reported", "Offense"]).save(tmp_path / "rms.json")
+    assert Profile.load(tmp_path / "rms.json").match == {"required": ["Case", "Reported", "Offense"]}
+    ws = Workspace()
+    assert import_files(ws, "offenses", [src], profile=prof).by_category == {"robbery": 1}
+    lacking = tmp_path / "lacking.csv"
+    lacking.write_text("Case,Reported\nQ2,2020-01-02\n")
+    with pytest.raises(UserError) as e:
+        import_files(ws, "offenses", [lacking], profile=Profile.load(tmp_path / "rms.json"))
+    assert str(e.value) == ("lacking.csv: the required column 'Offense' of profile 'RMS weekly' is missing. "
+                            "Check that this is the right export, or edit the profile.")
+    r = _run("--workspace", tmp_path / "w.psw", "--kind", "offenses", "--profile", tmp_path / "rms.json", lacking)
+    assert r.returncode == 2 and r.stderr.strip() == f"error: {e.value}"

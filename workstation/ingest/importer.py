@@ -243,6 +243,8 @@ def _category_fn(profile: Profile):
         if v is None or (isinstance(v, float) and v != v):
             return None
         key = norm_value(_num_text(v) if isinstance(v, (float, np.floating)) and float(v).is_integer() else v)
+        if not key:
+            return None  # a blank cell is "no category value", never the default
         if key in vmap:
             return vmap[key]
         for rx, c in pats:
@@ -385,9 +387,14 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
         if fld in profile.columns:
             src = r.get(fld)
             cat = _categorical(src, _category_fn(profile))
-            blank = _blank(src)
-            reject(blank, f"no {'role' if kind == 'people' else 'category'} value")
-            reject(pd.isna(cat), f"{'role' if kind == 'people' else 'category'} not mapped")
+            word = "role" if kind == "people" else "category"
+            unmapped = np.asarray(pd.isna(cat))
+            if unmapped.any():  # blank cells map to nothing too: tell the two apart on those rows only
+                pos = np.flatnonzero(unmapped)
+                blank = np.zeros(n, dtype=bool)
+                blank[pos] = _blank(src.iloc[pos])
+                reject(blank, f"no {word} value")
+                reject(unmapped, f"{word} not mapped")
             code_field = {"offenses": "offense_code", "calls": "call_type"}.get(kind)
             if code_field and code_field not in profile.columns:
                 cols[code_field] = _as_text(src)

@@ -123,6 +123,14 @@ class Profile:
         # more matched names win; "priority" only breaks ties (generic profiles set it below zero)
         return 1.0 + len(required) + hit_any + 0.1 * float(self.match.get("priority", 0))
 
+    def with_header(self, columns) -> "Profile":
+        """Make this profile recognise ``columns`` (a header): every named source column it reads that the header
+        has becomes required. The wizard calls this before saving a profile it built."""
+        names = [c for c in self.source_columns() if isinstance(c, str) and resolve_column(columns, c)]
+        self.match = {"required": names}
+        self.header = True
+        return self
+
     def source_columns(self) -> list:
         """Every source column this profile reads (names or positions), for previews."""
         out = []
