@@ -37,8 +37,10 @@ def test_projected_shapefile_with_prj_becomes_wgs84_districts(tmp_path):
     shp = _projected_shapefile(tmp_path / "districts", [(WEST, "01", 120000), (EAST, "2", 80000),
                                                         (EAST, "02", 1000)])
     ws = Workspace()
+    heard = []
+    ws.subscribe(heard.append)
     res = import_files(ws, "areas", [shp])
-    assert res.by_category == {"district": 2} and res.rows_read == 3
+    assert res.by_category == {"district": 2} and res.rows_read == 3 and heard == ["areas"]
     d = {a.name: a for a in ws.districts}
     assert sorted(d) == ["1", "2"]
     assert d["1"].population == 120000 and d["2"].population == 81000  # "2" and "02" dissolved together

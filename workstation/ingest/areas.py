@@ -233,6 +233,17 @@ def _sort_key(name: str):
     return (0, int(name), "") if name.isdigit() else (1, 0, name)
 
 
+def _put(ws: Workspace, area: Area) -> None:
+    """Workspace.put_area without its per-area notification (the import announces one change at the end)."""
+    area.modified = now_stamp()
+    area.created = area.created or area.modified
+    for i, a in enumerate(ws.areas):
+        if a.name == area.name and a.kind == area.kind:
+            ws.areas[i] = area
+            return
+    ws.areas.append(area)
+
+
 def import_areas(ws: Workspace, paths, area_kind: str | None = None, progress=None, should_stop=None):
     from .importer import ImportCancelled, ImportResult
 
@@ -294,7 +305,7 @@ def import_areas(ws: Workspace, paths, area_kind: str | None = None, progress=No
                     a.population = old.population
             else:
                 added += 1
-            ws.put_area(a)
+            _put(ws, a)
         entry["added"], entry["replaced"] = added, replaced
         result.added += added
         result.replaced += replaced
@@ -302,6 +313,7 @@ def import_areas(ws: Workspace, paths, area_kind: str | None = None, progress=No
         result.files.append({k: entry[k] for k in ("file_name", "load_id", "rows_read", "accepted", "rejected",
                                                    "added", "replaced")})
     ws.import_log.extend(entries)
+    ws.changed("areas")  # once for the whole import, not once per polygon
     result.profile = "areas"
     result.load_id = result.load_ids[-1] if result.load_ids else None
     if progress:
