@@ -16,6 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     # QtWebEngine refuses to start as root unless its sandbox is off.
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    if "--smoke-test" in argv:
+        # the build's self-check: window, demo, offline map, workbook export and reopen; exit code says how it went
+        from ui.smoke import run_smoke_test
+
+        return run_smoke_test(keep="--keep" in argv)
     from ui.app import run
 
     return run(argv)
