@@ -96,6 +96,8 @@ class MainWindow(QMainWindow):
                            "Start an empty workspace", icon("new", S.SP_FileIcon))
         self.act_open = act("&Open Workspace…", self.open_dialog, QKeySequence.StandardKey.Open,
                             "Open a workspace file", icon("open", S.SP_DialogOpenButton))
+        self.act_open_demo = act("Open &Demo Workspace", self.open_demo_workspace, None,
+                                 "Open the demo workspace of a fictional city")
         self.act_save = act("&Save", self.save, QKeySequence.StandardKey.Save, "Save the workspace",
                             icon("save", S.SP_DialogSaveButton))
         self.act_save_as = act("Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"),
@@ -137,12 +139,16 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.compstat = CompStatPanel(self.state, self)
         self.compstat.status_message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.compstat.import_requested.connect(lambda: self.import_files([]))
+        self.compstat.demo_requested.connect(self.open_demo_workspace)
         self.tabs.addTab(self.compstat, icon("compstat"), "CompStat")
         self.trends = None
         if importlib.util.find_spec("ui.panels.trends") is not None:
             from ui.panels.trends import TrendsPanel
 
             self.trends = TrendsPanel(self.state, self.settings, self)
+            self.trends.import_requested.connect(lambda: self.import_files([]))
+            self.trends.demo_requested.connect(self.open_demo_workspace)
             self.tabs.addTab(self.trends, icon("trends"), "Trends")
         self.map_panel = None
         self.map_tab: LazyTab | None = None
@@ -183,6 +189,7 @@ class MainWindow(QMainWindow):
         f.addAction(self.act_open)
         self.recent_menu = f.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        f.addAction(self.act_open_demo)
         f.addSeparator()
         f.addAction(self.act_save)
         f.addAction(self.act_save_as)
@@ -295,6 +302,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Start by importing data (Ctrl+I) or opening a workspace (Ctrl+O).")
             return
         self.run_task("Creating the demo workspace…", _demo_job(demo), self._demo_done, "creating the demo")
+
+    def open_demo_workspace(self) -> None:
+        if self.tasks.is_running() or not self.maybe_save():
+            return
+        self.open_demo()
 
     def _demo_done(self, path) -> None:
         if self.state.workspace is not None and not self.state.workspace.dirty and self.state.workspace.path is None:

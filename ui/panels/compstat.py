@@ -6,11 +6,12 @@ import html
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
-                               QTableView, QToolTip, QVBoxLayout, QWidget)
+                               QStackedLayout, QTableView, QToolTip, QVBoxLayout, QWidget)
 
 from workstation import formatting
 from workstation.errors import UserError
 from ui.models.report_model import ReportModel
+from ui.widgets.empty_state import EmptyState
 from ui.widgets.grouped_header import GroupedHeader
 
 WINDOW_NAMES = {"WTD": "Week to date", "28d": "28 days", "YTD": "Year to date"}
@@ -39,6 +40,8 @@ def measure_definition(ws, measure_id: str) -> str:
 
 class CompStatPanel(QWidget):
     status_message = Signal(str)
+    import_requested = Signal()
+    demo_requested = Signal()
 
     def __init__(self, state, parent=None) -> None:
         super().__init__(parent)
@@ -99,12 +102,21 @@ class CompStatPanel(QWidget):
         titles.addWidget(self.subtitle)
         top.addLayout(titles, 1)
         top.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignBottom)
-        lay = QVBoxLayout(self)
+        content = QWidget()
+        lay = QVBoxLayout(content)
         lay.setContentsMargins(8, 8, 8, 6)
         lay.addLayout(top)
         lay.addWidget(self.table, 1)
         lay.addWidget(self.legend)
         lay.addWidget(notes_area)
+        self.empty = EmptyState("No records yet", "The CompStat grid appears here once the workspace holds "
+                                "offenses, shootings, calls or activity. Import this week's exports, or look "
+                                "around the demo workspace first.")
+        self.empty.import_requested.connect(self.import_requested)
+        self.empty.demo_requested.connect(self.demo_requested)
+        self.stack = QStackedLayout(self)
+        self.stack.addWidget(content)
+        self.stack.addWidget(self.empty)
 
         state.workspace_changed.connect(self.mark_stale)
         state.selection_changed.connect(self.mark_stale)
@@ -129,7 +141,9 @@ class CompStatPanel(QWidget):
             self.title.setText("CompStat")
             self.subtitle.setText("No records yet: import data (Ctrl+I) to see the grid.")
             self.notes.setText("")
+            self.stack.setCurrentWidget(self.empty)
             return
+        self.stack.setCurrentIndex(0)
         try:
             tables = compstat_tables(ws, self.state.area_key, self.state.as_of)
         except UserError as exc:
@@ -184,7 +198,10 @@ class CompStatPanel(QWidget):
             for text, first, last in m.tables[0].header_groups:
                 name, _sep, rest = text.partition(":")
                 short = next((k for k, v in WINDOW_NAMES.items() if v == name.strip()), None)
-                groups.append((name.strip(), spans.get(short, rest.strip()), first, last))
+                sub = spans.get(short, rest.strip())
+                if name.strip().lower().startswith("long run") and year:
+                    sub = f"YTD {year - 2} · 5-year average"
+                groups.append((name.strip(), sub, first, last))
             for c, col in enumerate(m.columns):
                 labels[c] = _short_label(col, year)
         self.header.set_groups(groups, labels)

@@ -11,9 +11,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
-                               QVBoxLayout, QWidget)
+                               QStackedLayout, QVBoxLayout, QWidget)
 
 from workstation.errors import UserError
+from ui.widgets.empty_state import EmptyState
 
 COLORS = {"this": QColor("#1f5fa8"), "last": QColor("#8a8f98"), "ma": QColor("#d97a00"),
           "band": QColor(31, 95, 168, 40), "mean": QColor("#7c9cc4"), "rest": QColor("#6b4fa0")}
@@ -60,6 +61,8 @@ class PeriodAxis(pg.AxisItem):
 
 class TrendsPanel(QWidget):
     status_message = Signal(str)
+    import_requested = Signal()
+    demo_requested = Signal()
 
     def __init__(self, state, settings=None, parent=None) -> None:
         super().__init__(parent)
@@ -140,13 +143,22 @@ class TrendsPanel(QWidget):
             controls.addWidget(w)
         controls.addStretch(1)
         controls.addWidget(self.export_button)
-        lay = QVBoxLayout(self)
+        content = QWidget()
+        lay = QVBoxLayout(content)
         lay.setContentsMargins(8, 8, 8, 6)
         lay.addWidget(self.title)
         lay.addLayout(controls)
         lay.addWidget(self.readout)
         lay.addWidget(self.chart, 1)
         lay.addWidget(self.note)
+        self.empty = EmptyState("No records yet", "Weekly and monthly trends of every measure appear here once "
+                                "the workspace holds records: this year against last year, the moving average and "
+                                "the band of the years before.")
+        self.empty.import_requested.connect(self.import_requested)
+        self.empty.demo_requested.connect(self.demo_requested)
+        self.stack = QStackedLayout(self)
+        self.stack.addWidget(content)
+        self.stack.addWidget(self.empty)
 
         self._restore_settings()
         self.measure_combo.currentIndexChanged.connect(lambda _i: self.refresh())
@@ -242,7 +254,9 @@ class TrendsPanel(QWidget):
             self.title.setText("Trends")
             self.note.setText("No records yet: import data (Ctrl+I) to see trends.")
             self.draw()
+            self.stack.setCurrentWidget(self.empty)
             return
+        self.stack.setCurrentIndex(0)
         try:
             self.frame = trend_frame(ws, measure, self.state.area_key, self.interval_combo.currentData(),
                                      self.state.as_of)
@@ -293,13 +307,20 @@ class TrendsPanel(QWidget):
         if self.last_year_box.isChecked() and df["last_year"].notna().any():
             self.plot.plot(x, df["last_year"].to_numpy(float), name=str(year - 1),
                            pen=pg.mkPen(COLORS["last"], width=2, style=Qt.PenStyle.DashLine))
+        this = df["this_year"].to_numpy(float)
+        ma = df["moving_avg"].to_numpy(float)
+        first = a.get("first_day")
+        if first is not None:
+            # periods that ended before the first record are unknown, not zero: leave them undrawn
+            before = (df["period_end"] < pd.Timestamp(first)).to_numpy()
+            this = np.where(before, np.nan, this)
+            ma = np.where(before, np.nan, ma)
+        partial = df["partial"].to_numpy(bool)
         if self.ma_box.isChecked():
             k = 4 if freq == "W" else 3
-            self.plot.plot(x, df["moving_avg"].to_numpy(float), name=f"{k}-{every} moving average",
-                           pen=pg.mkPen(COLORS["ma"], width=2))
-        this = df["this_year"].to_numpy(float)
-        partial = df["partial"].to_numpy(bool)
-        self.plot.plot(x, this, name=str(year), pen=pg.mkPen(COLORS["this"], width=2.5), symbol="o",
+            self.plot.plot(x, ma, name=f"{k}-{every} moving average", pen=pg.mkPen(COLORS["ma"], width=2),
+                           connect="finite")
+        self.plot.plot(x, this, name=str(year), pen=pg.mkPen(COLORS["this"], width=2.5), symbol="o", connect="finite",
                        symbolSize=5, symbolBrush=COLORS["this"], symbolPen=COLORS["this"])
         if partial.any():
             # the period still in progress: a hollow marker, so a short week is not read as a fall
@@ -334,7 +355,7 @@ class TrendsPanel(QWidget):
         self.note.setText(" ".join(notes))
 
     def _shown_max(self, df) -> list[float]:
-        vals = [np.nanmax(df["this_year"].to_numpy(float))]
+        vals = [np.nanmax(df["this_year"].to_numpy(float)) if df["this_year"].notna().any() else 0.0]
         if self.last_year_box.isChecked() and df["last_year"].notna().any():
             vals.append(np.nanmax(df["last_year"].to_numpy(float)))
         if self.band_box.isChecked() and df["baseline_high"].notna().any():

@@ -95,7 +95,15 @@ class AreaBar(QWidget):
         self.newest_button.setEnabled(newest is not None)
         self.date_edit.setEnabled(newest is not None)
         with QSignalBlocker(self.date_edit):
-            self.date_edit.setMaximumDate(to_qdate(newest) if newest is not None else QDate(2100, 12, 31))
+            if newest is None:
+                # no records, no date: the special text stands in for the minimum date
+                self.date_edit.setMinimumDate(QDate(1900, 1, 1))
+                self.date_edit.setSpecialValueText("no records")
+                self.date_edit.setDate(self.date_edit.minimumDate())
+            else:
+                self.date_edit.setSpecialValueText("")
+                self.date_edit.setMinimumDate(QDate(1900, 1, 2))
+                self.date_edit.setMaximumDate(to_qdate(newest))
 
     def sync_from_state(self) -> None:
         with QSignalBlocker(self.area_combo):
