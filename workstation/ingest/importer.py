@@ -27,7 +27,7 @@ OUTSIDE_WARNING = "most points fall outside the city's districts — is the EPSG
 TRUE_VALUES = ("Y", "YES", "TRUE", "T", "1", "X", "1.0")
 
 # Arrow's hashing and hashlib run without the GIL: the file hash and the id hashing run beside the parse.
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest")
+_POOL = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ingest")
 
 # The canonical fields each kind needs from a profile (or a constant, or a wide layout) to make a record at all.
 _NEEDS = {
@@ -345,6 +345,12 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
                             "add it to the profile's \"columns\".")
 
     cols: dict = {}
+    tzinfo = profile.timezone or {}
+    utc = bool(tzinfo.get("local"))
+    occ_col = r.get("occurred") if "occurred" in profile.columns else None
+    # dates parse in Arrow (mostly without the GIL): start them now, use them after the ids
+    dates_job = (_POOL.submit(parse_dates, occ_col, profile.date_formats, profile.dayfirst, utc)
+                 if occ_col is not None else None)
     # ---- ids ----
     ids = None
     if "incident_id" in profile.columns:
@@ -359,12 +365,9 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
     stop()
 
     # ---- dates ----
-    tzinfo = profile.timezone or {}
-    utc = bool(tzinfo.get("local"))
-    occ_col = r.get("occurred") if "occurred" in profile.columns else None
     occurred = None
-    if occ_col is not None:
-        occurred, missing, bad = parse_dates(occ_col, profile.date_formats, profile.dayfirst, utc=utc)
+    if dates_job is not None:
+        occurred, missing, bad = dates_job.result()
         if utc:
             src = tzinfo.get("source", "UTC")
             if src and src.upper() != "UTC":  # naive values were taken as UTC; reinterpret in the source zone
