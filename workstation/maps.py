@@ -581,8 +581,10 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         bounds = None
     centre = [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2] if bounds else [0.0, 0.0]
 
+    # No zoom animation: the view is always in its final state, so a PNG of it is what the analyst sees (and the
+    # point canvas, hidden while Leaflet animates, is never caught half-drawn).
     m = folium.Map(location=centre, zoom_start=12, tiles=None, maxZoom=MAX_ZOOM, minZoom=3, zoomSnap=0.25,
-                   control_scale=True)
+                   control_scale=True, zoomAnimation=False, fadeAnimation=False, markerZoomAnimation=False)
     if opts.tiles is not None:
         t = opts.tiles
         folium.TileLayer(tiles=t.url, attr=t.attribution or t.name, name=t.name, min_zoom=t.min_zoom,

@@ -209,6 +209,9 @@
     if (!shape || !shape.length) return;
     var ll = toLatLngs(shape);
     ed.layer = L.polygon(ll.length === 1 ? ll[0] : ll, ed.style).addTo(map);
+    // leaflet.draw's vertex editing reads these two styles (its edit toolbar would set them; we edit without it)
+    ed.layer.options.original = L.extend({}, ed.style);
+    ed.layer.options.editing = L.extend({}, ed.style, { dashArray: "6 4", fillOpacity: 0.12 });
     ed.layer.on("editstart", function () { ed.queue("start", false); });
     ed.layer.on("editdrag", function () { ed.queue("drag", false); });
     ed.layer.on("edit", function () { ed.queue("edit", true); ed.placeHandle(); });
@@ -321,6 +324,8 @@
   PSP.connect = function (map) {
     PSP.map = map;
     ed.attach(map);
+    // two animation frames after the first layout: the page has painted (exports wait for this)
+    requestAnimationFrame(function () { requestAnimationFrame(function () { PSP.painted = true; }); });
     if (typeof QWebChannel === "undefined" || typeof qt === "undefined") { PSP.ready = true; return; }
     new QWebChannel(qt.webChannelTransport, function (channel) {
       PSP.bridge = channel.objects.bridge;

@@ -11,7 +11,7 @@ import time
 
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer, QUrl, Signal
 from PySide6.QtWebChannel import QWebChannel
-from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineSettings
+from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEnginePage, QWebEngineProfile, QWebEngineSettings
 from PySide6.QtWebEngineWidgets import QWebEngineView
 
 from .bridge import MapBridge
@@ -59,7 +59,11 @@ class MapView(QWebEngineView):
         self._current: str | None = None
         self.load_started_at = 0.0
         self.load_seconds = 0.0
-        self.loadFinished.connect(self._on_loaded)
+        self.loading = False
+        self._current_url = QUrl()
+        # loadingChanged names the URL it is about: a late "finished" of the page being replaced cannot be taken
+        # for the new page's (loadFinished can't tell them apart)
+        page.loadingChanged.connect(self._on_loading_changed)
 
     @property
     def profile(self) -> QWebEngineProfile:
@@ -74,12 +78,40 @@ class MapView(QWebEngineView):
             self.handler.remove_page(self._current)
         self._current = name
         self.load_started_at = time.perf_counter()
+        self.loading = True
+        self._current_url = url
         self.load(url)
         return url
 
-    def _on_loaded(self, ok: bool) -> None:
+    def _on_loading_changed(self, info) -> None:
+        status = info.status()
+        if status == QWebEngineLoadingInfo.LoadStatus.LoadStartedStatus or info.url() != self._current_url:
+            return
+        self.loading = False
         self.load_seconds = time.perf_counter() - self.load_started_at
-        self.page_loaded.emit(ok)
+        self.page_loaded.emit(status == QWebEngineLoadingInfo.LoadStatus.LoadSucceededStatus)
+
+    def wait_loaded(self, timeout_ms: int = 15000) -> bool:
+        """Block (running the event loop) until the page has loaded and painted; False on timeout."""
+        deadline = time.perf_counter() + timeout_ms / 1000
+        if self.loading:
+            loop = QEventLoop()
+            self.page_loaded.connect(loop.quit)
+            QTimer.singleShot(timeout_ms, loop.quit)
+            loop.exec()
+            self.page_loaded.disconnect(loop.quit)
+        while time.perf_counter() < deadline:
+            if not self.loading and self.eval_js("!!(window.PSP && PSP.painted)", 2000) is True:
+                break
+            pause = QEventLoop()
+            QTimer.singleShot(50, pause.quit)
+            pause.exec()
+        else:
+            return False
+        pause = QEventLoop()                     # the painted frame still has to reach the widget
+        QTimer.singleShot(150, pause.quit)
+        pause.exec()
+        return True
 
     def run_js(self, script: str, callback=None) -> None:
         if callback is None:
@@ -105,12 +137,14 @@ class MapView(QWebEngineView):
     def set_editor_shape(self, shape, editable: bool = True) -> None:
         from workstation.commands import ring_list
 
-        self.run_js(f"PSP.editor.setShape({json.dumps(ring_list(shape))}, {str(bool(editable)).lower()});")
+        # a page still loading has no PSP yet: the panel puts the shape back when the page has loaded
+        self.run_js(f"window.PSP && PSP.editor.map && PSP.editor.setShape({json.dumps(ring_list(shape))}, "
+                    f"{str(bool(editable)).lower()});")
 
     def replace_editor_shape(self, shape) -> None:
         from workstation.commands import ring_list
 
-        self.run_js(f"PSP.editor.replaceShape({json.dumps(ring_list(shape))});")
+        self.run_js(f"window.PSP && PSP.editor.map && PSP.editor.replaceShape({json.dumps(ring_list(shape))});")
 
     def dispose(self) -> None:
         """Release the page and its profile now, in that order (call before dropping the view)."""

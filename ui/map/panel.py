@@ -1,0 +1,637 @@
+"""MapPanel: the map tab. Follows the area and date bar (AppState); edits target-area boundaries with live figures.
+
+The page is built by ``workstation.maps`` (Qt-free) and shown by ``MapView``. Editing is driven by
+``workstation.whatif.BoundaryEditor``: the page's editor sends each shape over the QWebChannel (one message in
+flight), the editor answers with the figures, and the side panel shows them (repainted at most ~30 times a second).
+One drag is one undo step; undo/redo put the shape back on the map without it being echoed as a new edit.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox,
+    QPushButton, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget,
+)
+
+from workstation import maps
+from workstation.errors import UserError
+from workstation.reports.rules import whole_percent
+
+from .view import MapView
+
+WINDOW_CHOICES = (("ytd", "Year to date"), ("28d", "28 days"), ("wtd", "Week to date"),
+                  ("ytd-1", "Year to date, a year earlier"), ("all", "All dates"))
+CHOROPLETH_CHOICES = (("counts", "District counts"), ("per_100k", "Districts per 100,000 people"),
+                      ("per_sq_mi", "Districts per square mile"), ("", "No district shading"))
+PANEL_REFRESH_MS = 33
+
+
+def _pct(fraction) -> str:
+    p = whole_percent(fraction)
+    return "" if p is None else f"{p:+d}%"
+
+
+def _num(x) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+
+
+class FiguresPanel(QWidget):
+    """The live figures of the edited area."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("No boundary selected")
+        self.title.setStyleSheet("font-weight: bold; font-size: 13px;")
+        self.title.setWordWrap(True)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b03a2e;")
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.values: dict[str, QLabel] = {}
+        for key, label in (("area", "Area"), ("area_share", "Share of city area"), ("crime_share", "Share of city"),
+                           ("pai", "PAI"), ("population", "Population inside"), ("vertices", "Corners")):
+            v = QLabel("–")
+            v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            v.setWordWrap(True)
+            self.values[key] = v
+            lab = QLabel(label)
+            lab.setWordWrap(True)
+            if key == "pai":
+                lab.setToolTip("Prospective accuracy index: the area's share of city crime divided by its share of "
+                               "city area (1 = crime as dense as the city's average)")
+            if key == "crime_share":
+                self.crime_share_label = lab
+            form.addRow(lab, v)
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["Measure", "YTD", "Last YTD", "Change"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2, 3):
+            self.table.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.window_box = QComboBox()
+        for key, label in (("ytd", "Year to date"), ("28d", "28 days"), ("wtd", "Week to date")):
+            self.window_box.addItem(label, key)
+        self.window_box.currentIndexChanged.connect(lambda _i: self.show_figures(self.figures))
+        self.status = QLabel("")
+        self.status.setStyleSheet("color: #666; font-size: 11px;")
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.title)
+        lay.addLayout(form)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Counts for"))
+        row.addWidget(self.window_box, 1)
+        lay.addLayout(row)
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.message)
+        lay.addWidget(self.status)
+        self.figures = None
+        self.setMinimumWidth(300)
+
+    def clear(self, text: str = "No boundary selected") -> None:
+        self.figures = None
+        self.title.setText(text)
+        for v in self.values.values():
+            v.setText("–")
+        self.table.setRowCount(0)
+        self.message.setText("")
+
+    def show_figures(self, fig, title: str | None = None) -> None:
+        if title is not None:
+            self.title.setText(title)
+        self.figures = fig
+        if fig is None:
+            return
+        v = self.values
+        v["area"].setText(f"{fig.area_sq_mi:,.2f} sq mi")
+        v["area_share"].setText("–" if fig.share_of_city_area is None else f"{100 * fig.share_of_city_area:.1f}%")
+        win = {"ytd": "year to date", "28d": "28 days", "wtd": "week to date"}.get(fig.share_window, fig.share_window)
+        self.crime_share_label.setText(f"Share of city {fig.share_label or 'crime'}, {win}")
+        v["crime_share"].setText("–" if fig.share_of_city_crime is None else
+                                 f"{100 * fig.share_of_city_crime:.1f}% ({_num(fig.n_area)} of {_num(fig.n_city)})")
+        v["pai"].setText("–" if fig.pai is None else f"{fig.pai:.2f}")
+        v["population"].setText("no population data" if fig.population is None else
+                                f"{fig.population:,.0f} ({fig.population_note})")
+        v["vertices"].setText(str(fig.vertices))
+        kind = self.window_box.currentData() or "ytd"
+        label = {"ytd": ("YTD", "Last YTD"), "28d": ("28 days", "Year before"), "wtd": ("WTD", "Year before")}[kind]
+        self.table.setHorizontalHeaderLabels(["Measure", label[0], label[1], "Change"])
+        self.table.setRowCount(len(fig.measures))
+        for r, m in enumerate(fig.measures):
+            w = m.window(kind)
+            cells = [m.label, _num(w.current), _num(w.prior), _pct(w.change)]
+            for c, text in enumerate(cells):
+                item = self.table.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    if c:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    self.table.setItem(r, c, item)
+                item.setText(text)
+
+
+class MapPanel(QWidget):
+    """The map tab: ``MapPanel(state)`` with ``state`` a ``ui.state.AppState``."""
+
+    figures_shown = Signal()        # the side panel was repainted (tests wait for it)
+    page_ready = Signal(bool)       # a page finished loading (and its editor shape, if any, was put back)
+
+    def __init__(self, state, parent=None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.editor = None                     # workstation.whatif.BoundaryEditor while a boundary is edited
+        self.editing_key: str | None = None
+        self._engine = None
+        self._engine_key = None
+        self._stale = True
+        self._tiles: maps.TileSource | None = None
+        self._tile_no = 0
+        self.last_page: maps.MapPage | None = None
+        self.build_seconds = 0.0
+        self._pending_figures = None
+
+        # ---- controls ----
+        self.measure_box = QComboBox()
+        self.measure_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.window_box = QComboBox()
+        for key, label in WINDOW_CHOICES:
+            self.window_box.addItem(label, key)
+        self.points_box = QCheckBox("Points")
+        self.points_box.setChecked(True)
+        self.heat_box = QCheckBox("Heat")
+        self.shade_box = QComboBox()
+        for key, label in CHOROPLETH_CHOICES:
+            self.shade_box.addItem(label, key)
+        self.boundary_box = QComboBox()
+        self.boundary_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.boundary_box.setToolTip("The target area or scenario whose boundary you edit on the map")
+        self.draw_button = QPushButton("Draw new")
+        self.draw_button.setToolTip("Draw a new boundary: click its corners on the map, then its first corner")
+        self.save_button = QPushButton("Save as scenario…")
+        self.undo_action = QAction("Undo", self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = QAction("Redo", self)
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        for a in (self.undo_action, self.redo_action):
+            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(a)
+        self.undo_button = QToolButton()
+        self.undo_button.setDefaultAction(self.undo_action)
+        self.redo_button = QToolButton()
+        self.redo_button.setDefaultAction(self.redo_action)
+        self.export_html_button = QPushButton("Export HTML…")
+        self.export_png_button = QPushButton("Export PNG…")
+        self.tiles_button = QPushButton("Basemap…")
+        self.tiles_button.setToolTip("Add a basemap from an MBTiles file (raster tiles on this computer)")
+
+        bar1 = QHBoxLayout()
+        for w in (QLabel("Map"), self.measure_box, self.window_box, self.points_box, self.heat_box, self.shade_box):
+            bar1.addWidget(w)
+        bar1.addStretch(1)
+        for w in (self.tiles_button, self.export_html_button, self.export_png_button):
+            bar1.addWidget(w)
+        bar2 = QHBoxLayout()
+        for w in (QLabel("Edit boundary"), self.boundary_box, self.draw_button, self.undo_button, self.redo_button,
+                  self.save_button):
+            bar2.addWidget(w)
+        bar2.addStretch(1)
+
+        self.view = MapView(self)
+        self.view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.notice = QLabel("")
+        self.notice.setWordWrap(True)
+        self.notice.setVisible(False)
+        self.figures_panel = FiguresPanel()
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.notice)
+        ll.addWidget(self.view, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.figures_panel)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([900, 320])               # the web view's size hint is tiny: give the map the room
+        self.view.setMinimumWidth(320)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addLayout(bar1)
+        lay.addLayout(bar2)
+        lay.addWidget(self.splitter, 1)
+
+        # ---- timers: rebuilding is debounced; the side panel repaints at most every PANEL_REFRESH_MS ----
+        self._rebuild_timer = QTimer(self)
+        self._rebuild_timer.setSingleShot(True)
+        self._rebuild_timer.setInterval(120)
+        self._rebuild_timer.timeout.connect(self.rebuild)
+        self._figures_timer = QTimer(self)
+        self._figures_timer.setSingleShot(True)
+        self._figures_timer.setInterval(PANEL_REFRESH_MS)
+        self._figures_timer.timeout.connect(self._paint_figures)
+
+        # ---- wiring ----
+        self.view.bridge.on_shape = self._on_shape_message
+        self.view.bridge.on_record = self._record_details
+        self.view.page_loaded.connect(self._on_page_loaded)
+        self.view.bridge.page_ready.connect(self._on_bridge_ready)
+        for w in (self.measure_box, self.window_box, self.shade_box):
+            w.currentIndexChanged.connect(self._schedule)
+        self.points_box.toggled.connect(self._schedule)
+        self.heat_box.toggled.connect(self._schedule)
+        self.boundary_box.activated.connect(self._boundary_chosen)
+        self.draw_button.clicked.connect(self.start_drawing)
+        self.save_button.clicked.connect(self.save_scenario)
+        self.undo_action.triggered.connect(self.undo)
+        self.redo_action.triggered.connect(self.redo)
+        self.export_html_button.clicked.connect(self._export_html_clicked)
+        self.export_png_button.clicked.connect(self._export_png_clicked)
+        self.tiles_button.clicked.connect(self._tiles_clicked)
+        state.workspace_changed.connect(self._workspace_changed)
+        state.selection_changed.connect(self._selection_changed)
+        state.data_changed.connect(self._data_changed)
+        self._fill_choices()
+        self._update_undo()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # choices
+    def _fill_choices(self) -> None:
+        ws = self.state.workspace
+        cur = self.measure_box.currentData()
+        self.measure_box.blockSignals(True)
+        self.measure_box.clear()
+        if ws is not None:
+            from workstation.measures import catalog_for
+
+            for m in catalog_for(ws).counts():
+                if len(ws.frames[m.dataset]):
+                    self.measure_box.addItem(m.label, m.id)
+        i = self.measure_box.findData(cur if cur else "part1_violent")
+        self.measure_box.setCurrentIndex(max(i, 0))
+        self.measure_box.blockSignals(False)
+        self._fill_boundaries()
+
+    def _fill_boundaries(self) -> None:
+        ws = self.state.workspace
+        self.boundary_box.blockSignals(True)
+        self.boundary_box.clear()
+        self.boundary_box.addItem("— none —", "")
+        if ws is not None:
+            for a in ws.target_areas:
+                self.boundary_box.addItem(f"Target area: {a.name}", f"target_area:{a.name}")
+            for a in ws.scenarios:
+                self.boundary_box.addItem(f"Scenario: {a.name}", f"scenario:{a.name}")
+        if self.editing_key == "new":
+            self.boundary_box.addItem("New shape (unsaved)", "new")
+        i = self.boundary_box.findData(self.editing_key or "")
+        self.boundary_box.setCurrentIndex(max(i, 0))
+        self.boundary_box.blockSignals(False)
+
+    def options(self) -> maps.MapOptions:
+        return maps.MapOptions(
+            area_key=self.state.area_key or "citywide", as_of=self.state.as_of,
+            measure=self.measure_box.currentData() or "part1_violent",
+            window=self.window_box.currentData() or "ytd", points=self.points_box.isChecked(),
+            heat=self.heat_box.isChecked(), choropleth=self.shade_box.currentData() or None,
+            editor=True, bridge=True, tiles=self._tiles)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # following the state
+    def _schedule(self, *_args) -> None:
+        self._stale = True
+        if self.isVisible():
+            self._rebuild_timer.start()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._stale:
+            self._rebuild_timer.start(0)
+
+    def _workspace_changed(self) -> None:
+        self.stop_editing()
+        self._engine = None
+        self._fill_choices()
+        self._schedule()
+
+    def _data_changed(self, what: str) -> None:
+        if what == "areas":
+            self._fill_boundaries()
+        elif what in ("offenses", "shootings", "calls", "activity"):
+            self._engine = None
+            self._fill_choices()
+            if self.editor is not None:
+                self._restart_editor()
+        self._schedule()
+
+    def _selection_changed(self) -> None:
+        key = self.state.area_key or ""
+        if (key.startswith(("target_area:", "scenario:")) and key != self.editing_key
+                and (self.editor is None or len(self.editor.stack) == 0)):
+            self.start_editing(key)
+        elif self.editor is not None and self._engine_key != self._engine_key_now():
+            self._restart_editor()
+        self._schedule()
+
+    def _engine_key_now(self):
+        return (id(self.state.workspace), str(self.state.as_of))
+
+    # ------------------------------------------------------------------------------------------------------------
+    # the page
+    def rebuild(self) -> None:
+        """Build the page for the current state and load it (the editor's shape is put back once it has loaded)."""
+        self._stale = False
+        ws = self.state.workspace
+        missing = maps.missing_assets()
+        if missing:
+            self._show_notice(f"The map's web assets are not installed ({len(missing)} files). Run: python "
+                              "scripts/fetch_map_assets.py")
+            return
+        if ws is None:
+            self._show_notice("Open or import a workspace to see the map.")
+            return
+        t0 = time.perf_counter()
+        try:
+            page = maps.build_map(ws, self.options())
+        except UserError as exc:
+            self._show_notice(str(exc))
+            return
+        self.build_seconds = time.perf_counter() - t0
+        self.notice.setVisible(False)
+        self.last_page = page
+        self.view.show_html(page.html)
+
+    def _show_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.setVisible(True)
+
+    def _on_page_loaded(self, ok: bool) -> None:
+        self.page_ready.emit(ok)
+
+    def _on_bridge_ready(self) -> None:
+        # The page itself says it is connected: the shape goes to the right document (a script run at
+        # loadFinished can still land in the page being replaced).
+        if self.editor is not None:
+            self.view.set_editor_shape(self.editor.shape, True)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # editing
+    def _engine_for_state(self):
+        from workstation.whatif import build_whatif
+
+        key = self._engine_key_now()
+        if self._engine is None or self._engine_key != key:
+            self._engine = build_whatif(self.state.workspace, self.state.as_of)
+            self._engine_key = key
+        return self._engine
+
+    def _boundary_chosen(self, _index: int) -> None:
+        key = self.boundary_box.currentData()
+        if key == self.editing_key:
+            return
+        if self.editor is not None and len(self.editor.stack) and not self._confirm_discard():
+            self._fill_boundaries()
+            return
+        if key:
+            self.start_editing(key)
+        else:
+            self.stop_editing()
+
+    def _confirm_discard(self) -> bool:
+        r = QMessageBox.question(self, "Unsaved boundary edits",
+                                 "The boundary you are editing has changes that are not saved as a scenario. "
+                                 "Discard them?")
+        return r == QMessageBox.StandardButton.Yes
+
+    def start_editing(self, key: str, shape=None) -> bool:
+        """Edit the boundary of a target area or scenario (``key``), or a new ``shape`` (key "new")."""
+        from workstation.whatif import BoundaryEditor, InvalidShape
+
+        ws = self.state.workspace
+        if ws is None:
+            return False
+        if shape is None:
+            kind, _, name = key.partition(":")
+            area = ws.area(name, kind)
+            if area is None:
+                return False
+            shape = area.geometry
+        if getattr(shape, "geom_type", "Polygon") == "MultiPolygon":
+            self.figures_panel.message.setText("This area has several separate parts; the map edits one-part "
+                                               "boundaries. Draw a new shape instead.")
+            return False
+        try:
+            self.editor = BoundaryEditor(self._engine_for_state(), shape, area_key=key,
+                                         show_shape=self.view.replace_editor_shape, on_figures=self._on_figures)
+        except (InvalidShape, UserError) as exc:
+            self.figures_panel.message.setText(str(exc))
+            return False
+        self.editing_key = key
+        self.editor.stack.subscribe(self._update_undo)
+        self._fill_boundaries()
+        self._update_undo()
+        self.view.set_editor_shape(self.editor.shape, True)
+        self._on_figures(self.editor.figures, None)
+        return True
+
+    def _restart_editor(self) -> None:
+        """The data or the as-of date changed: same shape, new engine (the undo history stays valid)."""
+        from workstation.whatif import BoundaryEditor
+
+        if self.editor is None:
+            return
+        old = self.editor
+        self.editor = BoundaryEditor(self._engine_for_state(), old.shape, area_key=old.area_key, stack=old.stack,
+                                     show_shape=self.view.replace_editor_shape, on_figures=self._on_figures)
+        self._on_figures(self.editor.figures, None)
+
+    def stop_editing(self) -> None:
+        if self.editor is not None:
+            self.editor.stack.unsubscribe(self._update_undo)
+        self.editor = None
+        self.editing_key = None
+        self.view.bridge.on_shape = self._on_shape_message
+        if self.view.page() is not None:
+            self.view.run_js("if (window.PSP && PSP.editor.map) PSP.editor.setShape(null);")
+        self.figures_panel.clear()
+        self._fill_boundaries()
+        self._update_undo()
+
+    def start_drawing(self) -> None:
+        """Let the analyst draw a new polygon on the map (leaflet.draw); it becomes the edited shape."""
+        self.view.run_js("PSP.editor.enableDrawing(); new L.Draw.Polygon(PSP.map, "
+                         "PSP.editor.drawControl.options.draw.polygon).enable();")
+
+    def _on_shape_message(self, msg: dict) -> dict:
+        if self.editor is None:
+            if msg.get("kind") == "created" and msg.get("shape"):
+                from workstation.commands import freeze_shape
+
+                if self.start_editing("new", shape=freeze_shape(msg["shape"])):
+                    return {"ok": True, "kind": "new"}
+                return {"ok": False, "refused": True, "message": self.figures_panel.message.text(), "revert": True,
+                        "shape": []}
+            return {"ok": False, "message": "not editing"}
+        if msg.get("kind") == "created":
+            try:
+                self.editor.set_shape(msg["shape"], label="new shape")
+            except UserError as exc:
+                return {"ok": False, "refused": True, "message": str(exc), "revert": True,
+                        "shape": json.loads(json.dumps(self.editor.shape))}
+            return {"ok": True, "kind": "new"}
+        return self.editor.handle(msg)
+
+    def _on_figures(self, figures, message) -> None:
+        self._pending_figures = (figures, message)
+        if not self._figures_timer.isActive():
+            self._figures_timer.start()
+
+    def _paint_figures(self) -> None:
+        if self._pending_figures is None:
+            return
+        fig, message = self._pending_figures
+        self._pending_figures = None
+        title = self._editing_title()
+        self.figures_panel.show_figures(fig, title)
+        self.figures_panel.message.setText(message or "")
+        b = self.view.bridge
+        self.figures_panel.status.setText(f"{b.messages} live updates; {1000 * b.busy_s / max(b.messages, 1):.2f} "
+                                          "ms each on average")
+        self.figures_shown.emit()
+
+    def _editing_title(self) -> str:
+        key = self.editing_key or ""
+        if key == "new":
+            return "New shape (not saved)"
+        kind, _, name = key.partition(":")
+        changed = self.editor is not None and self.editor.shape != self._official_shape()
+        base = f"{'Target area' if kind == 'target_area' else 'Scenario'}: {name}"
+        return base + (" — edited, not saved" if changed else "")
+
+    def _official_shape(self):
+        from workstation.commands import shape_from_geometry
+
+        kind, _, name = (self.editing_key or "").partition(":")
+        ws = self.state.workspace
+        a = ws.area(name, kind) if ws is not None and name else None
+        return shape_from_geometry(a.geometry) if a is not None else None
+
+    def undo(self) -> None:
+        if self.editor is not None:
+            self.editor.undo()
+
+    def redo(self) -> None:
+        if self.editor is not None:
+            self.editor.redo()
+
+    def _update_undo(self) -> None:
+        st = self.editor.stack if self.editor is not None else None   # (an empty stack is falsy: test for None)
+        self.undo_action.setEnabled(st is not None and st.can_undo)
+        self.redo_action.setEnabled(st is not None and st.can_redo)
+        self.undo_action.setText(st.undo_label if st is not None else "Undo")
+        self.redo_action.setText(st.redo_label if st is not None else "Redo")
+        self.save_button.setEnabled(self.editor is not None)
+
+    def save_scenario(self, name: str | None = None) -> str | None:
+        """Save the edited shape as a named scenario in the workspace (asks for the name when none is given)."""
+        from workstation.commands import shape_to_geometry
+        from workstation.workspace import Area
+
+        ws = self.state.workspace
+        if self.editor is None or ws is None:
+            return None
+        kind, _, base = (self.editing_key or "").partition(":")
+        if name is None:
+            suggestion = f"{base} (what-if)" if base else "New scenario"
+            name, ok = QInputDialog.getText(self, "Save as scenario", "Scenario name:", text=suggestion)
+            if not ok:
+                return None
+        name = name.strip()
+        if not name:
+            return None
+        base_target = base if kind == "target_area" else (ws.area(base, "scenario").base if kind == "scenario"
+                                                          and ws.area(base, "scenario") else None)
+        ws.put_area(Area(name, "scenario", shape_to_geometry(self.editor.shape), base=base_target,
+                         source="what-if editor", notes=f"drawn from {self.editing_key}"))
+        self.editor.stack.clear()
+        self.editing_key = f"scenario:{name}"
+        self.editor.area_key = self.editing_key
+        self._fill_boundaries()
+        self._on_figures(self.editor.figures, None)
+        return name
+
+    # ------------------------------------------------------------------------------------------------------------
+    # popups, exports, basemap
+    def _record_details(self, dataset: str, record_id: str) -> dict:
+        ws = self.state.workspace
+        if ws is None or dataset not in ws.frames:
+            return {}
+        df = ws.frames[dataset]
+        hit = df.index[df["record_id"].astype("str") == record_id]
+        if not len(hit):
+            return {}
+        row = df.loc[hit[0]]
+        out = {}
+        for col, val in row.items():
+            if col == "load_id" or val is None or (isinstance(val, float) and val != val):
+                continue
+            text = str(val)
+            if text in ("", "nan", "NaT", "False") and col not in ("fatal",):
+                continue
+            out[col.replace("_", " ").capitalize()] = text
+        return out
+
+    def export_html(self, path) -> maps.MapPage:
+        return maps.export_standalone(self.state.workspace, path, self.options())
+
+    def export_png(self, path) -> bool:
+        """A PNG of the map as it is on screen (a rebuild still pending is done first; waits for the page)."""
+        if self._rebuild_timer.isActive():
+            self._rebuild_timer.stop()
+            self.rebuild()
+        self.view.wait_loaded()
+        return self.view.grab().save(str(path), "PNG")
+
+    def _export_html_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export map as HTML", "map.html", "Web page (*.html)")
+        if path:
+            try:
+                self.export_html(path)
+            except UserError as exc:
+                QMessageBox.warning(self, "Export map", str(exc))
+
+    def _export_png_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export map as PNG", "map.png", "PNG image (*.png)")
+        if path and not self.export_png(path):
+            QMessageBox.warning(self, "Export map", f"Could not write {path}.")
+
+    def add_mbtiles(self, path) -> maps.TileSource:
+        reader = maps.MBTilesReader(path)
+        self._tile_no += 1
+        key = f"t{self._tile_no}"
+        self.view.handler.add_tiles(key, reader)
+        self._tiles = maps.TileSource.from_mbtiles(key, reader.info)
+        self._schedule()
+        return self._tiles
+
+    def _tiles_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Add a basemap", "", "MBTiles (*.mbtiles)")
+        if path:
+            try:
+                self.add_mbtiles(Path(path))
+            except UserError as exc:
+                QMessageBox.warning(self, "Basemap", str(exc))
+
+    # ------------------------------------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        self._rebuild_timer.stop()
+        self._figures_timer.stop()
+        self.view.bridge.on_shape = None
+        self.view.bridge.on_record = None
+        self.view.dispose()
