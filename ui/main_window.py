@@ -46,6 +46,12 @@ class MainWindow(QMainWindow):
         self.state = AppState(parent=self)
         self.tasks = TaskRunner(self)           # long jobs the status bar shows (demo creation, ...)
         self.autosaver = TaskRunner(self)       # recovery writes, never in the user's way
+        self.warmer = TaskRunner(self)          # builds the engine's indexes of a big workspace off the UI thread
+        self.warmer.finished.connect(self._warm_done)
+        self.warmer.failed.connect(lambda _m, _d: self._warm_done(None))
+        self.warmer.cancelled.connect(lambda: self._warm_done(None))
+        # before the panels connect theirs: a big change must mark the state not ready before they refresh
+        self.state.data_changed.connect(self._warm_if_big)
         self._autosave_pending = False
         self._changes = 0
         self._autosaved_changes = 0
@@ -346,6 +352,7 @@ class MainWindow(QMainWindow):
         if old is not None and old is not ws:
             recovery.clear_recovery(old.path)
         self._changes = self._autosaved_changes = 0
+        self._warm_if_big("", ws)
         self.state.set_workspace(ws)
         self.workspace_opened.emit(ws)
 
@@ -506,7 +513,27 @@ class MainWindow(QMainWindow):
         return True
 
     def wait_for_tasks(self, timeout_s: float = 30.0) -> bool:
-        return self.tasks.wait(timeout_s) and self.autosaver.wait(timeout_s)
+        return self.tasks.wait(timeout_s) and self.autosaver.wait(timeout_s) and self.warmer.wait(timeout_s)
+
+    # ---------------------------------------------------------------------------------------------------------
+    # a big workspace: build the engine's indexes in a worker while the panels say so
+    def _warm_if_big(self, what: str = "", ws=None) -> None:
+        ws = ws if ws is not None else self.state.workspace
+        if ws is None or what in ("areas", "people"):
+            return
+        rows = sum(len(df) for k, df in ws.frames.items() if k != "people")
+        if rows < WARM_IN_WORKER_ROWS:
+            return
+        self.state.set_ready(False)
+        self.statusBar().showMessage(f"Preparing the figures for {rows:,d} records…")
+        self.warmer.start(lambda progress, should_stop: warm_engine(ws, progress, should_stop),
+                          "preparing the figures")
+
+    def _warm_done(self, _result) -> None:
+        if self.warmer.is_running():
+            return
+        self.statusBar().clearMessage()
+        self.state.set_ready(True)
 
     # ---------------------------------------------------------------------------------------------------------
     # title, freshness, selection
@@ -715,6 +742,7 @@ class MainWindow(QMainWindow):
         """Clean close: stop timers and workers, forget the recovery file, remember the layout."""
         self.autosave_timer.stop()
         self.tasks.cancel()
+        self.warmer.cancel()
         self.wait_for_tasks()
         ws = self.state.workspace
         if ws is not None:
@@ -723,6 +751,22 @@ class MainWindow(QMainWindow):
         for panel in (self.compstat, self.trends, self.map_panel, self.data):
             if panel is not None and hasattr(panel, "shutdown"):
                 panel.shutdown()
+
+
+WARM_IN_WORKER_ROWS = 300_000  # below this, the first grid takes well under half a second on the UI thread
+
+
+def warm_engine(ws, progress, should_stop) -> None:
+    """Build the counting engine's per-dataset indexes (the slow part of a first grid on a big workspace)."""
+    from workstation.analysis import analysis_for
+
+    eng = analysis_for(ws)
+    kinds = [k for k in ("offenses", "shootings", "calls", "activity") if len(ws.frames[k])]
+    for i, kind in enumerate(kinds):
+        if should_stop():
+            return
+        eng.index(kind)
+        progress((i + 1) / len(kinds))
 
 
 class LazyTab(QWidget):

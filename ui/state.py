@@ -13,12 +13,14 @@ class AppState(QObject):
     workspace_changed = Signal()          # a different workspace was opened (or created)
     data_changed = Signal(str)            # the open workspace changed: "offenses", "areas", ... (from its callbacks)
     selection_changed = Signal()          # area or as-of date changed
+    ready_changed = Signal(bool)          # False while the figures of a big workspace are prepared off the UI thread
 
     def __init__(self, workspace=None, parent=None) -> None:
         super().__init__(parent)
         self.workspace = None
         self.area_key = "citywide"
         self.as_of: pd.Timestamp | None = None
+        self.ready = True  # panels that count (grid, trends) wait for True before asking the engine
         if workspace is not None:
             self.set_workspace(workspace)
 
@@ -42,6 +44,11 @@ class AppState(QObject):
         if as_of != self.as_of:
             self.as_of = as_of
             self.selection_changed.emit()
+
+    def set_ready(self, ready: bool) -> None:
+        if ready != self.ready:
+            self.ready = ready
+            self.ready_changed.emit(ready)
 
     def _on_workspace_change(self, what: str) -> None:
         self.data_changed.emit(what)

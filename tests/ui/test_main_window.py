@@ -320,3 +320,39 @@ def test_shortcuts_cover_the_common_actions(make_window):
         assert name in keys, name
     assert keys["Import Data"] == "Ctrl+I" and keys["Export CompStat Workbook"] == "Ctrl+E"
     assert len(set(keys.values())) == len(keys)     # no key does two things
+
+
+def test_big_workspace_is_prepared_off_the_ui_thread(make_window, qtbot, monkeypatch):
+    import ui.main_window as mw
+
+    monkeypatch.setattr(mw, "WARM_IN_WORKER_ROWS", 1000)   # the fixture's 6,400 rows count as big here
+    ws = small_workspace()
+    win = make_window()
+    win.show()
+    qtbot.waitExposed(win)
+    win.set_workspace(ws)
+    assert not win.state.ready
+    assert win.compstat.stack.currentWidget() is win.compstat.busy     # says so instead of freezing
+    qtbot.waitUntil(lambda: win.state.ready, timeout=30000)
+    assert win.compstat.stack.currentIndex() == 0
+    _grid_matches_core(win, ws, "citywide", AS_OF)
+    # an import into a big workspace prepares again, then shows the new figures
+    extra = ws.frames["offenses"].iloc[:10].copy()
+    extra["incident_id"] = [f"X{i}" for i in range(10)]
+    extra["record_id"] = extra["incident_id"]
+    ws.set_frame("offenses", pd.concat([ws.frames["offenses"], extra], ignore_index=True))
+    qtbot.waitUntil(lambda: win.state.ready, timeout=30000)
+    _grid_matches_core(win, ws, "citywide", AS_OF)
+
+
+def test_empty_workspace_shows_the_next_step(make_window, qtbot, monkeypatch):
+    win = make_window()
+    win.show()
+    qtbot.waitExposed(win)
+    win.set_workspace(Workspace())
+    assert win.compstat.stack.currentWidget() is win.compstat.empty
+    asked = []
+    monkeypatch.setattr(win, "import_files", lambda files: asked.append(files))
+    win.compstat.empty.import_button.click()
+    assert asked == [[]]
+    assert win.area_bar.date_edit.text() == "no records"

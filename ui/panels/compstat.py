@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from workstation import formatting
 from workstation.errors import UserError
 from ui.models.report_model import ReportModel
-from ui.widgets.empty_state import EmptyState
+from ui.widgets.empty_state import BusyState, EmptyState
 from ui.widgets.grouped_header import GroupedHeader
 
 WINDOW_NAMES = {"WTD": "Week to date", "28d": "28 days", "YTD": "Year to date"}
@@ -117,6 +117,9 @@ class CompStatPanel(QWidget):
         self.stack = QStackedLayout(self)
         self.stack.addWidget(content)
         self.stack.addWidget(self.empty)
+        self.busy = BusyState("Preparing the figures of a large workspace…")
+        self.stack.addWidget(self.busy)
+        state.ready_changed.connect(lambda ready: self.mark_stale() if ready else None)
 
         state.workspace_changed.connect(self.mark_stale)
         state.selection_changed.connect(self.mark_stale)
@@ -134,6 +137,11 @@ class CompStatPanel(QWidget):
             self.refresh()
 
     def refresh(self) -> None:
+        if not self.state.ready:
+            # the engine is being warmed in a worker: come back when it is ready
+            self._stale = True
+            self.stack.setCurrentWidget(self.busy)
+            return
         self._stale = False
         ws = self.state.workspace
         if ws is None or self.state.as_of is None:

@@ -197,6 +197,7 @@ class DataPanel(QWidget):
         state.workspace_changed.connect(self.mark_stale)
         state.data_changed.connect(lambda _what: self.mark_stale())
         state.selection_changed.connect(self._selection_changed)
+        state.ready_changed.connect(lambda ready: self._apply_scope() if ready and self.isVisible() else None)
         self._scoped_key = None
 
     # ---- refresh only when visible (a 1M-row table should not be rebuilt behind another tab) ----
@@ -245,7 +246,7 @@ class DataPanel(QWidget):
         ws = self.state.workspace
         key = self.state.area_key
         if ws is None or key == "citywide" or not self.in_area.isChecked() or self.kind == "people" \
-                or not len(ws.frames[self.kind]):
+                or not len(ws.frames[self.kind]) or not self.state.ready:
             return None
         from workstation.analysis import analysis_for
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QStackedLayout, QVBoxLayout, QWidget)
 
 from workstation.errors import UserError
-from ui.widgets.empty_state import EmptyState
+from ui.widgets.empty_state import BusyState, EmptyState
 
 COLORS = {"this": QColor("#1f5fa8"), "last": QColor("#8a8f98"), "ma": QColor("#d97a00"),
           "band": QColor(31, 95, 168, 40), "mean": QColor("#7c9cc4"), "rest": QColor("#6b4fa0")}
@@ -159,6 +159,9 @@ class TrendsPanel(QWidget):
         self.stack = QStackedLayout(self)
         self.stack.addWidget(content)
         self.stack.addWidget(self.empty)
+        self.busy = BusyState("Preparing the figures of a large workspace…")
+        self.stack.addWidget(self.busy)
+        state.ready_changed.connect(lambda ready: self.mark_stale() if ready else None)
 
         self._restore_settings()
         self.measure_combo.currentIndexChanged.connect(lambda _i: self.refresh())
@@ -246,6 +249,11 @@ class TrendsPanel(QWidget):
         self.interval_combo.setCurrentIndex(max(self.interval_combo.findData(code), 0))
 
     def refresh(self) -> None:
+        if not self.state.ready:
+            # the engine is being warmed in a worker: come back when it is ready
+            self._stale = True
+            self.stack.setCurrentWidget(self.busy)
+            return
         self._stale = False
         ws = self.state.workspace
         measure = self.measure_combo.currentData()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 
 class EmptyState(QWidget):
@@ -49,3 +49,25 @@ class EmptyState(QWidget):
     def set_text(self, text: str) -> None:
         self.text.setText(text)
         self.text.setMinimumHeight(self.text.heightForWidth(self.text.width()))
+
+
+class BusyState(QWidget):
+    """Shown while the figures of a big workspace are being prepared off the UI thread."""
+
+    def __init__(self, text: str = "Preparing the figures…", parent=None) -> None:
+        super().__init__(parent)
+        self.label = QLabel(text)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.bar.setFixedWidth(260)
+        self.bar.setTextVisible(False)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.bar)
+        row.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.addStretch(2)
+        lay.addWidget(self.label)
+        lay.addLayout(row)
+        lay.addStretch(3)
