@@ -205,3 +205,18 @@ def test_unknown_category_in_profile_is_refused(tmp_path):
     prof.categories = {**prof.categories, "13A": "agg_assault"}
     with pytest.raises(UserError, match="unknown categories agg_assault"):
         import_files(Workspace(), "offenses", [p], profile=prof)
+
+
+def test_other_source_zone_and_daylight_saving_changes(tmp_path):
+    p = tmp_path / "central.csv"
+    p.write_text("id,t,c\nA,2019-11-03 01:30:00,13A\nB,2019-03-10 02:30:00,13A\nC,2019-07-01 12:00:00,13A\n")
+    prof = Profile(name="central", kind="offenses", columns={"incident_id": "id", "occurred": "t", "category": "c"},
+                   categories={"13A": "aggravated_assault"},
+                   timezone={"source": "America/Chicago", "local": "America/New_York"})
+    ws = Workspace()
+    res = import_files(ws, "offenses", [p], profile=prof)
+    assert res.accepted == 3  # the repeated and the skipped hour are kept, never dropped
+    assert ws.frame("offenses")["occurred"].tolist() == [
+        pd.Timestamp("2019-11-03 02:30"),  # 01:30 taken as CST (standard time) = 02:30 EST
+        pd.Timestamp("2019-03-10 04:00"),  # 02:30 does not exist in Chicago: moved to 03:00 CDT = 04:00 EDT
+        pd.Timestamp("2019-07-01 13:00")]

@@ -371,7 +371,8 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
         if utc:
             src = tzinfo.get("source", "UTC")
             if src and src.upper() != "UTC":  # naive values were taken as UTC; reinterpret in the source zone
-                occurred = occurred.dt.tz_localize(None).dt.tz_localize(src, ambiguous="NaT",
+                # the repeated hour of a DST change is read as standard time rather than lost
+                occurred = occurred.dt.tz_localize(None).dt.tz_localize(src, ambiguous=np.zeros(n, dtype=bool),
                                                                           nonexistent="shift_forward")
             occurred = occurred.dt.tz_convert(tzinfo["local"]).dt.tz_localize(None).astype("datetime64[ns]")
         if kind != "people":
