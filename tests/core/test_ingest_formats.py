@@ -163,15 +163,18 @@ def test_category_value_counts_and_profile_round_trip(tmp_path):
 
 def test_shootings_victim_count_expands(tmp_path):
     p = tmp_path / "sh.csv"
-    p.write_text("case,date,victims,killed\nS1,2020-05-01,3,N\nS2,2020-05-02,1,Y\nS3,2020-05-03,0,N\n")
+    # three rows in, three records out, but not the same rows: S3 (no victims) is rejected, S1 counts three times
+    p.write_text("case,date,victims,killed\nS1,2020-05-01,2,N\nS2,2020-05-02,1,Y\nS3,2020-05-03,0,N\n")
     prof = Profile(name="shootings with counts", kind="shootings",
                    columns={"incident_id": "case", "occurred": "date", "victims": "victims"},
                    flags={"fatal": {"column": "killed", "true_values": ["Y"]}})
     ws = Workspace()
     res = import_files(ws, "shootings", [p], profile=prof)
     sh = ws.frame("shootings")
-    assert sh["record_id"].tolist() == ["S1", "S1:2", "S1:3", "S2"]
-    assert res.by_category == {"fatal": 1, "non_fatal": 3}
+    assert sh["record_id"].tolist() == ["S1", "S1:2", "S2"]
+    assert sh["fatal"].tolist() == [False, False, True]
+    assert sh["occurred"].dt.day.tolist() == [1, 1, 2]
+    assert res.by_category == {"fatal": 1, "non_fatal": 2}
     assert res.rejected_by_reason == {"victim count is not a positive number": 1}
 
 

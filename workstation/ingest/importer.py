@@ -537,14 +537,15 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
             reject(badv | (v == 0), "victim count is not a positive number")
             keep = np.flatnonzero(ok)
             take = np.repeat(keep, v[keep])
-        part = _take(base, take, n)
-        inc = ids.reset_index(drop=True) if len(take) == n else ids.iloc[take].reset_index(drop=True)
+        every_row = len(take) == n and bool((take == np.arange(n)).all())  # nothing rejected or repeated
+        part = _take(base, take, every_row)
+        inc = ids.reset_index(drop=True) if every_row else ids.iloc[take].reset_index(drop=True)
         part["incident_id"] = inc
         part["_row"] = take
         rec = pd.DataFrame(part)
         if id_codes is not None:
             codes = id_codes.result()
-            rec["record_id"] = _suffix_by_codes(inc, codes if len(take) == n else codes[take])
+            rec["record_id"] = _suffix_by_codes(inc, codes if every_row else codes[take])
         else:
             rec["record_id"] = _suffix_duplicates(inc)
         if kind == "people":
@@ -562,8 +563,8 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
     return Mapped(records=rec, reason=reason, warnings=warnings, no_location=no_loc)
 
 
-def _take(base: dict, take: np.ndarray, n: int | None = None) -> dict:
-    everything = n is not None and len(take) == n  # no row rejected: no copy
+def _take(base: dict, take: np.ndarray, everything: bool = False) -> dict:
+    """The rows ``take`` of every column; ``everything`` (take is 0..n-1) avoids the copy."""
     out = {}
     for k, v in base.items():
         if isinstance(v, pd.Series):
