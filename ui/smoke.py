@@ -83,6 +83,10 @@ def run_smoke_test(keep: bool = False) -> int:
         _wait_until(app, win.isVisible, 10, "the main window did not appear")
         _ok(step, t0, f"Qt {_qt_version()}, platform {app.platformName()}")
 
+        step = "find the resources"
+        t0 = time.perf_counter()
+        _ok(step, t0, _check_resources())
+
         step = "create the demo workspace"
         t0 = time.perf_counter()
         win.start(None)
@@ -183,6 +187,25 @@ def _no_escapes(escaped: list[str]) -> None:
     if escaped:
         last = escaped[-1].strip().splitlines()[-1]
         raise SmokeFailure(f"an error escaped to the user: {last}")
+
+
+def _check_resources() -> str:
+    """resources/ is found from source and frozen alike: import profiles, measure catalog, peer list, map assets."""
+    from workstation import maps
+    from workstation.ingest.profile import BUILTIN_DIR, builtin_profiles
+    from workstation.measures import default_catalog
+    from workstation.reports.rates import load_peer_comparisons
+
+    profiles = builtin_profiles()
+    if not profiles:
+        raise SmokeFailure(f"no built-in import profiles in {BUILTIN_DIR}")
+    measures = len(default_catalog().measures)
+    peers = len(load_peer_comparisons())
+    missing = maps.missing_assets()
+    if missing:
+        raise SmokeFailure(f"{len(missing)} map assets are missing from {maps.ASSET_DIR}, e.g. {missing[0]}")
+    return (f"{len(profiles)} import profiles, {measures} measures, {peers} peer comparisons, map assets complete "
+            f"in {maps.RESOURCES}")
 
 
 def _demo_loaded(win) -> bool:
