@@ -50,7 +50,13 @@ def run(argv: list[str] | None = None) -> int:
     from ui.main_window import MainWindow
 
     win = MainWindow()
-    win.show()
+    if win.settings.get_bytes("window/geometry").isEmpty() and win.screen() is not None \
+            and win.screen().availableGeometry().width() < 1600:
+        # first start on a laptop screen: use all of it (without a window manager, fill it by hand)
+        win.setGeometry(win.screen().availableGeometry())
+        win.showMaximized()
+    else:
+        win.show()
     win.start(args.workspace)
     quit_after = args.quit_after if args.quit_after is not None else (8.0 if args.smoke_test else None)
     if quit_after is not None:
