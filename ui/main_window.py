@@ -163,6 +163,10 @@ class MainWindow(QMainWindow):
             self.map_tab = LazyTab(self._make_map_panel, self)
             self.tabs.addTab(self.map_tab, icon("map"), "Map")
         self.data = DataPanel(self.state, self)
+        self.data.kind = self.settings.get("data/dataset") or "offenses"
+        split = self.settings.get_bytes("data/splitter")
+        if not split.isEmpty():
+            self.data.splitter.restoreState(split)
         self.data.import_requested.connect(lambda: self.import_files([]))
         self.tabs.addTab(self.data, icon("data"), "Data")
         self.setCentralWidget(self.tabs)
@@ -270,6 +274,7 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------------------------------------------------
     # start: recover, reopen the last workspace, or (first start) the demo
     def start(self, path: str | None = None) -> None:
+        remembered_area = self.settings.get("selection/area")  # read before opening resets it to citywide
         candidates = recovery.find_candidates()
         if candidates:
             choice, cand = self.ask_recover(candidates)
@@ -294,7 +299,7 @@ class MainWindow(QMainWindow):
         last = self.settings.get("workspace/last")
         if self.settings.get("workspace/reopen_last") and last and Path(last).exists():
             if self.open_path(last):
-                self._restore_selection()
+                self._restore_selection(remembered_area)
                 return
         self.open_demo()
 
@@ -579,8 +584,7 @@ class MainWindow(QMainWindow):
     def _remember_selection(self) -> None:
         self.settings.set("selection/area", self.state.area_key)
 
-    def _restore_selection(self) -> None:
-        key = self.settings.get("selection/area")
+    def _restore_selection(self, key: str) -> None:
         if key and key in self.area_bar.keys():
             self.state.set_area(key)
 
@@ -718,6 +722,8 @@ class MainWindow(QMainWindow):
         self.settings.set_bytes("window/geometry", self.saveGeometry())
         self.settings.set_bytes("window/state", self.saveState())
         self.settings.set("window/tab", self.tabs.currentIndex())
+        self.settings.set("data/dataset", self.data.kind)
+        self.settings.set_bytes("data/splitter", self.data.splitter.saveState())
         for panel in (self.trends, self.map_panel):
             if panel is not None and hasattr(panel, "save_settings"):
                 panel.save_settings()

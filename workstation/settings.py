@@ -29,6 +29,7 @@ DEFAULTS: dict[str, object] = {
     "trends/baseline": True,
     "trends/rest_of_city": False,
     "data/dataset": "offenses",
+    "data/splitter": "",               # base64 of the data panel's QSplitter.saveState()
     "import/last_folder": "",
     "import/kind": "offenses",
     "export/last_folder": "",

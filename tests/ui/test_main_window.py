@@ -262,21 +262,35 @@ def test_first_start_opens_demo_and_later_starts_reopen_last(make_window, qtbot,
     assert win2.state.workspace.path == mine
 
 
-def test_layout_and_choices_are_remembered(make_window, qtbot):
+def test_layout_and_choices_are_remembered(make_window, qtbot, tmp_path):
+    path = tmp_path / "mine.psw"
+    small_workspace().save(path)
     win = make_window()
-    win.set_workspace(small_workspace())
-    win.resize(760, 560)   # within the offscreen screen (800 x 600): restoreGeometry clamps to the screen
+    win.resize(760, 560)
+    win.show()
+    qtbot.waitExposed(win)
+    win.open_path(path)
     win.tabs.setCurrentWidget(win.data)
+    win.data.select_dataset("shootings")
+    win.data.splitter.setSizes([300, 400])
+    sizes = win.data.splitter.sizes()
     _pick_area(win, "district:2")
+    size = (win.size().width(), win.size().height())
     if win.trends is not None:
         win.trends.set_interval("M")
         win.trends.rest_box.setChecked(True)
     win.shutdown()
 
     win2 = make_window(size=None)
+    win2.show()
+    qtbot.waitExposed(win2)
+    win2.start()                                    # reopens the last workspace, with the area it showed
+    assert win2.state.workspace.path == path
+    assert win2.state.area_key == "district:2"
     assert win2.tabs.currentWidget() is win2.data
-    assert (win2.size().width(), win2.size().height()) == (760, 560)
-    assert win2.settings.get("selection/area") == "district:2"
+    assert (win2.size().width(), win2.size().height()) == size
+    assert win2.data.kind == "shootings"
+    assert win2.data.splitter.sizes() == sizes
     if win2.trends is not None:
         assert win2.trends.interval_combo.currentData() == "M"
         assert win2.trends.rest_box.isChecked()
