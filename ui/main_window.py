@@ -650,9 +650,8 @@ class MainWindow(QMainWindow):
         kind = wiz.imported_kind
         wiz.shutdown()
         wiz.deleteLater()
-        if kind:
-            self.data.select_dataset(kind) if kind in ("offenses", "shootings", "calls", "activity", "people") \
-                else None
+        if kind in ("offenses", "shootings", "calls", "activity", "people"):
+            self.data.select_dataset(kind)
 
     def export_workbook(self) -> None:
         ws = self.state.workspace

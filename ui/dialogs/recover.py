@@ -1,7 +1,6 @@
 """After a crash: offer the unsaved work found in recovery files."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QListWidget, QListWidgetItem, QVBoxLayout
 
 from ui.recovery import Candidate
