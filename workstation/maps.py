@@ -361,7 +361,11 @@ def district_values(ws, records: pd.DataFrame, how: str, measure=None) -> dict[s
     # records -> sorted positions of the engine
     inv = np.empty(ix.n, dtype=np.int64)
     inv[ix.order] = np.arange(ix.n)
-    frame_pos = ws.frames[kind].index.get_indexer(records.index)
+    frame_index = ws.frames[kind].index
+    if isinstance(frame_index, pd.RangeIndex) and frame_index.start == 0 and frame_index.step == 1:
+        frame_pos = records.index.to_numpy()               # canonical frames: labels are positions
+    else:
+        frame_pos = frame_index.get_indexer(records.index)
     pos = inv[frame_pos[frame_pos >= 0]]
     weights = None
     if measure is not None and measure.count in ("sum_count", "sum_quantity"):
@@ -700,12 +704,12 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
     if bounds:
         m.fit_bounds([[bounds[0], bounds[1]], [bounds[2], bounds[3]]], padding=(12, 12))
     title = f"{measure.label}, {window_label}, {area_label}" if window_label else f"{measure.label}, {area_label}"
-    html = m.get_root().render()
+    html = localise_html(m.get_root().render())       # before the point data goes in: nothing to rewrite there
     html = html.replace("<head>", f"<head>\n<title>{_esc(title)}</title>", 1)
     if data_tags:
         cut = html.rindex("</body>")
         html = html[:cut] + "\n".join(data_tags) + "\n" + html[cut:]
-    return MapPage(localise_html(html), n_points, n_unlocated, bounds, title, legend)
+    return MapPage(html, n_points, n_unlocated, bounds, title, legend)
 
 
 def _esc(s) -> str:

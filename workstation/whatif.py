@@ -136,7 +136,7 @@ class FlipLayer:
     def __init__(self, lon, lat, codes, n_codes: int, weights=None, cell_m: float = 100.0, extent=None):
         self.index = GridIndex(lon, lat, cell_m, extent)
         order = self.index.order
-        self.code = np.asarray(codes, dtype=np.int64)[order]
+        self.code = np.asarray(codes, dtype=np.int32)[order]     # int32: half the memory traffic of a gather
         self.weight = None if weights is None else np.asarray(weights, dtype="float64")[order]
         self.n_codes = int(n_codes)
         self.inside = np.zeros(self.index.n, dtype=bool)
@@ -295,6 +295,7 @@ class WhatIf:
         self.share_window = share_window
         self.as_of = None if as_of is None else str(periods.to_date(as_of))
         self._parts: list[list[np.ndarray]] = []
+        self._signed: list[list[float]] = []
         self._geom = None
         self._area = 0.0
         from pyproj import Geod
@@ -332,13 +333,19 @@ class WhatIf:
             raise InvalidShape(problem)
         return geom
 
-    def _ring_area(self) -> float:
-        a = 0.0
-        for part in self._parts:
-            for k, r in enumerate(part):
-                ra, _ = self._geod.polygon_area_perimeter(r[:, 0], r[:, 1])
-                a += abs(ra) if k == 0 else -abs(ra)
+    def _ring_areas(self) -> list[list[float]]:
+        """Signed geodesic area (m2) of every ring."""
+        return [[float(self._geod.polygon_area_perimeter(r[:, 0], r[:, 1])[0]) for r in part]
+                for part in self._parts]
+
+    def _area_from_rings(self) -> float:
+        a = sum(abs(part[0]) - sum(abs(h) for h in part[1:]) for part in self._signed)
         return a / geo.SQ_METRES_PER_SQ_MILE
+
+    def _loop_area(self, pts) -> float:
+        """Signed geodesic area of a small closed loop: the change a vertex edit makes to its ring's area (the area
+        of a ring is a sum over its edges, so replacing edges adds the loop they form)."""
+        return float(self._geod.polygon_area_perimeter([p[0] for p in pts], [p[1] for p in pts])[0])
 
     def set_shape(self, shape) -> AreaFigures:
         """Take a whole new shape (a shapely polygon or nested rings) and recompute everything: the full resync."""
@@ -351,7 +358,8 @@ class WhatIf:
         self.layer.reset(geom)
         if self.pop_layer is not None:
             self.pop_layer.reset(geom)
-        self._area = self._ring_area()
+        self._signed = self._ring_areas()
+        self._area = self._area_from_rings()
         return self.figures()
 
     def resync(self) -> AreaFigures:
@@ -360,6 +368,8 @@ class WhatIf:
             self.layer.reset(self._geom)
             if self.pop_layer is not None:
                 self.pop_layer.reset(self._geom)
+            self._signed = self._ring_areas()
+            self._area = self._area_from_rings()
         return self.figures()
 
     def _ring(self, part: int, ring: int) -> np.ndarray:
@@ -368,7 +378,7 @@ class WhatIf:
         except IndexError:
             raise IndexError(f"the shape has no ring {ring} in part {part}") from None
 
-    def _replace(self, part: int, ring: int, new_ring: np.ndarray, triangles) -> AreaFigures:
+    def _replace(self, part: int, ring: int, new_ring: np.ndarray, triangles, loop) -> AreaFigures:
         parts = [list(p) for p in self._parts]
         parts[part][ring] = new_ring
         geom = self._checked(parts)                       # raises before anything changes
@@ -377,7 +387,8 @@ class WhatIf:
             self.layer.flip_triangle(*tri)
             if self.pop_layer is not None:
                 self.pop_layer.flip_triangle(*tri)
-        self._area = self._ring_area()
+        self._signed[part][ring] += self._loop_area(loop)
+        self._area = self._area_from_rings()
         return self.figures()
 
     def move_vertex(self, part: int, ring: int, index: int, lon: float, lat: float) -> AreaFigures:
@@ -392,7 +403,7 @@ class WhatIf:
         nxt = (float(r[(i + 1) % n, 0]), float(r[(i + 1) % n, 1]))
         nr = r.copy()
         nr[i] = new
-        return self._replace(part, ring, nr, [(prev, old, new), (old, new, nxt)])
+        return self._replace(part, ring, nr, [(prev, old, new), (old, new, nxt)], (prev, new, nxt, old))
 
     def insert_vertex(self, part: int, ring: int, index: int, lon: float, lat: float) -> AreaFigures:
         """Insert a vertex before position ``index`` (between ``index - 1`` and ``index``)."""
@@ -403,7 +414,8 @@ class WhatIf:
         b = r[i % n]
         q = (float(lon), float(lat))
         nr = np.insert(r, i, q, axis=0)
-        return self._replace(part, ring, nr, [((float(a[0]), float(a[1])), q, (float(b[0]), float(b[1])))])
+        a_, b_ = (float(a[0]), float(a[1])), (float(b[0]), float(b[1]))
+        return self._replace(part, ring, nr, [(a_, q, b_)], (a_, q, b_))
 
     def delete_vertex(self, part: int, ring: int, index: int) -> AreaFigures:
         r = self._ring(part, ring)
@@ -414,7 +426,7 @@ class WhatIf:
         a, v, b = r[i - 1], r[i], r[(i + 1) % n]
         nr = np.delete(r, i, axis=0)
         tri = ((float(a[0]), float(a[1])), (float(v[0]), float(v[1])), (float(b[0]), float(b[1])))
-        return self._replace(part, ring, nr, [tri])
+        return self._replace(part, ring, nr, [tri], (tri[0], tri[2], tri[1]))
 
     def update_shape(self, shape) -> tuple[str, AreaFigures]:
         """Take the shape a view reports during a drag. When it differs from the current one by one moved, inserted
@@ -457,15 +469,16 @@ class WhatIf:
 
     def figures(self) -> AreaFigures:
         c = self.counts()
+        # counts built by adding and subtracting weights: snap float noise back to the integer it stands for
+        r = np.rint(c)
+        c = np.where(np.abs(c - r) < 1e-6, r, c).tolist()
+        city = self.city_counts[:, 0::2].tolist()
         measures = []
         for mi, m in enumerate(self.measures):
-            wins = []
-            for wi, kind in enumerate(self.windows):
-                cur, pri = float(c[mi, 2 * wi]), float(c[mi, 2 * wi + 1])
-                cur, pri = _clean(cur), _clean(pri)
-                wins.append(WindowFigure(kind, cur, pri, pct_change(cur, pri)))
-            city = tuple(float(self.city_counts[mi, 2 * wi]) for wi in range(len(self.windows)))
-            measures.append(MeasureFigure(m.id, m.label, m.direction, tuple(wins), city))
+            row = c[mi]
+            wins = tuple(WindowFigure(kind, row[2 * wi], row[2 * wi + 1], pct_change(row[2 * wi], row[2 * wi + 1]))
+                         for wi, kind in enumerate(self.windows))
+            measures.append(MeasureFigure(m.id, m.label, m.direction, wins, tuple(city[mi])))
         area = self._area
         share_area = (area / self.city_area) if self.city_area else None
         n_area = n_city = 0.0
@@ -475,7 +488,7 @@ class WhatIf:
             mi = [m.id for m in self.measures].index(self.share_measure)
             wi = self.windows.index(self.share_window)
             label = self.measures[mi].label
-            n_area = _clean(float(c[mi, 2 * wi]))
+            n_area = c[mi][2 * wi]
             n_city = float(self.city_counts[mi, 2 * wi])
             if n_city > 0:
                 share = n_area / n_city
@@ -490,12 +503,6 @@ class WhatIf:
             share_window=self.share_window, n_area=n_area, n_city=n_city, share_of_city_crime=share, pai=pai,
             population=pop, population_note=self.population_note if pop is not None else "",
             as_of=self.as_of, vertices=self.vertex_count)
-
-
-def _clean(x: float) -> float:
-    """Counts built by adding and subtracting weights: snap float noise back to the integer it stands for."""
-    r = round(x)
-    return float(r) if abs(x - r) < 1e-6 else x
 
 
 def _first_difference(longer: tuple, shorter: tuple) -> int:
