@@ -79,7 +79,8 @@ def synthetic_city(n: int, seed: int = 42) -> Workspace:
     occurred = pd.to_datetime(start + day * 86_400_000_000_000 + rng.integers(0, 86_400, n) * 1_000_000_000)
     cat = CATEGORIES[rng.choice(len(CATEGORIES), n, p=CATEGORY_SHARE / CATEGORY_SHARE.sum())]
     ws.set_frame("offenses", pd.DataFrame({
-        "record_id": np.char.add("R", np.arange(n).astype(str)), "incident_id": np.char.add("I", np.arange(n).astype(str)),
+        "record_id": np.char.add("R", np.arange(n).astype(str)),
+        "incident_id": np.char.add("I", np.arange(n).astype(str)),
         "occurred": occurred, "category": cat, "firearm": rng.random(n) < 0.2, "lon": lon, "lat": lat,
         "load_id": 1}))
     return ws

@@ -54,7 +54,8 @@ CATEGORY_COLOURS = {
     "shotspotter": "#d35400", "disorder": "#7f8c8d", "priority": "#2c3e50",
 }
 OTHER_COLOURS = ("#34495e", "#16a085", "#f1c40f", "#9b59b6", "#27ae60", "#e84393", "#95a5a6", "#a04000")
-CHOROPLETH_COLOURS = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")   # light to dark, 5 classes
+# light to dark blue, 5 classes: the records are drawn in reds and oranges on top and must stand out
+CHOROPLETH_COLOURS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
 TARGET_COLOUR = "#6c3483"
 SCENARIO_COLOUR = "#117a65"
 SELECTED_COLOUR = "#d35400"
@@ -183,7 +184,8 @@ def _inline_css_urls(css: str, css_url: str) -> str:
     return _CSS_URL.sub(repl, css)
 
 
-_FONT_TYPES = {".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf", ".eot": "application/vnd.ms-fontobject"}
+_FONT_TYPES = {".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf",
+               ".eot": "application/vnd.ms-fontobject"}
 
 
 def _join_url(base: str, ref: str) -> str:
@@ -507,7 +509,8 @@ def _elements():
     class _PointData(folium.MacroElement):
         _template = Template("""
             {% macro script(this, kwargs) %}
-                var {{ this.get_name() }} = JSON.parse(document.getElementById("{{ this.get_name() }}_json").textContent);
+                var {{ this.get_name() }} = JSON.parse(
+                    document.getElementById("{{ this.get_name() }}_json").textContent);
             {% endmacro %}""")
 
         def __init__(self, payload: str):
@@ -625,13 +628,14 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         folium.GeoJson({"type": "FeatureCollection", "features": feats},
                        name=f"Districts: {measure.label} {what}",
                        style_function=lambda f: {"color": "#666", "weight": 1.2,
-                                                 "fillColor": f["properties"]["fill"], "fillOpacity": 0.55},
+                                                 "fillColor": f["properties"]["fill"], "fillOpacity": 0.45},
                        tooltip=folium.GeoJsonTooltip(fields=["name", "value"], aliases=["", what.capitalize()]),
                        ).add_to(m)
         if breaks:
             rows, lo = [], min(v for v in vals.values() if v is not None)
             for i, b in enumerate(breaks):
-                span = _fmt(b, opts.choropleth) if lo == b else f"{_fmt(lo, opts.choropleth)} – {_fmt(b, opts.choropleth)}"
+                hi = _fmt(b, opts.choropleth)
+                span = hi if lo == b else f"{_fmt(lo, opts.choropleth)} – {hi}"
                 rows.append(f"<div class='psp-row'><span class='sw' style='background:{_class_colour(i, len(breaks))}'>"
                             f"</span>{span}</div>")
                 lo = b
@@ -681,7 +685,10 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         data_tags.append(pd_el.data_tag())
         pd_el.add_to(m)
         if opts.heat:
-            _PointLayer("PSP.heatLayer", pd_el.get_name(), {"radius": 14, "blur": 18, "minOpacity": 0.25},
+            _PointLayer("PSP.heatLayer", pd_el.get_name(),
+                        {"radius": 14, "blur": 18, "minOpacity": 0.2,
+                         "gradient": {"0.3": "#ffffb2", "0.55": "#fecc5c", "0.75": "#fd8d3c", "0.9": "#f03b20",
+                                      "1": "#bd0026"}},
                         f"Heat: {measure.label}", True).add_to(m)
         if opts.points:
             _PointLayer("L.pspPoints", pd_el.get_name(), {"radius": opts.point_radius},

@@ -524,7 +524,8 @@ class _Units:
 
 
 def window_bits(days: np.ndarray, as_of, windows: Sequence[str] = WINDOWS) -> np.ndarray:
-    """Bit 2*i set where the day falls in window i as of ``as_of``; bit 2*i+1 where it falls in its year-earlier twin."""
+    """Bit 2*i set where the day falls in window i as of ``as_of``; bit 2*i+1 where it falls in its twin a year
+    earlier."""
     out = np.zeros(days.shape, dtype=np.uint64)
     for i, kind in enumerate(windows):
         w = periods.window(kind, as_of)

@@ -189,7 +189,17 @@
   PSP.heatLayer = function (data, options) {
     var p = PSP.decodePoints(data), pts = new Array(p.n);
     for (var i = 0; i < p.n; i++) pts[i] = [p.lat[i], p.lon[i]];
-    return L.heatLayer(pts, options || {});
+    var layer = L.heatLayer(pts, options || {});
+    var onAdd = layer.onAdd;
+    layer.onAdd = function (map) {
+      onAdd.call(this, map);
+      // leaflet.heat draws in the overlay pane, under the district shading: lift it above the shading
+      var pane = map.getPane("pspHeat") || map.createPane("pspHeat");
+      pane.style.zIndex = 440;
+      pane.style.pointerEvents = "none";
+      pane.appendChild(this._canvas);
+    };
+    return layer;
   };
 
   /* ---------------------------------------------------------------------------------------------------------------
@@ -221,6 +231,10 @@
 
   ed.attach = function (map) {
     ed.map = map;
+    // the edited boundary stays above the points and the heat map
+    var pane = map.getPane("pspEdit") || map.createPane("pspEdit");
+    pane.style.zIndex = 460;
+    ed.style.pane = "pspEdit";
     map.on("draw:created", function (e) {
       if (!(e.layer instanceof L.Polygon)) return;
       ed.setShape(fromLatLngs(e.layer.getLatLngs()), true);
@@ -237,7 +251,7 @@
     ed.layer = L.polygon(ll.length === 1 ? ll[0] : ll, ed.style).addTo(map);
     // leaflet.draw's vertex editing reads these two styles (its edit toolbar would set them; we edit without it)
     ed.layer.options.original = L.extend({}, ed.style);
-    ed.layer.options.editing = L.extend({}, ed.style, { dashArray: "6 4", fillOpacity: 0.12 });
+    ed.layer.options.editing = L.extend({}, ed.style, { fillOpacity: 0.12 });
     ed.layer.on("editstart", function () { ed.queue("start", false); });
     ed.layer.on("editdrag", function () { ed.queue("drag", false); });
     ed.layer.on("edit", function () { ed.queue("edit", true); ed.placeHandle(); });

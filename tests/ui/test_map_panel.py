@@ -1,7 +1,7 @@
 """The map tab: follows the area and date bar, edits a boundary in the Leaflet map with live figures, undo/redo."""
 import json
 
-import pandas as pd
+import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
@@ -232,12 +232,54 @@ def test_save_as_scenario_and_popups_and_exports(qtbot, panel, tmp_path):
     def near(c, rgb, tol=30):
         return abs(c.red() - rgb[0]) + abs(c.green() - rgb[1]) + abs(c.blue() - rgb[2]) < tol
 
-    # district 1 (14 records, the darkest class #7f2704 at 55% over the city's white fill) covers a good part
+    # district 1 (14 records: the darkest class, #08306b at 45% over the city's 70% white fill) covers a good part
     shaded = sum(1 for y in range(0, img.height(), 4) for x in range(0, img.width(), 4)
-                 if near(img.pixelColor(x, y), (183, 135, 116)))
+                 if near(img.pixelColor(x, y), (141, 159, 186)))
     if shaded <= 1000:
         img.save("/tmp/psp_map_export_failure.png")
     assert shaded > 1000
     out = tmp_path / "map.html"
     page = panel.export_html(out)
     assert page.n_points == 21 and "psp://" not in out.read_text(encoding="utf-8").split("<script>", 1)[0]
+
+
+def test_insert_and_delete_vertices_as_leaflet_draw_does(qtbot, panel):
+    start_corridor(qtbot, panel)
+    n = len(panel.editor.shape[0][0])
+    k = ne_index(panel.editor.shape)
+    a, b = panel.editor.shape[0][0][k], panel.editor.shape[0][0][(k + 1) % n]
+    out = offset((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, 400, 400)
+    # dragging the ghost marker in the middle of an edge inserts a vertex there and moves it
+    js(panel, f"""(function () {{
+        var m = PSP.editor.layer.editing._verticesHandlers[0]._markers[{k}]._middleRight;
+        m.fire('dragstart'); m.setLatLng([{out[1]}, {out[0]}]); m.fire('drag'); m.fire('dragend');
+        return true; }})()""")
+    wait_for(qtbot, panel, lambda: len(panel.editor.stack) == 1)
+    assert len(panel.editor.shape[0][0]) == n + 1 and panel.undo_action.text() == "Undo add vertex"
+    assert panel.editor.shape[0][0][k + 1] == pytest.approx(out)
+    # clicking a vertex deletes it
+    js(panel, f"PSP.editor.layer.editing._verticesHandlers[0]._markers[{k + 1}].fire('click'); true")
+    wait_for(qtbot, panel, lambda: len(panel.editor.stack) == 2)
+    assert len(panel.editor.shape[0][0]) == n and panel.undo_action.text() == "Undo delete vertex"
+    assert np.array_equal(panel.editor.engine.counts(), panel.editor.engine.full_counts())
+    panel.undo_action.trigger()
+    qtbot.waitUntil(lambda: len(page_shape(panel)[0][0]) == n + 1, timeout=5000)
+
+
+def test_draw_a_new_shape_and_save_it(qtbot, panel):
+    settled(qtbot, panel)
+    assert panel.editor is None
+    panel.start_drawing()
+    assert js(panel, "!!PSP.editor.drawControl") is True
+    ring = [offset(-87.95, 43.03, x, y) for x, y in ((200, 200), (1800, 300), (1700, 1900), (300, 1700))]
+    lls = json.dumps([[lat, lon] for lon, lat in ring])
+    js(panel, f"PSP.map.fire('draw:created', {{layer: L.polygon({lls}), layerType: 'polygon'}}); true")
+    wait_for(qtbot, panel, lambda: panel.editor is not None)
+    assert panel.editing_key == "new"
+    qtbot.waitUntil(lambda: panel.figures_panel.figures is not None, timeout=5000)
+    # ten robberies at (500, 500) lie inside the new shape
+    assert panel.editor.figures.measure("part1_violent").window("ytd").current == 10
+    assert panel.figures_panel.title.text() == "New shape (not saved)"
+    assert panel.save_scenario("Northwest") == "Northwest"
+    sc = panel.state.workspace.area("Northwest", "scenario")
+    assert sc is not None and sc.base is None and freeze_shape(sc.geometry) == panel.editor.shape
