@@ -67,10 +67,17 @@ def _to_ns(dt: pd.Series, utc: bool) -> pd.Series:
     tz = getattr(dt.dt, "tz", None)
     if utc:
         dt = dt.dt.tz_localize("UTC") if tz is None else dt.dt.tz_convert("UTC")
-        return dt.astype("datetime64[ns, UTC]")
+        return dt.where((dt >= _MIN.tz_localize("UTC")) & (dt <= _MAX.tz_localize("UTC"))).astype(
+            "datetime64[ns, UTC]")
     if tz is not None:
         dt = dt.dt.tz_localize(None)  # keep the wall-clock time the source wrote
-    return dt.astype("datetime64[ns]")
+    return _in_range(dt).astype("datetime64[ns]")
+
+
+def _in_range(dt: pd.Series) -> pd.Series:
+    """NaT outside 1900-2100 before any cast to nanoseconds: 9999-12-31 (a common "no date" placeholder) or year 1
+    would overflow datetime64[ns] and crash the import instead of being reported as a date not understood."""
+    return dt.where((dt >= _MIN) & (dt <= _MAX))
 
 
 def parse_dates(values: pd.Series, formats=(), dayfirst: bool = False, utc: bool = False):
@@ -96,9 +103,11 @@ def parse_dates(values: pd.Series, formats=(), dayfirst: bool = False, utc: bool
         missing = num.isna().to_numpy()
         # yyyymmdd integers are far larger than any Excel serial day number
         if num.dropna().between(19000101, 21001231).all() and num.notna().any():
-            dt = pd.to_datetime(num.astype("Int64").astype("str"), format="%Y%m%d", errors="coerce")
+            whole = num.where(num == np.floor(num))  # 20200101.5 is no date (and cannot become an integer)
+            dt = pd.to_datetime(whole.astype("Int64").astype("str"), format="%Y%m%d", errors="coerce")
         else:
-            dt = _EXCEL_EPOCH + pd.to_timedelta(num, unit="D")
+            # serial days outside 1900-2100 are not dates and would overflow the timedelta
+            dt = _EXCEL_EPOCH + pd.to_timedelta(num.where(num.between(0, 74_000)), unit="D")
         out = _to_ns(dt, utc)
         ok = _plausible(out).to_numpy()
         return out.where(ok), missing, ~ok & ~missing
@@ -113,8 +122,8 @@ def parse_dates(values: pd.Series, formats=(), dayfirst: bool = False, utc: bool
             # a workbook column with dates, numbers and text mixed: real datetimes first, the rest as text
             is_dt = np.fromiter((isinstance(v, (pd.Timestamp,)) or hasattr(v, "year") for v in s.to_numpy()),
                                 bool, n)
-            first = parse_dates(s[is_dt].astype("datetime64[ns]") if is_dt.any() else s[is_dt], formats,
-                                dayfirst, utc)
+            first = parse_dates(s[is_dt].astype("datetime64[us]") if is_dt.any() else s[is_dt], formats,
+                                dayfirst, utc)  # [us]: years 1-9999 fit, the range check follows
             rest_vals = s[~is_dt]
             nums = pd.to_numeric(rest_vals, errors="coerce")
             rest_text = rest_vals.where(nums.isna(), None)
@@ -193,4 +202,4 @@ def _pandas_parse(sub: pd.Series, fmt: str, utc: bool) -> np.ndarray:
             dt = dt.dt.tz_localize(None)
     if getattr(dt.dt, "tz", None) is not None:
         dt = dt.dt.tz_convert("UTC").dt.tz_localize(None) if utc else dt.dt.tz_localize(None)
-    return dt.to_numpy(dtype="datetime64[ns]")
+    return _in_range(dt).to_numpy(dtype="datetime64[ns]")

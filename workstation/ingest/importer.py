@@ -27,7 +27,7 @@ OUTSIDE_WARNING = "most points fall outside the city's districts — is the EPSG
 TRUE_VALUES = ("Y", "YES", "TRUE", "T", "1", "X", "1.0")
 
 # Arrow's hashing and hashlib run without the GIL: the file hash and the id hashing run beside the parse.
-_POOL = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ingest")
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ingest")
 
 # The canonical fields each kind needs from a profile (or a constant, or a wide layout) to make a record at all.
 _NEEDS = {
@@ -96,10 +96,12 @@ def _blank(s: pd.Series) -> np.ndarray:
     return s.isna().to_numpy()
 
 
-def _as_text(s: pd.Series) -> pd.Series:
-    """Text with surrounding blanks removed, whole numbers without '.0', blank as missing."""
+def _as_text(s: pd.Series, strip: bool = True) -> pd.Series:
+    """Text with surrounding blanks removed, whole numbers without '.0', blank as missing (``strip=False``: kept
+    as written, only empty cells missing; one pass fewer over a 1M-row column)."""
     if pd.api.types.is_float_dtype(s.dtype):
-        isint = s.notna() & (s == np.round(s))
+        # beyond 2**53 a float is no exact integer (and 2**70 cannot become an Int64): keep its own text
+        isint = s.notna() & (s == np.round(s)) & (s.abs() < 2**53)
         t = s.astype("str")
         if isint.any():
             t = t.where(~isint, s.where(isint).round().astype("Int64").astype("str"))
@@ -117,7 +119,11 @@ def _as_text(s: pd.Series) -> pd.Series:
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         lut = np.array([cell(u) for u in uniques] + [None], dtype=object)
         s = pd.Series(lut[codes], index=s.index, dtype="str")
-    t = s.astype("str").str.strip()
+    t = s.astype("str")
+    if strip:
+        t = t.str.strip()
+    elif not (t == "").any():
+        return t
     return t.where(t != "")
 
 
@@ -348,9 +354,21 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
     tzinfo = profile.timezone or {}
     utc = bool(tzinfo.get("local"))
     occ_col = r.get("occurred") if "occurred" in profile.columns else None
-    # dates parse in Arrow (mostly without the GIL): start them now, use them after the ids
+    # dates parse in Arrow (mostly without the GIL): start them now, use them after the ids; the district keys
+    # and the flag columns (one hashing pass each) go beside them too
     dates_job = (_POOL.submit(parse_dates, occ_col, profile.date_formats, profile.dayfirst, utc)
                  if occ_col is not None else None)
+    d_src = r.get("district")
+    district_job = _POOL.submit(_categorical, d_src, schema.normalise_district) if d_src is not None else None
+    flag_jobs = {}
+    for fname, spec in profile.flags.items():
+        fs = r.raw(spec["column"]) if spec.get("column") is not None else None
+        if fs is None:
+            if spec.get("optional"):
+                continue
+            raise UserError(f"{label}: the column '{spec.get('column')}' that profile '{profile.name}' reads for "
+                            f"{fname} is missing.")
+        flag_jobs[fname] = _POOL.submit(_truthy, fs, spec.get("true_values"), spec.get("pattern"))
     # ---- ids ----
     ids = None
     if "incident_id" in profile.columns:
@@ -401,7 +419,7 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
                 reject(unmapped, f"{word} not mapped")
             code_field = {"offenses": "offense_code", "calls": "call_type"}.get(kind)
             if code_field and code_field not in profile.columns:
-                cols[code_field] = _as_text(src)
+                cols[code_field] = _as_text(src, strip=False)
         else:
             value = profile.constants.get(fld)
             cat = pd.Categorical([value] * n, categories=pd.Index([value], dtype="str"))
@@ -436,21 +454,15 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
     # ---- location, district, address ----
     lat, lon = _coordinates(r, profile)
     cols["lat"], cols["lon"] = lat, lon
-    if (src := r.get("district")) is not None:
-        cols["district"] = _categorical(src, schema.normalise_district)
+    if district_job is not None:
+        cols["district"] = district_job.result()
     for fld in ("address", "target_area"):
         if (src := r.get(fld)) is not None:
-            cols[fld] = _as_text(src)
+            cols[fld] = _as_text(src, strip=fld != "address")  # addresses are kept as the source wrote them
 
     # ---- flags and other fields ----
-    for fname, spec in profile.flags.items():
-        s = r.raw(spec["column"]) if spec.get("column") is not None else None
-        if s is None:
-            if spec.get("optional"):
-                continue
-            raise UserError(f"{label}: the column '{spec.get('column')}' that profile '{profile.name}' reads for "
-                            f"{fname} is missing.")
-        cols[fname] = _truthy(s, spec.get("true_values"), spec.get("pattern"))
+    for fname, job in flag_jobs.items():
+        cols[fname] = job.result()
     if "cleared" in cols and kind == "offenses" and "clearance_type" not in profile.columns:
         cols["clearance_type"] = pd.Categorical(np.where(cols["cleared"], "arrest", None),
                                                 categories=pd.Index(["arrest"], dtype="str"))

@@ -327,7 +327,8 @@ def cells_to_text(df: pd.DataFrame) -> pd.DataFrame:
                 return str(v)
             out[c] = pd.Series([fmt(v) for v in s.to_numpy()], index=s.index, dtype="str")
         elif pd.api.types.is_float_dtype(s.dtype):
-            isint = s.notna() & (s == s.round())
+            # inf ("1e999") and floats beyond 2**53 are no exact integers (and cannot become Int64): their own text
+            isint = s.notna() & (s == s.round()) & (s.abs() < 2**53)
             txt = s.astype("str")
             if isint.any():
                 txt = txt.where(~isint, s.where(isint).astype("Int64").astype("str"))
