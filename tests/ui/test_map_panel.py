@@ -283,3 +283,40 @@ def test_draw_a_new_shape_and_save_it(qtbot, panel):
     assert panel.save_scenario("Northwest") == "Northwest"
     sc = panel.state.workspace.area("Northwest", "scenario")
     assert sc is not None and sc.base is None and freeze_shape(sc.geometry) == panel.editor.shape
+
+
+def test_an_unsaved_edit_survives_a_crash(qtbot, panel, tmp_path):
+    from ui.map.panel import DRAFT_KEY
+    from workstation.workspace import Workspace
+
+    start_corridor(qtbot, panel)
+    ws = panel.state.workspace
+    changes = []
+    ws.subscribe(changes.append)
+    k = ne_index(panel.editor.shape)
+    ne = panel.editor.shape[0][0][k]
+    js_drag(panel, k, [offset(ne[0], ne[1], 250, 250)])
+    wait_for(qtbot, panel, lambda: len(panel.editor.stack) == 1)
+    assert ws.meta[DRAFT_KEY]["area_key"] == CORRIDOR and DRAFT_KEY in changes   # the autosave hears of it
+    edited = panel.editor.shape
+    ws.save(tmp_path / "crashed.psw")                     # what the recovery file holds after the crash
+
+    reopened = Workspace.open(tmp_path / "crashed.psw")
+    state2 = AppState(reopened)
+    state2.set_as_of(AS_OF)
+    p2 = MapPanel(state2)
+    try:
+        assert p2.editing_key == CORRIDOR and p2.editor.shape == edited and p2.has_unsaved_edit()
+        p2.resize(1000, 700)
+        p2.show()
+        qtbot.waitUntil(lambda: "Restored a boundary edit" in p2.figures_panel.message.text(), timeout=10000)
+        settled(qtbot, p2)
+        assert page_shape(p2) == edited
+        assert p2.save_scenario("Recovered") == "Recovered"
+        assert DRAFT_KEY not in reopened.meta and reopened.area("Recovered", "scenario") is not None
+    finally:
+        p2.shutdown()
+        delete_now(p2)
+    # undoing back to the official boundary leaves nothing to recover
+    panel.undo_action.trigger()
+    assert DRAFT_KEY not in ws.meta

@@ -29,6 +29,8 @@ WINDOW_CHOICES = (("ytd", "Year to date"), ("28d", "28 days"), ("wtd", "Week to 
 CHOROPLETH_CHOICES = (("counts", "District counts"), ("per_100k", "Districts per 100,000 people"),
                       ("per_sq_mi", "Districts per square mile"), ("", "No district shading"))
 PANEL_REFRESH_MS = 33
+# An unfinished boundary edit is kept in the workspace's meta (and so in its recovery file): it survives a crash.
+DRAFT_KEY = "map_boundary_draft"
 
 
 def _pct(fraction) -> str:
@@ -155,6 +157,7 @@ class MapPanel(QWidget):
         self.last_page: maps.MapPage | None = None
         self.build_seconds = 0.0
         self._pending_figures = None
+        self._sticky_message = ""                # a notice that stays until the next edit (a restored draft)
 
         # ---- controls ----
         self.measure_box = QComboBox()
@@ -259,6 +262,8 @@ class MapPanel(QWidget):
         state.data_changed.connect(self._data_changed)
         self._fill_choices()
         self._update_undo()
+        if state.workspace is not None:
+            self._restore_draft()
 
     # ------------------------------------------------------------------------------------------------------------
     # choices
@@ -315,12 +320,15 @@ class MapPanel(QWidget):
             self._rebuild_timer.start(0)
 
     def _workspace_changed(self) -> None:
-        self.stop_editing()
+        self.stop_editing(keep_draft=True)
         self._engine = None
         self._fill_choices()
+        self._restore_draft()
         self._schedule()
 
     def _data_changed(self, what: str) -> None:
+        if what == DRAFT_KEY:
+            return                                   # our own bookkeeping: nothing on the map changes
         if what == "areas":
             self._fill_boundaries()
         elif what in ("offenses", "shootings", "calls", "activity"):
@@ -332,8 +340,7 @@ class MapPanel(QWidget):
 
     def _selection_changed(self) -> None:
         key = self.state.area_key or ""
-        if (key.startswith(("target_area:", "scenario:")) and key != self.editing_key
-                and (self.editor is None or len(self.editor.stack) == 0)):
+        if key.startswith(("target_area:", "scenario:")) and key != self.editing_key and not self.has_unsaved_edit():
             self.start_editing(key)
         elif self.editor is not None and self._engine_key != self._engine_key_now():
             self._restart_editor()
@@ -395,13 +402,19 @@ class MapPanel(QWidget):
         key = self.boundary_box.currentData()
         if key == self.editing_key:
             return
-        if self.editor is not None and len(self.editor.stack) and not self._confirm_discard():
+        if self.has_unsaved_edit() and not self._confirm_discard():
             self._fill_boundaries()
             return
         if key:
             self.start_editing(key)
         else:
             self.stop_editing()
+
+    def has_unsaved_edit(self) -> bool:
+        """True while the edited shape differs from the boundary it came from (or is a new, unsaved shape)."""
+        if self.editor is None:
+            return False
+        return self.editing_key == "new" or len(self.editor.stack) > 0 or self.editor.shape != self._official_shape()
 
     def _confirm_discard(self) -> bool:
         r = QMessageBox.question(self, "Unsaved boundary edits",
@@ -434,6 +447,7 @@ class MapPanel(QWidget):
             return False
         self.editing_key = key
         self.editor.stack.subscribe(self._update_undo)
+        self.editor.stack.subscribe(self._store_draft)
         self._fill_boundaries()
         self._update_undo()
         self.view.set_editor_shape(self.editor.shape, True)
@@ -451,9 +465,12 @@ class MapPanel(QWidget):
                                      show_shape=self.view.replace_editor_shape, on_figures=self._on_figures)
         self._on_figures(self.editor.figures, None)
 
-    def stop_editing(self) -> None:
+    def stop_editing(self, keep_draft: bool = False) -> None:
         if self.editor is not None:
             self.editor.stack.unsubscribe(self._update_undo)
+            self.editor.stack.unsubscribe(self._store_draft)
+            if not keep_draft:
+                self._clear_draft()
         self.editor = None
         self.editing_key = None
         self.view.bridge.on_shape = self._on_shape_message
@@ -499,7 +516,7 @@ class MapPanel(QWidget):
         self._pending_figures = None
         title = self._editing_title()
         self.figures_panel.show_figures(fig, title)
-        self.figures_panel.message.setText(message or "")
+        self.figures_panel.message.setText(message or self._sticky_message)
         b = self.view.bridge
         self.figures_panel.status.setText(f"{b.messages} live updates; {1000 * b.busy_s / max(b.messages, 1):.2f} "
                                           "ms each on average")
@@ -559,12 +576,59 @@ class MapPanel(QWidget):
                                                           and ws.area(base, "scenario") else None)
         ws.put_area(Area(name, "scenario", shape_to_geometry(self.editor.shape), base=base_target,
                          source="what-if editor", notes=f"drawn from {self.editing_key}"))
-        self.editor.stack.clear()
         self.editing_key = f"scenario:{name}"
         self.editor.area_key = self.editing_key
+        self._clear_draft()
+        self.editor.stack.clear()
         self._fill_boundaries()
         self._on_figures(self.editor.figures, None)
         return name
+
+    # ------------------------------------------------------------------------------------------------------------
+    # the draft: an unsaved edit kept in the workspace (autosaved with it, offered back after a crash)
+    def _store_draft(self) -> None:
+        from workstation.commands import ring_list
+        from workstation.workspace import now_stamp
+
+        ws = self.state.workspace
+        self._sticky_message = ""
+        if ws is None or self.editor is None:
+            return
+        if self.editing_key != "new" and self.editor.shape == self._official_shape():
+            self._clear_draft()
+            return
+        ws.meta[DRAFT_KEY] = {"area_key": self.editing_key, "shape": ring_list(self.editor.shape),
+                              "saved": now_stamp()}
+        ws.changed(DRAFT_KEY)
+
+    def _clear_draft(self) -> None:
+        ws = self.state.workspace
+        if ws is not None and DRAFT_KEY in ws.meta:
+            del ws.meta[DRAFT_KEY]
+            ws.changed(DRAFT_KEY)
+
+    def _restore_draft(self) -> bool:
+        from workstation.commands import freeze_shape
+
+        ws = self.state.workspace
+        draft = ws.meta.get(DRAFT_KEY) if ws is not None else None
+        if not isinstance(draft, dict) or not draft.get("shape"):
+            return False
+        key = draft.get("area_key") or "new"
+        kind, _, name = key.partition(":")
+        if key != "new" and ws.area(name, kind) is None:
+            key = "new"
+        try:
+            shape = freeze_shape(draft["shape"])
+        except (TypeError, ValueError):
+            return False
+        if not self.start_editing(key, shape=shape):
+            return False
+        self._sticky_message = (f"Restored a boundary edit that was not saved (from "
+                                f"{draft.get('saved', 'an earlier session')}). Save it as a scenario, or choose "
+                                "'— none —' to discard it.")
+        self._on_figures(self.editor.figures, None)
+        return True
 
     # ------------------------------------------------------------------------------------------------------------
     # popups, exports, basemap
