@@ -223,3 +223,23 @@ def test_other_source_zone_and_daylight_saving_changes(tmp_path):
         pd.Timestamp("2019-11-03 02:30"),  # 01:30 taken as CST (standard time) = 02:30 EST
         pd.Timestamp("2019-03-10 04:00"),  # 02:30 does not exist in Chicago: moved to 03:00 CDT = 04:00 EDT
         pd.Timestamp("2019-07-01 13:00")]
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"categories": ["13A"]}, "'categories' must be a JSON object"),
+    ({"category_patterns": [["(unclosed", "other"]]}, "not a valid regular expression"),
+    ({"timezone": {"source": "UTC", "local": "Mars/Olympus"}}, "time zone 'Mars/Olympus', which is not known"),
+    ({"epsg": 999999, "columns": {"incident_id": "incident_number", "occurred": "offense_date",
+                                  "category": "nibrs_code", "x": "latitude", "y": "longitude"}},
+     "coordinate system '999999', which cannot be used"),
+])
+def test_hand_edited_profile_mistakes_are_user_errors(tmp_path, change, message):
+    from workstation.errors import UserError
+
+    p = tmp_path / "x.csv"
+    p.write_text(_csv_text(ROWS))
+    base = detect_profile(read_table(p).columns, "offenses").to_dict()
+    ws = Workspace()
+    with pytest.raises(UserError, match=message):
+        import_files(ws, "offenses", [p], profile=Profile.from_dict({**base, **change}))
+    assert not ws.import_log

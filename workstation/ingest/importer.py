@@ -271,11 +271,33 @@ def check_profile(profile: Profile, label: str = "") -> None:
             targets += [spec.get("category"), spec.get("else")]
         else:
             targets.append(spec)
+    where = f"{label}: profile '{profile.name}'" if label else f"Profile '{profile.name}'"
     bad = sorted({t for t in targets if t is not None and t not in allowed})
     if bad:
-        where = f"{label}: profile '{profile.name}'" if label else f"Profile '{profile.name}'"
         raise UserError(f"{where} maps values to unknown categories {', '.join(bad)}; use one of "
                         f"{', '.join(allowed)}.")
+    patterns = [p for p, _ in profile.category_patterns]
+    patterns += [f.get("pattern") for f in profile.flags.values() if isinstance(f, dict)]
+    patterns += [(spec.get("if") or {}).get("pattern") for spec in profile.flag_columns.values()
+                 if isinstance(spec, dict)]
+    for pat in patterns:
+        if pat is None:
+            continue
+        try:
+            re.compile(pat)
+        except (re.error, TypeError) as exc:
+            raise UserError(f"{where} has a pattern that is not a valid regular expression ({pat!r}: {exc}).") \
+                from None
+    for key in ("source", "local"):
+        zone = (profile.timezone or {}).get(key)
+        if zone and str(zone).upper() != "UTC":
+            from zoneinfo import ZoneInfo
+
+            try:
+                ZoneInfo(zone)
+            except Exception:
+                raise UserError(f"{where} names the time zone '{zone}', which is not known; use a name such as "
+                                "'America/Chicago'.") from None
 
 
 def _allowed_categories(kind: str) -> tuple:

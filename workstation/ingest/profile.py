@@ -84,6 +84,12 @@ class Profile:
 
         if d["kind"] not in DATASET_KINDS:
             raise UserError(f"{where}: kind '{d['kind']}' is not one of {', '.join(DATASET_KINDS)}.")
+        for k, v in d.items():
+            want = _FIELD_TYPES.get(k)
+            if want is not None and v is not None and not isinstance(v, want):
+                json_names = {dict: "object", list: "array", str: "string", bool: "true/false", int: "number"}
+                names = " or ".join(json_names[t] for t in (want if isinstance(want, tuple) else (want,)))
+                raise UserError(f"{where}: '{k}' must be a JSON {names}.")
         p = cls(**{k: v for k, v in d.items() if k in known})
         p.path = path
         return p
@@ -161,6 +167,14 @@ def is_optional(fld: str, spec) -> bool:
     if isinstance(spec, dict) and "optional" in spec:
         return bool(spec["optional"])
     return fld in OPTIONAL_FIELDS
+
+
+_FIELD_TYPES = {
+    "name": str, "kind": str, "description": str, "match": dict, "header": bool, "sheet": (str, int),
+    "columns": dict, "categories": dict, "category_patterns": list, "category_default": str, "flag_columns": dict,
+    "count_columns": dict, "flags": dict, "date_formats": list, "dayfirst": bool, "timezone": dict,
+    "epsg": (int, str), "constants": dict, "id_from": list,
+}
 
 
 def _spec_names(spec) -> list:

@@ -164,6 +164,8 @@ def _read_text(path: Path, data: bytes, *, header: bool, nrows: int | None, str_
         bad.append(sep.join(str(f) for f in fields))
         return None
 
+    # a narrative pasted into one cell can pass the csv module's 128 KB field limit: read it, never refuse the file
+    csv.field_size_limit(max(csv.field_size_limit(), min(len(data) + 1, 2**31 - 1)))
     try:
         df = pd.read_csv(io.BytesIO(data), engine="python", on_bad_lines=on_bad, nrows=nrows,
                          **{**common, "dtype": str})
