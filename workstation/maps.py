@@ -54,8 +54,11 @@ CATEGORY_COLOURS = {
     "shotspotter": "#d35400", "disorder": "#7f8c8d", "priority": "#2c3e50",
 }
 OTHER_COLOURS = ("#34495e", "#16a085", "#f1c40f", "#9b59b6", "#27ae60", "#e84393", "#95a5a6", "#a04000")
-# light to dark blue, 5 classes: the records are drawn in reds and oranges on top and must stand out
-CHOROPLETH_COLOURS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
+# light to dark grey, 5 classes: the records are drawn in colour on top and must stand out on any class
+CHOROPLETH_COLOURS = ("#f7f7f7", "#d9d9d9", "#bdbdbd", "#969696", "#636363")
+# Panes, bottom to top: the city fill and district shading, the records, boundaries (Leaflet's overlay pane, 400),
+# the heat map, the edited boundary (psp_map.js creates the last three).
+BASE_PANE = "pspBase"
 TARGET_COLOUR = "#6c3483"
 SCENARIO_COLOUR = "#117a65"
 SELECTED_COLOUR = "#d35400"
@@ -609,9 +612,10 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
     _Own(js, css).add_to(m)
 
     legend: list[str] = []
+    folium.map.CustomPane(BASE_PANE, z_index=350, pointer_events=True).add_to(m)
     # ---- basemap: the workspace's own geometry ----
     if city is not None:
-        folium.GeoJson(shapely.to_geojson(city), name="City outline", control=False,
+        folium.GeoJson(shapely.to_geojson(city), name="City outline", control=False, pane=BASE_PANE,
                        style_function=lambda f: {"color": "#555", "weight": 2, "fillColor": "#ffffff",
                                                  "fillOpacity": 0.7}, interactive=False).add_to(m)
     if opts.choropleth and ws.districts:
@@ -625,10 +629,10 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
             feats.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(d.geometry)),
                           "properties": {"name": label, "value": _fmt(v, opts.choropleth), "fill": colour}})
         what = {"counts": "count", "per_100k": "per 100,000 people", "per_sq_mi": "per square mile"}[opts.choropleth]
-        folium.GeoJson({"type": "FeatureCollection", "features": feats},
+        folium.GeoJson({"type": "FeatureCollection", "features": feats}, pane=BASE_PANE,
                        name=f"Districts: {measure.label} {what}",
                        style_function=lambda f: {"color": "#666", "weight": 1.2,
-                                                 "fillColor": f["properties"]["fill"], "fillOpacity": 0.45},
+                                                 "fillColor": f["properties"]["fill"], "fillOpacity": 0.5},
                        tooltip=folium.GeoJsonTooltip(fields=["name", "value"], aliases=["", what.capitalize()]),
                        ).add_to(m)
         if breaks:
@@ -644,7 +648,7 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         feats = [{"type": "Feature", "geometry": json.loads(shapely.to_geojson(d.geometry)),
                   "properties": {"name": f"District {d.name}" if str(d.name).isdigit() else d.name}}
                  for d in ws.districts]
-        folium.GeoJson({"type": "FeatureCollection", "features": feats}, name="Districts",
+        folium.GeoJson({"type": "FeatureCollection", "features": feats}, name="Districts", pane=BASE_PANE,
                        style_function=lambda f: {"color": "#777", "weight": 1.2, "fillOpacity": 0},
                        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(m)
 

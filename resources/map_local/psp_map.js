@@ -57,9 +57,9 @@
 
     onAdd: function (map) {
       this._map = map;
-      // above the boundaries and the choropleth (overlayPane, 400), below markers and popups
+      // above the district shading (pspBase, 350), below the boundaries (overlayPane, 400)
       var pane = map.getPane("pspPoints") || map.createPane("pspPoints");
-      pane.style.zIndex = 450;
+      pane.style.zIndex = 380;
       pane.style.pointerEvents = "none";
       this._canvas = L.DomUtil.create("canvas", "psp-points leaflet-zoom-hide");
       this._canvas.style.pointerEvents = "none";
@@ -193,9 +193,9 @@
     var onAdd = layer.onAdd;
     layer.onAdd = function (map) {
       onAdd.call(this, map);
-      // leaflet.heat draws in the overlay pane, under the district shading: lift it above the shading
+      // leaflet.heat draws in the overlay pane; give it its own, over the shading and under the boundaries
       var pane = map.getPane("pspHeat") || map.createPane("pspHeat");
-      pane.style.zIndex = 440;
+      pane.style.zIndex = 390;
       pane.style.pointerEvents = "none";
       pane.appendChild(this._canvas);
     };
