@@ -49,7 +49,7 @@ MAX_ZOOM = 19
 EMBED_ALL_FIELDS_UP_TO = 50_000   # larger point sets embed id/date/category only; the app asks for the rest
 
 CATEGORY_COLOURS = {
-    "homicide": "#7b0000", "rape": "#b03a2e", "robbery": "#e67e22", "aggravated_assault": "#c0392b",
+    "homicide": "#7b0000", "rape": "#e84393", "robbery": "#e67e22", "aggravated_assault": "#c0392b",
     "burglary": "#2471a3", "larceny_theft": "#5dade2", "motor_vehicle_theft": "#1abc9c", "arson": "#8e44ad",
     "shotspotter": "#d35400", "disorder": "#7f8c8d", "priority": "#2c3e50",
 }
