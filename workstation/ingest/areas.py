@@ -66,7 +66,6 @@ def _read_geojson(path: Path, data: bytes):
 
 def _read_shapefile(path: Path):
     import shapefile
-    import shapely
     from shapely.geometry import shape
 
     base = path.with_suffix("")
@@ -110,7 +109,6 @@ def _read_shapefile(path: Path):
         if bounds and max(max(abs(b[0]), abs(b[2])) for b in bounds) > 180:
             raise UserError(f"{path.name}: the shapefile has no .prj file and its coordinates are projected; "
                             "add the .prj file that came with it.")
-    _ = shapely
     return out, crs
 
 
@@ -253,7 +251,7 @@ def import_areas(ws: Workspace, paths, area_kind: str | None = None, progress=No
         if should_stop is not None and should_stop():
             raise ImportCancelled("Import cancelled; the workspace is unchanged.")
         p = Path(p)
-        data = readers.read_bytes(p) if p.suffix.lower() != ".shp" else readers.read_bytes(p)
+        data = readers.read_bytes(p)  # for the log's size and hash (a shapefile: its .shp part)
         areas, warnings, n, rejected = read_areas(p, area_kind)
         staged.append((p, data, areas, warnings, n, rejected))
         if progress:
