@@ -320,3 +320,16 @@ def test_an_unsaved_edit_survives_a_crash(qtbot, panel, tmp_path):
     # undoing back to the official boundary leaves nothing to recover
     panel.undo_action.trigger()
     assert DRAFT_KEY not in ws.meta
+
+
+def test_the_map_waits_while_the_figures_are_prepared(qtbot, panel):
+    settled(qtbot, panel)
+    first = panel.last_page
+    panel.state.set_ready(False)                      # the main window builds the engine's indexes in a worker
+    panel.state.set_area(CORRIDOR)
+    qtbot.wait(300)
+    assert panel.editor is None and panel.last_page is first and "Preparing" in panel.notice.text()
+    panel.state.set_ready(True)
+    qtbot.waitUntil(lambda: panel.editor is not None and panel.last_page is not first, timeout=10000)
+    assert panel.editing_key == CORRIDOR and not panel.notice.isVisible()
+    settled(qtbot, panel)

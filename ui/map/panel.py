@@ -260,6 +260,9 @@ class MapPanel(QWidget):
         state.workspace_changed.connect(self._workspace_changed)
         state.selection_changed.connect(self._selection_changed)
         state.data_changed.connect(self._data_changed)
+        if hasattr(state, "ready_changed"):
+            state.ready_changed.connect(self._ready_changed)
+        self._pending_edit: tuple | None = None      # an edit asked for while the engine's indexes were prepared
         self._fill_choices()
         self._update_undo()
         if state.workspace is not None:
@@ -346,6 +349,21 @@ class MapPanel(QWidget):
             self._restart_editor()
         self._schedule()
 
+    def _ready(self) -> bool:
+        return getattr(self.state, "ready", True)
+
+    def _ready_changed(self, ready: bool) -> None:
+        if not ready:
+            return
+        if self._pending_edit is not None:
+            key, shape, restored = self._pending_edit
+            self._pending_edit = None
+            if restored:
+                self._restore_draft()
+            else:
+                self.start_editing(key, shape)
+        self._schedule()
+
     def _engine_key_now(self):
         return (id(self.state.workspace), str(self.state.as_of))
 
@@ -362,6 +380,11 @@ class MapPanel(QWidget):
             return
         if ws is None:
             self._show_notice("Open or import a workspace to see the map.")
+            return
+        if not self._ready():
+            # the counting engine's indexes are being built off the UI thread: wait for them (ready_changed)
+            self._stale = True
+            self._show_notice("Preparing the figures…")
             return
         t0 = time.perf_counter()
         try:
@@ -428,6 +451,9 @@ class MapPanel(QWidget):
 
         ws = self.state.workspace
         if ws is None:
+            return False
+        if not self._ready():
+            self._pending_edit = (key, shape, False)
             return False
         if shape is None:
             kind, _, name = key.partition(":")
@@ -613,6 +639,9 @@ class MapPanel(QWidget):
         ws = self.state.workspace
         draft = ws.meta.get(DRAFT_KEY) if ws is not None else None
         if not isinstance(draft, dict) or not draft.get("shape"):
+            return False
+        if not self._ready():
+            self._pending_edit = (None, None, True)
             return False
         key = draft.get("area_key") or "new"
         kind, _, name = key.partition(":")
