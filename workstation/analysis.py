@@ -123,20 +123,31 @@ class DatasetIndex:
     def _hierarchy_drop(self) -> np.ndarray:
         """True for the offense rows the UCR hierarchy rule does not count (all but the highest Part I offense of
         each incident; arson and non-Part I rows are never dropped)."""
-        df = self.frame
-        rank_of = {c: i for i, c in enumerate(schema.HIERARCHY)}
-        cats = df["category"].astype("str").to_numpy()
-        rank = np.array([rank_of.get(c, -1) for c in cats], dtype=np.int64)
-        ranked = np.flatnonzero(rank >= 0)
         drop = np.zeros(self.n, dtype=bool)
+        inc_all = self._incident_codes()
+        if not self.n or int(inc_all.max()) + 1 == self.n:
+            return drop  # one record per incident (the common layout): nothing to drop
+        s = self.frame["category"]
+        if not isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype("category")
+        rank_of = {c: i for i, c in enumerate(schema.HIERARCHY)}
+        cat_rank = np.array([rank_of.get(str(c), -1) for c in s.cat.categories] + [-1], dtype=np.int64)
+        rank = cat_rank[s.cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
+        ranked = np.flatnonzero(rank >= 0)
         if ranked.size:
-            inc = pd.factorize(df["incident_id"].to_numpy()[ranked])[0]
+            inc = inc_all[ranked]
             order = np.lexsort((ranked, rank[ranked], inc))  # per incident: best rank first, then first row
             inc_sorted = inc[order]
             first = np.ones(order.size, dtype=bool)
             first[1:] = inc_sorted[1:] != inc_sorted[:-1]
             drop[ranked[order[~first]]] = True
         return drop[self.order]
+
+    def _incident_codes(self) -> np.ndarray:
+        """Incident id codes in frame order (factorised once; shared by hierarchy and distinct-incident counting)."""
+        if getattr(self, "_incident_codes_frame", None) is None:
+            self._incident_codes_frame = pd.factorize(self.frame["incident_id"].to_numpy())[0]
+        return self._incident_codes_frame
 
     def weights(self, count: str) -> np.ndarray | None:
         if count not in self._weights:
@@ -148,7 +159,7 @@ class DatasetIndex:
     @property
     def incidents(self) -> np.ndarray:
         if self._incidents is None:
-            self._incidents = pd.factorize(self.frame["incident_id"].to_numpy())[0][self.order]
+            self._incidents = self._incident_codes()[self.order]
         return self._incidents
 
     def selector(self, m: Measure, counting: str) -> np.ndarray:

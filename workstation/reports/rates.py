@@ -190,16 +190,26 @@ def _clearance_frame(ws, eng, m, ref, counting):
     incident for distinct-incident measures (cleared when any of its records is, on the earliest date)."""
     pos = eng.rows(m, ref, None, counting)
     rows = np.sort(eng.frame_rows(m.dataset, pos))
-    df = ws.frames[m.dataset].iloc[rows]
+    frame = ws.frames[m.dataset]
+
+    def take(col, convert=None, missing=None):
+        # column by column, only the rows needed: no copy of the whole frame, no per-value string conversion
+        if col not in frame:
+            return np.full(len(rows), missing, dtype=object if missing is None else type(missing))
+        s = frame[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            names = np.asarray(list(s.cat.categories) + [None], dtype=object)
+            return names[s.cat.codes.to_numpy()[rows]]
+        v = s.to_numpy()[rows]
+        return convert(v) if convert else v
+
     out = pd.DataFrame({
-        "incident_id": df["incident_id"].to_numpy(),
-        "occ": day_numbers(df["occurred"].to_numpy()),
-        "cleared": df["cleared"].to_numpy(dtype=bool) if "cleared" in df else np.zeros(len(df), dtype=bool),
-        "cday": day_numbers(df["cleared_date"].to_numpy()) if "cleared_date" in df else np.full(len(df), -1),
-        "ctype": (df["clearance_type"].astype("str").to_numpy() if "clearance_type" in df
-                  else np.full(len(df), None, dtype=object)),
-        "code": (df["exceptional_code"].astype("str").to_numpy() if "exceptional_code" in df
-                 else np.full(len(df), None, dtype=object)),
+        "incident_id": take("incident_id"),
+        "occ": take("occurred", day_numbers),
+        "cleared": take("cleared", lambda v: v.astype(bool), False),
+        "cday": take("cleared_date", day_numbers, -1),
+        "ctype": take("clearance_type"),
+        "code": take("exceptional_code"),
     })
     if m.count == "incidents" and len(out):
         out = out.sort_values(["incident_id", "occ"])
