@@ -172,11 +172,13 @@ class RecordsView(QWidget):
             self.write_csv(path)
 
     def write_csv(self, path) -> None:
+        from workstation.errors import UserError
+        from workstation.exports.csv_file import write_csv
+
         try:
-            self.model.view_frame().to_csv(path, index=False)
-        except OSError as exc:
-            QMessageBox.warning(self, "Could not save", f"Could not write {path}: {exc.strerror or exc}. "
-                                "Choose another folder.")
+            write_csv(self.model.view_frame(), path)  # input text never runs as a formula in Excel; atomic
+        except UserError as exc:
+            QMessageBox.warning(self, "Could not save", str(exc))
 
     def shutdown(self) -> None:
         self._runner.cancel()
