@@ -124,7 +124,7 @@ class DatasetIndex:
         """True for the offense rows the UCR hierarchy rule does not count (all but the highest Part I offense of
         each incident; arson and non-Part I rows are never dropped)."""
         drop = np.zeros(self.n, dtype=bool)
-        inc_all = self._incident_codes()
+        inc_all = self.incident_codes()
         if not self.n or int(inc_all.max()) + 1 == self.n:
             return drop  # one record per incident (the common layout): nothing to drop
         s = self.frame["category"]
@@ -143,7 +143,7 @@ class DatasetIndex:
             drop[ranked[order[~first]]] = True
         return drop[self.order]
 
-    def _incident_codes(self) -> np.ndarray:
+    def incident_codes(self) -> np.ndarray:
         """Incident id codes in frame order (factorised once; shared by hierarchy and distinct-incident counting)."""
         if getattr(self, "_incident_codes_frame", None) is None:
             self._incident_codes_frame = pd.factorize(self.frame["incident_id"].to_numpy())[0]
@@ -159,7 +159,7 @@ class DatasetIndex:
     @property
     def incidents(self) -> np.ndarray:
         if self._incidents is None:
-            self._incidents = self._incident_codes()[self.order]
+            self._incidents = self.incident_codes()[self.order]
         return self._incidents
 
     def selector(self, m: Measure, counting: str) -> np.ndarray:

@@ -204,7 +204,8 @@ def _clearance_frame(ws, eng, m, ref, counting):
         return convert(v) if convert else v
 
     out = pd.DataFrame({
-        "incident_id": take("incident_id"),
+        # integer incident codes (factorised once by the engine) group exactly like the id strings, without them
+        "incident_id": eng.index(m.dataset).incident_codes()[rows],
         "occ": take("occurred", day_numbers),
         "cleared": take("cleared", lambda v: v.astype(bool), False),
         "cday": take("cleared_date", day_numbers, -1),
