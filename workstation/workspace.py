@@ -323,7 +323,10 @@ def read_workspace(path: Path) -> Workspace:
         ws.import_log = [json.loads(r["entry"]) for r in con.execute("SELECT entry FROM import_log ORDER BY load_id")]
         ws.rejects = {r["load_id"]: _parquet_to_frame(r["parquet"])
                       for r in con.execute("SELECT load_id, parquet FROM rejects")}
-    except sqlite3.DatabaseError as exc:
+    except WorkspaceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged table, blob, JSON or geometry: the file is damaged, say so
+        # (anything else would reach the analyst as a crash, and a damaged recovery file would crash every start)
         raise WorkspaceError(f"{path.name} is damaged and cannot be read ({exc}). "
                              "Open the previous copy or the recovery file instead.") from exc
     finally:
