@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--as-of", dest="as_of", help="YYYY-MM-DD (default: the newest record's date)")
     e.add_argument("--area", action="append", default=[], help="area name (repeatable; default: every target area)")
     e.add_argument("--scenario", help="use this saved scenario in place of its target area")
+    e.add_argument("--history", metavar="FIRST-LAST:CURRENT",
+                   help="Part I history years, e.g. 2007-2015:2016 (default: the workspace's setting, else the last "
+                        "complete year against the nine before it)")
     e.add_argument("--out", required=True)
 
     n = sub.add_parser("info", help="summarise a workspace")

@@ -902,7 +902,9 @@ def build_demo(seed: int = DEFAULT_SEED, progress: Callable[[float], None] | Non
     step(0.9)
     ws = Workspace()
     ws.meta.update({"city": CITY_LABEL, "timezone": TIMEZONE, "population": POPULATION, "demo": True,
-                    "demo_seed": int(seed), "data_as_of": DATA_AS_OF})
+                    "demo_seed": int(seed), "data_as_of": DATA_AS_OF,
+                    # the partnership's own Part I history: 2007-2015 baseline against 2016 (the case study's Table 1)
+                    "part1_history": {"baseline": [2007, 2015], "current": 2016}})
     for area in _areas(b):
         ws.put_area(area)
     frames = {"offenses": offenses, "shootings": shootings, "calls": calls, "activity": activity, "people": people}

@@ -59,8 +59,9 @@ GUN_RATES = {"Milwaukee": (594833, 2419, 406.67), "Philadelphia": (1526006, 3865
 @pytest.fixture(scope="module")
 def demo_book(demo_ws, tmp_path_factory):
     path = tmp_path_factory.mktemp("demo_wb") / "compstat.xlsx"
-    # Table 1 compares 2016 with 2007-2015: the analyst chooses those years (the default is the last complete year)
-    export_workbook(demo_ws, path, as_of=AS_OF, history_years=(2007, 2015, 2016))
+    # Table 1 compares 2016 with 2007-2015: the demo workspace carries that choice (meta "part1_history"), so the
+    # default export shows it; elsewhere the default is the last complete year against the nine before it
+    export_workbook(demo_ws, path, as_of=AS_OF)
     return path
 
 
@@ -213,3 +214,22 @@ def test_cli_on_the_demo_file(demo_path, tmp_path):
     rows = readers(out)["calamine"]["Target Areas"]
     assert {k: v[:6] for k, v in after(rows, "Homicides PSP Areas").items()} == PSP_HOMICIDES
     assert "Citywide" not in [r[0] for r in readers(out)["openpyxl"]["Summary"][:12]]
+
+
+def test_cli_history_years(demo_path, tmp_path):
+    """--history picks Part I History's years; a malformed value is one clear message and exit code 2."""
+    out = tmp_path / "hist.xlsx"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    base = [sys.executable, str(ROOT / "main.py"), "export", "--workspace", str(demo_path), "--as-of", AS_OF,
+            "--area", "Center Street Corridor", "--out", str(out)]
+    proc = subprocess.run(base + ["--history", "2009-2017:2018"], capture_output=True, text=True, timeout=300,
+                          env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    rows = readers(out)["openpyxl"]["Part I History"]
+    head = next(r for r in rows if r[0] == "Crime")
+    assert head[1:13] == [str(y) for y in range(2009, 2018)] + ["2009 - 2017 Average", "2018",
+                                                                 "Average - 2018 % Change"]
+    bad = subprocess.run(base + ["--history", "2016"], capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == ("error: --history '2016' should look like 2007-2015:2016 (baseline first-last "
+                                  "years, then the current year).")

@@ -25,6 +25,20 @@ def parse_as_of(text: str | None) -> dt.date | None:
         raise UserError(f"--as-of '{text}' is not a date: write it as YYYY-MM-DD, for example 2019-09-29.") from None
 
 
+_HISTORY = re.compile(r"^\s*(\d{4})\s*-\s*(\d{4})\s*:\s*(\d{4})\s*$")
+
+
+def parse_history(text: str | None) -> tuple[int, int, int] | None:
+    """--history FIRST-LAST:CURRENT, e.g. 2007-2015:2016 (baseline years, then the year compared with them)."""
+    if text is None or not str(text).strip():
+        return None
+    m = _HISTORY.match(str(text))
+    if not m:
+        raise UserError(f"--history '{text}' should look like 2007-2015:2016 (baseline first-last years, then the "
+                        "current year).")
+    return int(m[1]), int(m[2]), int(m[3])
+
+
 def area_key_for(ws, name: str) -> str:
     """The area key for what an analyst typed: a key ("district:3", "target_area:Center Street Corridor"),
     "citywide" (or the city's name), a target area's, district's or scenario's name, or a district number."""
@@ -77,6 +91,7 @@ def cli_export(args) -> int:
             known = ", ".join(a.name for a in ws.scenarios) or "none saved yet"
             raise UserError(f"--scenario '{scenario}': the workspace has no scenario of that name "
                             f"(scenarios: {known}).")
-    path = export_workbook(ws, out, as_of=as_of, area_keys=keys or None, scenario=scenario)
+    history = parse_history(getattr(args, "history", None))
+    path = export_workbook(ws, out, as_of=as_of, area_keys=keys or None, scenario=scenario, history_years=history)
     print(f"Wrote {path}.", file=sys.stdout)
     return 0
