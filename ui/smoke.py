@@ -104,10 +104,13 @@ def run_smoke_test(keep: bool = False) -> int:
         panel = _wait_until(app, lambda: win.map_panel, 30, "the map panel was not created")
         if not hasattr(panel, "view"):
             raise SmokeFailure(f"the map could not be started: {panel}")
-        _wait_until(app, lambda: panel.last_page is not None or panel.notice.isVisible(), 60,
-                    "no map page was built")
-        if panel.last_page is None:
-            raise SmokeFailure(f"the map shows a notice instead of a page: {panel.notice.text()}")
+        # the panel may first say "Preparing the figures…" while the engine's indexes are built in a worker
+        try:
+            _wait_until(app, lambda: panel.last_page is not None, STEP_TIMEOUT_S, "no map page was built")
+        except SmokeFailure:
+            if panel.notice.isVisible():
+                raise SmokeFailure(f"the map shows a notice instead of a page: {panel.notice.text()}") from None
+            raise
         view = panel.view
         _wait_until(app, lambda: view.eval_js("window.PSP && PSP.ready === true") is True, STEP_TIMEOUT_S,
                     "the map page did not finish loading")
@@ -255,11 +258,14 @@ def _check_workbook(path: Path) -> str:
 
 
 def _close(app, win) -> None:
-    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool
 
     from ui.map.view import delete_now
 
     win.hide()
+    # every worker done and its queued signals delivered before the window (and the objects they report to) go
+    QThreadPool.globalInstance().waitForDone(60_000)
+    app.processEvents()
     # pages before their profiles, now rather than at interpreter exit (QtWebEngine aborts otherwise)
     delete_now(win)
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -265,7 +265,8 @@ def test_the_recovery_file_brings_back_an_unsaved_boundary_edit(tmp_path, qtbot,
         win.tabs.setCurrentWidget(win.map_tab)
         qtbot.waitUntil(lambda: win.map_panel is not None, timeout=30000)
         panel = win.map_panel
-        assert panel.editing_key == key
+        # the draft comes back once the counting engine is ready (its indexes are built in a worker)
+        qtbot.waitUntil(lambda: panel.editing_key == key, timeout=30000)
         assert panel.editor.shape == edited and panel.has_unsaved_edit()
         official = freeze_shape(ws.area("Center Street Corridor", "target_area").geometry)
         assert edited != official                       # the edit was not already in the saved boundary
