@@ -10,6 +10,7 @@ import time
 import traceback
 from typing import Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from workstation.errors import UserError
@@ -126,10 +127,14 @@ class TaskRunner(QObject):
         return ok
 
     def _relay_progress(self, w: Worker, f: float) -> None:
-        if w is self.worker:
+        if shiboken6.isValid(self) and w is self.worker:
             self.progress.emit(f)
 
     def _end(self, w: Worker, how: str, *args) -> None:
+        # The worker's queued signal can arrive after the window (and this runner, its child) was deleted: the
+        # lambdas keep the Python wrapper alive, but the C++ object and its signals are gone.
+        if not shiboken6.isValid(self):
+            return
         if w in self._abandoned:
             self._abandoned.remove(w)
             return
