@@ -27,6 +27,7 @@ import pandas as pd
 
 from . import geo, periods, schema
 from .errors import UserError
+from .fileio import write_atomically
 
 ROOT = Path(__file__).resolve().parents[1]
 RESOURCES = ROOT / "resources"
@@ -734,9 +735,5 @@ def export_standalone(ws, path, options: MapOptions | None = None, catalog=None)
                          "embed_all_fields": True if opts.embed_all_fields is None else opts.embed_all_fields})
     page = build_map(ws, opts, catalog)
     html = standalone_html(page.html)
-    p = Path(path)
-    try:
-        p.write_text(html, encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"Could not write the map to {p}: {exc.strerror or exc}. Choose another folder.") from exc
+    write_atomically(path, lambda tmp: Path(tmp).write_text(html, encoding="utf-8"), what="the map")
     return page

@@ -287,6 +287,8 @@ def read_workspace(path: Path) -> Workspace:
     path = Path(path)
     if not path.exists():
         raise WorkspaceError(f"Workspace file {path} does not exist.")
+    if path.is_dir():
+        raise WorkspaceError(f"{path} is a folder, not a workspace file: choose the .psw file inside it.")
     try:
         with open(path, "rb") as fh:
             head = fh.read(16)

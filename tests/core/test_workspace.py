@@ -56,6 +56,8 @@ def test_not_a_workspace(tmp_path):
         Workspace.open(p)
     with pytest.raises(WorkspaceError, match="does not exist"):
         Workspace.open(tmp_path / "missing.psw")
+    with pytest.raises(WorkspaceError, match="is a folder, not a workspace file"):
+        Workspace.open(tmp_path)
 
 
 def test_newer_file_format_is_refused(tmp_path):

@@ -152,7 +152,7 @@ def test_csv_write_is_atomic_and_errors_are_sentences(tmp_path):
     finally:
         cf.neutralise = orig
     assert target.read_text(encoding="utf-8") == "old"               # the previous file is untouched
-    assert str(e.value).startswith(f"Could not write {target}: No space left on device.")
+    assert str(e.value).startswith(f"Cannot write the CSV file {target}: No space left on device.")
     assert not list(tmp_path.glob(".out.*"))                          # no temporary file left behind
     with pytest.raises(UserError, match="does not exist"):
         write_csv(pd.DataFrame({"a": [1]}), tmp_path / "missing" / "x.csv")

@@ -6,14 +6,12 @@ convention spreadsheets themselves use for "this is text"; numbers such as -87.9
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import UserError
+from ..fileio import write_atomically
 
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 # a lead character, also behind blanks or line breaks (a spreadsheet may trim them on import)
@@ -44,26 +42,13 @@ def neutralise(df: pd.DataFrame) -> pd.DataFrame:
 
 def write_csv(df: pd.DataFrame, path) -> Path:
     """Write ``df`` (no index) as UTF-8 CSV with a BOM (so Excel reads accents right), formula-safe, atomically."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"Could not write {path}: the folder {folder} does not exist. Choose another folder.")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".csv.part", dir=str(folder))
-    except OSError as exc:
-        raise UserError(f"Could not write {path}: {exc.strerror or exc}. Choose another folder.") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
-            neutralise(df).to_csv(fh, index=False)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UserError(f"Could not write {path}: {exc.strerror or exc}. If the file is open in Excel, close it; "
-                        "otherwise choose another folder.") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    safe = neutralise(df)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+            safe.to_csv(fh, index=False)
+
+    return write_atomically(path, write, what="the CSV file")
 
 
 __all__ = ["FORMULA_LEADS", "safe_text", "neutralise", "write_csv"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,6 +23,7 @@ from openpyxl.utils import get_column_letter
 
 from .. import areas as area_mod
 from ..errors import UserError
+from ..fileio import check_target, write_atomically
 from ..reports.table import ReportTable
 from .sheet_writer import SheetWriter
 
@@ -78,7 +78,7 @@ def export_workbook(ws, out_path, as_of=None, area_keys=None, scenario=None, pro
     out = Path(out_path)
     if out.suffix.lower() != ".xlsx":
         raise UserError(f"The workbook name {out.name} must end in .xlsx.")
-    _check_folder(out)  # before the analysis: a wrong folder should not cost the analyst a wait
+    check_target(out, "the workbook")  # before the analysis: a wrong folder should not cost the analyst a wait
     ctx = export_context(ws, as_of, area_keys, scenario, progress, should_stop, history_years=history_years)
     ctx.check(0.0)
     wb = write_workbook(ctx, plan_workbook(ctx))
@@ -130,33 +130,9 @@ def export_context(ws, as_of=None, area_keys=None, scenario=None, progress=None,
     return ctx
 
 
-def _check_folder(out: Path) -> Path:
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"Cannot write {out}: the folder {folder} does not exist. Choose an existing folder.")
-    if out.is_dir():
-        raise UserError(f"Cannot write {out}: a folder of that name is in the way. Choose another file name.")
-    return folder
-
-
 def save_atomic(wb: Workbook, out: Path) -> None:
     """Save beside the target under a temporary name, then rename over it (a failure leaves the old file)."""
-    folder = _check_folder(out)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".xlsx.part", dir=str(folder))
-    except OSError as exc:
-        raise UserError(f"Cannot write {out}: {exc.strerror or exc}. Choose a folder you can write to.") from exc
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise UserError(f"Cannot write {out}: {exc.strerror or exc}. If the workbook is open in Excel, close it; "
-                        "otherwise choose another folder.") from exc
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_atomically(out, wb.save, what="the workbook")
 
 
 # ---------------------------------------------------------------------------------------------------------------------

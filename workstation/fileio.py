@@ -1,0 +1,51 @@
+"""Atomic file writes: every file the workstation writes appears whole or not at all.
+
+The content is written to a hidden temporary file in the target's own folder (so the final rename never crosses
+file systems), flushed to disk, and renamed over the target. A crash, a kill or an error at any moment leaves the
+previous file untouched; the temporary file is removed on error.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from .errors import UserError
+
+
+def check_target(path, what: str = "the file") -> Path:
+    """The folder ``path`` will be written into; a UserError naming the problem when it cannot be."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"Cannot write {what} {path}: the folder {folder} does not exist. Choose an existing folder.")
+    if path.is_dir():
+        raise UserError(f"Cannot write {what} {path}: a folder of that name is in the way. Choose another file name.")
+    return folder
+
+
+def write_atomically(path, write: Callable[[Path], None], what: str = "the file", fsync: bool = True) -> Path:
+    """Call ``write(tmp_path)`` to produce the content, then rename it over ``path``."""
+    path = Path(path)
+    folder = check_target(path, what)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=str(folder))
+    except OSError as exc:
+        raise UserError(f"Cannot write {what} {path}: {exc.strerror or exc}. Choose a folder you can write to.") \
+            from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        if fsync:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UserError(f"Cannot write {what} {path}: {exc.strerror or exc}. If it is open in another program "
+                        "(Excel), close it; otherwise choose another folder.") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
