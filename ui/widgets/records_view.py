@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from workstation import formatting
+from workstation.exports.csv_file import safe_text
 from ui.models.dataframe_model import DataFrameModel
 from ui.workers import TaskRunner
 
@@ -78,9 +79,15 @@ class RecordsTable(QTableView):
         cols = sorted({i.column() for i in sel}) if sel else list(range(model.columnCount()))
         lines = ["\t".join(str(model.headerData(c, Qt.Orientation.Horizontal)) for c in cols)]
         for r in rows:
-            lines.append("\t".join(str(model.data(model.index(r, c)) or "").replace("\t", " ") for c in cols))
+            # records are input text: pasted into Excel, "=HYPERLINK(...)" would run; safe_text keeps it text
+            lines.append("\t".join(_clip_cell(model.data(model.index(r, c))) for c in cols))
         QGuiApplication.clipboard().setText("\n".join(lines) + "\n")
         return len(rows)
+
+
+def _clip_cell(value) -> str:
+    text = " ".join(str(value or "").replace("\t", " ").splitlines())  # one cell stays one cell
+    return safe_text(text)
 
 
 class RecordsView(QWidget):
