@@ -17,6 +17,7 @@ is vectorised (numpy) so that build + save stays well under 10 s for ~1M records
 from __future__ import annotations
 
 import time
+import zlib
 from pathlib import Path
 from typing import Callable
 
@@ -81,7 +82,18 @@ _AREA_HOMICIDES_OTHER = {CORRIDOR: {(2017, "ytd"): {"3": 5, "5": 3, "7": 3}, (20
 _AREA_NONFATAL_OTHER = {CORRIDOR: {(2017, "ytd"): {"3": 30, "5": 22, "7": 14}, (2017, "rest"): {"3": 8, "5": 4, "7": 5},
                                    (2018, "rest"): {"3": 6, "5": 4, "7": 2}},
                         SECOND_AREA: {(2017, "ytd"): {"5": 20}, (2017, "rest"): {"5": 3}, (2018, "rest"): {"5": 4}}}
+def _unround(values, salt: str, spread: float = 0.02) -> tuple:
+    """Round chosen totals read as invented on a CompStat grid: nudge each by a fixed, deterministic amount within
+    +/-2% (crc32 of the salt and position; the same every run and every seed)."""
+    out = []
+    for i, v in enumerate(values):
+        u = zlib.crc32(f"{salt}:{i}".encode()) / 0xFFFFFFFF  # 0..1
+        out.append(int(round(v * (1 + spread * (2 * u - 1)))))
+    return tuple(out)
+
+
 # Citywide Part I per year 2007..2018 and Jan 1 - Sep 29 2019 (violent ~6,900-7,300 a year; Part I ~30-37k).
+# Homicides are printed by the case study for 2017-2019 and stay exact; the other chosen totals are un-rounded.
 CITY_PART1 = {
     "homicide": (105, 71, 72, 94, 87, 91, 105, 90, 145, 141, 119, 99, 71),
     "rape": (390, 370, 330, 310, 320, 330, 350, 360, 400, 420, 430, 410, 320),
@@ -92,6 +104,7 @@ CITY_PART1 = {
     "motor_vehicle_theft": (5000, 4500, 3900, 3700, 3600, 3900, 3700, 3800, 4500, 4400, 4700, 4600, 3300),
     "arson": (290, 280, 270, 250, 240, 260, 230, 220, 240, 230, 210, 200, 140),
 }
+CITY_PART1 = {c: v if c == "homicide" else _unround(v, c) for c, v in CITY_PART1.items()}
 # Corridor Part I 2017, 2018 and 2019 YTD (Table 1 covers 2007-2016). No arson in the corridor before 2017.
 _CORRIDOR_LATER = {"homicide": (14, 14, 9), "rape": (31, 28, 20), "robbery": (238, 214, 148),
                    "aggravated_assault": (462, 431, 322), "burglary": (301, 268, 187),
@@ -555,11 +568,11 @@ def _location_columns(b: _Builder, cell: np.ndarray, addr: np.ndarray) -> dict:
 
 # --- calls for service and sensor events, 2014 on ---------------------------------------------------------------------
 CALL_YEARS = tuple(range(2014, 2020))
-_PRIORITY_CITY = (26500, 27200, 26000, 25400, 24800, 18300)
+_PRIORITY_CITY = _unround((26500, 27200, 26000, 25400, 24800, 18300), "priority_city")
 _PRIORITY_CORRIDOR_SHARE = (0.112, 0.115, 0.110, 0.108, 0.105, 0.104)
-_DISORDER_CITY = (16200, 16600, 16000, 15700, 15300, 11800)
+_DISORDER_CITY = _unround((16200, 16600, 16000, 15700, 15300, 11800), "disorder_city")
 _DISORDER_CORRIDOR_SHARE = 0.085
-_SHOTSPOTTER_CITY = (4200, 5100, 4700, 4300, 3600, 2500)
+_SHOTSPOTTER_CITY = _unround((4200, 5100, 4700, 4300, 3600, 2500), "shotspotter_city")
 _SHOTSPOTTER_DETECTED = 0.8   # share of located shootings inside coverage that set off the sensors
 _COVERAGE = np.array([1, 2, 4, 6, 7, 8, 9, 10])  # districts 2, 3, 5, 7 with the target areas
 _PRIORITY_TYPES = (("SHOTS FIRED", "1", 0.16), ("SUBJECT WITH WEAPON", "1", 0.10), ("BATTERY", "1", 0.16),
