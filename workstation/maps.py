@@ -63,6 +63,9 @@ BASE_PANE = "pspBase"
 TARGET_COLOUR = "#6c3483"
 SCENARIO_COLOUR = "#117a65"
 SELECTED_COLOUR = "#d35400"
+# Two boundaries compared on one map: the first solid orange, the second dashed blue (apart in hue and in line style,
+# so they stay apart for colour-blind readers and on a grey printout).
+COMPARE_STYLES = ((SELECTED_COLOUR, None), ("#1f4e99", "9 6"))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -294,6 +297,25 @@ class TileSource:
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Building the page
+@dataclass(frozen=True)
+class Outline:
+    """A boundary drawn on top of the others in a colour and line style of its own (comparisons)."""
+
+    area_key: str
+    label: str = ""
+    colour: str = SELECTED_COLOUR
+    dash: str | None = None          # a Leaflet dashArray such as "9 6"; None: solid
+    weight: float = 3.5
+
+
+def compare_outlines(ws, key_a: str, key_b: str) -> tuple[Outline, Outline]:
+    """The two outlines of a comparison (A solid orange, B dashed blue), labelled as the area picker labels them."""
+    from .areas import resolve_area
+
+    return tuple(Outline(k, f"{tag}: {resolve_area(ws, k).label}", colour, dash)
+                 for (colour, dash), k, tag in zip(COMPARE_STYLES, (key_a, key_b), ("A", "B")))
+
+
 @dataclass
 class MapOptions:
     area_key: str = "citywide"
@@ -311,6 +333,7 @@ class MapOptions:
     tiles: TileSource | None = None
     embed_all_fields: bool | None = None  # None: all fields up to EMBED_ALL_FIELDS_UP_TO points
     point_radius: int = 3
+    outlines: tuple = ()              # Outline(s) drawn over everything else; the view fits them all
 
 
 @dataclass
@@ -579,6 +602,10 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
 
     # ---- the view: the selected area, else the city, else the records ----
     focus = area_geom if area_geom is not None else city
+    outline_geoms = [(o, _area_geometry(ws, o.area_key)[0]) for o in opts.outlines]
+    outline_geoms = [(o, g) for o, g in outline_geoms if g is not None and not g.is_empty]
+    if outline_geoms:
+        focus = shapely.union_all([g for _, g in outline_geoms])
     if focus is None and ws.districts:
         focus = shapely.union_all([d.geometry for d in ws.districts])
     if focus is not None and not focus.is_empty:
@@ -679,6 +706,17 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         folium.GeoJson(shapely.to_geojson(area_geom), name=area_label, control=False,
                        style_function=lambda f: {"color": SELECTED_COLOUR, "weight": 4, "fillOpacity": 0},
                        interactive=False).add_to(m)
+
+    for o, g in outline_geoms:
+        label = o.label or o.area_key
+        feat = {"type": "Feature", "geometry": json.loads(shapely.to_geojson(g)),
+                "properties": {"name": label, "sqmi": f"{geo.area_sq_miles(g):.2f} sq mi"}}
+        folium.GeoJson(feat, name=label,
+                       style_function=lambda f, o=o: {"color": o.colour, "weight": o.weight, "dashArray": o.dash,
+                                                      "fillOpacity": 0.04},
+                       tooltip=folium.GeoJsonTooltip(fields=["name", "sqmi"], labels=False)).add_to(m)
+        legend.append(f"<div class='psp-row'><span class='line' style='border-color:{o.colour};width:26px;"
+                      f"{'border-top-style:dashed;' if o.dash else ''}'></span>{_esc(label)}</div>")
 
     # ---- records ----
     embed_all = opts.embed_all_fields if opts.embed_all_fields is not None else n_points <= EMBED_ALL_FIELDS_UP_TO

@@ -144,6 +144,17 @@ def guess_area_kind(props_list) -> str:
     return "districts" if any(k in names for k in DISTRICTISH) else "target_areas"
 
 
+def read_features(path) -> tuple[list, str | None]:
+    """([(properties, shapely geometry or None)], the file's CRS or None for lon/lat) from a GeoJSON or shapefile."""
+    path = Path(path)
+    if path.suffix.lower() in (".shp", ".dbf", ".shx", ".prj"):
+        return _read_shapefile(path)
+    data = readers.read_bytes(path)
+    if not data.strip():
+        raise UserError(f"{path.name}: the file is empty.")
+    return _read_geojson(path, data)
+
+
 def read_areas(path, area_kind: str | None = None):
     """(areas, warnings, rows_read, rejected_by_reason) from a GeoJSON or shapefile, in WGS84; nothing changes."""
     import shapely
@@ -152,13 +163,7 @@ def read_areas(path, area_kind: str | None = None):
 
     path = Path(path)
     warnings: list = []
-    if path.suffix.lower() in (".shp", ".dbf", ".shx", ".prj"):
-        feats, crs = _read_shapefile(path)
-    else:
-        data = readers.read_bytes(path)
-        if not data.strip():
-            raise UserError(f"{path.name}: the file is empty.")
-        feats, crs = _read_geojson(path, data)
+    feats, crs = read_features(path)
     if not feats:
         raise UserError(f"{path.name}: the file holds no features.")
     kind = area_kind or guess_area_kind([p for p, _ in feats])
