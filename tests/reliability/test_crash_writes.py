@@ -170,7 +170,7 @@ def test_kill_during_workbook_export_leaves_the_previous_workbook_whole(tmp_path
         finally:
             wb.close()
 
-    hits = _kill_mid_write(script, [str(demo_file), str(out), *dates], tmp_path, ".CompStat.*.xlsx.part", _env(), 3,
+    hits = _kill_mid_write(script, [str(demo_file), str(out), *dates], tmp_path, ".CompStat.xlsx.*.part", _env(), 3,
                            random.Random(5), check)
     assert hits >= 2, "the kill never landed while the workbook was being written"
 
