@@ -223,6 +223,10 @@ class MainWindow(QMainWindow):
         v.addAction(self.act_next_week)
         v.addSeparator()
         v.addAction(self.act_refresh)
+        from ui.dialogs.scenarios import ScenarioActions
+
+        self.scenario_actions = ScenarioActions(self)      # compare, rename/delete, GeoJSON, export for a scenario
+        self.scenario_actions.fill_menu(mb.addMenu("&Scenarios"))
         h = mb.addMenu("&Help")
         h.addAction(self.act_shortcuts)
         h.addSeparator()

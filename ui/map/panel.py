@@ -595,9 +595,21 @@ class MapPanel(QWidget):
             name, ok = QInputDialog.getText(self, "Save as scenario", "Scenario name:", text=suggestion)
             if not ok:
                 return None
-        name = name.strip()
+        name = " ".join(name.split())
         if not name:
             return None
+        from workstation.scenarios import MAX_NAME_LENGTH
+
+        if len(name) > MAX_NAME_LENGTH:
+            QMessageBox.warning(self, "Save as scenario", f"Keep the scenario name to {MAX_NAME_LENGTH} characters.")
+            return None
+        # names are unique (whatever their case): saving under another scenario's name replaces it, if confirmed
+        clash = next((a for a in ws.scenarios if a.name.casefold() == name.casefold()
+                      and f"scenario:{a.name}" != self.editing_key), None)
+        if clash is not None:
+            if not self._confirm_replace(clash.name):
+                return None
+            ws.areas = [a for a in ws.areas if a is not clash]
         base_target = base if kind == "target_area" else (ws.area(base, "scenario").base if kind == "scenario"
                                                           and ws.area(base, "scenario") else None)
         ws.put_area(Area(name, "scenario", shape_to_geometry(self.editor.shape), base=base_target,
@@ -609,6 +621,36 @@ class MapPanel(QWidget):
         self._fill_boundaries()
         self._on_figures(self.editor.figures, None)
         return name
+
+    def _confirm_replace(self, name: str) -> bool:
+        r = QMessageBox.question(self, "Replace scenario",
+                                 f"A scenario named '{name}' exists. Replace its boundary with this one?")
+        return r == QMessageBox.StandardButton.Yes
+
+    def area_renamed(self, old_key: str, new_key: str) -> None:
+        """A scenario was renamed (Scenarios menu): keep editing it under its new name."""
+        if self.editing_key == old_key:
+            self.editing_key = new_key
+            if self.editor is not None:
+                self.editor.area_key = new_key
+            if self.editor is not None and self.editor.figures is not None:
+                self._on_figures(self.editor.figures, None)
+        self._fill_boundaries()
+        self._schedule()
+
+    def area_removed(self, key: str, keep_edit: bool = False) -> None:
+        """A scenario was deleted. If it was being edited, its unsaved edit stays on the map as a new shape
+        (``keep_edit``); otherwise editing stops."""
+        if self.editing_key == key:
+            if keep_edit and self.editor is not None:
+                self.editing_key = "new"
+                self.editor.area_key = "new"
+                self._store_draft()
+                self._on_figures(self.editor.figures, None)
+            else:
+                self.stop_editing()
+        self._fill_boundaries()
+        self._schedule()
 
     # ------------------------------------------------------------------------------------------------------------
     # the draft: an unsaved edit kept in the workspace (autosaved with it, offered back after a crash)
