@@ -8,6 +8,7 @@ One drag is one undo step; undo/redo put the shape back on the map without it be
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -157,6 +158,7 @@ class MapPanel(QWidget):
         self.last_page: maps.MapPage | None = None
         self.build_seconds = 0.0
         self._pending_figures = None
+        self._last_paint = 0.0                   # perf_counter of the last repaint of the side panel
         self._sticky_message = ""                # a notice that stays until the next edit (a restored draft)
 
         # ---- controls ----
@@ -533,13 +535,17 @@ class MapPanel(QWidget):
     def _on_figures(self, figures, message) -> None:
         self._pending_figures = (figures, message)
         if not self._figures_timer.isActive():
-            self._figures_timer.start()
+            # at most one repaint per PANEL_REFRESH_MS, the first at once: waiting a full period after each new
+            # message (a plain debounce) paced a 60 Hz drag at ~20 repaints a second (benchmarks/drag_rate_bench.py)
+            since_ms = 1000 * (time.perf_counter() - self._last_paint)
+            self._figures_timer.start(max(0, math.ceil(PANEL_REFRESH_MS - since_ms)))
 
     def _paint_figures(self) -> None:
         if self._pending_figures is None:
             return
         fig, message = self._pending_figures
         self._pending_figures = None
+        self._last_paint = time.perf_counter()
         title = self._editing_title()
         self.figures_panel.show_figures(fig, title)
         self.figures_panel.message.setText(message or self._sticky_message)
