@@ -312,8 +312,9 @@ def compare_outlines(ws, key_a: str, key_b: str) -> tuple[Outline, Outline]:
     """The two outlines of a comparison (A solid orange, B dashed blue), labelled as the area picker labels them."""
     from .areas import resolve_area
 
-    return tuple(Outline(k, f"{tag}: {resolve_area(ws, k).label}", colour, dash)
-                 for (colour, dash), k, tag in zip(COMPARE_STYLES, (key_a, key_b), ("A", "B")))
+    # B wider and drawn under A: where the two boundaries run together, A's line shows with B's dashes beside it
+    return tuple(Outline(k, f"{tag}: {resolve_area(ws, k).label}", colour, dash, weight)
+                 for (colour, dash), k, tag, weight in zip(COMPARE_STYLES, (key_a, key_b), ("A", "B"), (2.5, 5.5)))
 
 
 @dataclass
@@ -333,7 +334,7 @@ class MapOptions:
     tiles: TileSource | None = None
     embed_all_fields: bool | None = None  # None: all fields up to EMBED_ALL_FIELDS_UP_TO points
     point_radius: int = 3
-    outlines: tuple = ()              # Outline(s) drawn over everything else; the view fits them all
+    outlines: tuple = ()              # Outline(s) over everything else, the first on top; the view fits them all
 
 
 @dataclass
@@ -524,7 +525,7 @@ def _elements():
 
         _template = Template("""
             {% macro script(this, kwargs) %}
-                PSP.connect({{ this._parent.get_name() }});
+                PSP.connect({{ this._parent.get_name() }}, {{ this.fit }});
             {% endmacro %}""")
 
         def __init__(self, js, css):
@@ -532,6 +533,7 @@ def _elements():
             self._name = "PspConnect"
             self.default_js = js
             self.default_css = css
+            self.fit = "null"            # [[south, west], [north, east]]: the view the page keeps fitting
 
     class _PointData(folium.MacroElement):
         _template = Template("""
@@ -637,7 +639,8 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         css.insert(0, ("leaflet_draw_css", DRAW_CSS))
     if opts.bridge:
         js.insert(0, ("qwebchannel", QWEBCHANNEL_URL))
-    _Own(js, css).add_to(m)
+    own = _Own(js, css)
+    own.add_to(m)
 
     legend: list[str] = []
     folium.map.CustomPane(BASE_PANE, z_index=350, pointer_events=True).add_to(m)
@@ -670,7 +673,8 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
                 span = hi if lo == b else f"{_fmt(lo, opts.choropleth)} – {hi}"
                 rows.append(f"<div class='psp-row'><span class='sw' style='background:{_class_colour(i, len(breaks))}'>"
                             f"</span>{span}</div>")
-                lo = b
+                # classes hold (previous break, break]: the next whole count starts the next class of counts
+                lo = b + 1 if opts.choropleth == "counts" and float(b).is_integer() else b
             legend.append(f"<h4>Districts: {_esc(measure.label)}, {what}</h4>" + "".join(rows))
     elif ws.districts:
         feats = [{"type": "Feature", "geometry": json.loads(shapely.to_geojson(d.geometry)),
@@ -689,6 +693,7 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
                                          "selected": key == selected_key}})
         if not feats:
             return
+        _casing({"type": "FeatureCollection", "features": feats}, 5.5).add_to(m)
         folium.GeoJson(
             {"type": "FeatureCollection", "features": feats}, name=name,
             style_function=lambda f: {"color": SELECTED_COLOUR if f["properties"]["selected"] else colour,
@@ -707,16 +712,23 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
                        style_function=lambda f: {"color": SELECTED_COLOUR, "weight": 4, "fillOpacity": 0},
                        interactive=False).add_to(m)
 
-    for o, g in outline_geoms:
+    outline_legend: list[str] = []
+    feats = {}
+    for o, g in outline_geoms:            # every casing under every line: a casing must not hide the other outline
+        feats[o] = {"type": "Feature", "geometry": json.loads(shapely.to_geojson(g)),
+                    "properties": {"name": o.label or o.area_key, "sqmi": f"{geo.area_sq_miles(g):.2f} sq mi"}}
+        _casing(feats[o], o.weight + 3).add_to(m)
+    for o, _g in reversed(outline_geoms):
         label = o.label or o.area_key
-        feat = {"type": "Feature", "geometry": json.loads(shapely.to_geojson(g)),
-                "properties": {"name": label, "sqmi": f"{geo.area_sq_miles(g):.2f} sq mi"}}
+        feat = feats[o]
         folium.GeoJson(feat, name=label,
                        style_function=lambda f, o=o: {"color": o.colour, "weight": o.weight, "dashArray": o.dash,
                                                       "fillOpacity": 0.04},
                        tooltip=folium.GeoJsonTooltip(fields=["name", "sqmi"], labels=False)).add_to(m)
-        legend.append(f"<div class='psp-row'><span class='line' style='border-color:{o.colour};width:26px;"
-                      f"{'border-top-style:dashed;' if o.dash else ''}'></span>{_esc(label)}</div>")
+        outline_legend.insert(0, f"<div class='psp-row'><span class='line' style='border-color:{o.colour};"
+                                 f"width:26px;{'border-top-style:dashed;' if o.dash else ''}'></span>{_esc(label)}"
+                                 "</div>")
+    legend += outline_legend
 
     # ---- records ----
     embed_all = opts.embed_all_fields if opts.embed_all_fields is not None else n_points <= EMBED_ALL_FIELDS_UP_TO
@@ -753,6 +765,9 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     if bounds:
         m.fit_bounds([[bounds[0], bounds[1]], [bounds[2], bounds[3]]], padding=(12, 12))
+        # psp_map.js fits again once the legend is laid out (keeping the shapes clear of it) and whenever the view
+        # is resized before the analyst has moved the map (a page loaded in a hidden or growing widget)
+        own.fit = json.dumps([[bounds[0], bounds[1]], [bounds[2], bounds[3]]])
     title = f"{measure.label}, {window_label}, {area_label}" if window_label else f"{measure.label}, {area_label}"
     html = localise_html(m.get_root().render())       # before the point data goes in: nothing to rewrite there
     html = html.replace("<head>", f"<head>\n<title>{_esc(title)}</title>", 1)
@@ -760,6 +775,15 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         cut = html.rindex("</body>")
         html = html[:cut] + "\n".join(data_tags) + "\n" + html[cut:]
     return MapPage(html, n_points, n_unlocated, bounds, title, legend)
+
+
+def _casing(geojson, weight: float):
+    """A white line under a boundary, so that it reads over dense points and dark shading."""
+    import folium
+
+    return folium.GeoJson(geojson, control=False, interactive=False,
+                          style_function=lambda f: {"color": "#ffffff", "weight": weight, "opacity": 0.85,
+                                                    "fill": False})
 
 
 def _esc(s) -> str:

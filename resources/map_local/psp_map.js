@@ -90,11 +90,13 @@
       var world = 256 * Math.pow(2, map.getZoom());
       var origin = map.getPixelBounds().min;     // world pixel of the container's top-left corner
       var p = this._pts, cat = this._data.cat, colors = this._data.colors || ["#c0392b"];
-      var r = this.options.radius, d = 2 * r, w = size.x, h = size.y;
+      // zoomed out, dots shrink (and lose their outline) so that thousands of them do not carpet the city
+      var r = this.options.radius * Math.min(1, Math.pow(2, (map.getZoom() - 13) / 2));
+      var w = size.x, h = size.y;
       var n = p.n, last = -1;
       if (n > 20000) { this._drawPixels(ctx, world, origin, w, h, ratio); PSP.lastDrawMs = performance.now() - t0; return; }
       // few points: outlined dots that stand out on any fill
-      var outlined = true;
+      var outlined = r >= 2.5;
       ctx.globalAlpha = outlined ? 1 : 0.85;
       ctx.strokeStyle = "#ffffff";
       ctx.lineWidth = 1;
@@ -106,7 +108,7 @@
         if (outlined) {
           ctx.beginPath(); ctx.arc(x, y, r + 1, 0, 6.283185307179586); ctx.fill(); ctx.stroke();
         } else {
-          ctx.fillRect(x - r, y - r, d, d);
+          ctx.beginPath(); ctx.arc(x, y, r, 0, 6.283185307179586); ctx.fill();
         }
       }
       PSP.lastDrawMs = performance.now() - t0;
@@ -360,12 +362,43 @@
     ed.map.addControl(ed.drawControl);
   };
 
+  /* Fit the view to the page's focus (the selected area, the compared outlines, the city), keeping it clear of the
+     legend in the bottom-right corner: beside it or above it, whichever leaves the shapes larger. */
+  PSP.fit = function () {
+    var map = PSP.map;
+    if (!map || !PSP.fitBounds) return;
+    var size = map.getSize();
+    if (!size.x || !size.y) return;                       // a hidden view: fitted when it is shown (resize)
+    var bounds = L.latLngBounds(PSP.fitBounds), pad = 12;
+    var choices = [{ tl: [pad, pad], br: [pad, pad] }];
+    var legend = map.getContainer().querySelector(".psp-legend");
+    if (legend && legend.offsetWidth) {
+      var w = legend.offsetWidth + 10 + pad, h = legend.offsetHeight + 10 + pad;
+      choices = [{ tl: [pad, pad], br: [w, pad] }, { tl: [pad, pad], br: [pad, h] }];
+    }
+    var best = choices[0], bestZoom = -Infinity;
+    choices.forEach(function (c) {
+      var z = map.getBoundsZoom(bounds, false, L.point(c.tl).add(L.point(c.br)));
+      if (z > bestZoom) { bestZoom = z; best = c; }
+    });
+    PSP.fitting = true;
+    try { map.fitBounds(bounds, { paddingTopLeft: best.tl, paddingBottomRight: best.br }); }
+    finally { PSP.fitting = false; }
+  };
+
   /* Connect to the application when the page runs inside it (qwebchannel.js is loaded only there). */
-  PSP.connect = function (map) {
+  PSP.connect = function (map, fit) {
     PSP.map = map;
+    PSP.fitBounds = fit || null;
     ed.attach(map);
-    // two animation frames after the first layout: the page has painted (exports wait for this)
-    requestAnimationFrame(function () { requestAnimationFrame(function () { PSP.painted = true; }); });
+    // after the first layout (the legend exists and has its size): fit the view, then follow resizes until the
+    // analyst moves the map; two animation frames later the page has painted (exports wait for this)
+    requestAnimationFrame(function () {
+      PSP.fit();
+      map.on("movestart zoomstart", function () { if (!PSP.fitting) PSP.userMoved = true; });
+      map.on("resize", function () { if (!PSP.userMoved) PSP.fit(); });
+      requestAnimationFrame(function () { requestAnimationFrame(function () { PSP.painted = true; }); });
+    });
     if (typeof QWebChannel === "undefined" || typeof qt === "undefined") { PSP.ready = true; return; }
     new QWebChannel(qt.webChannelTransport, function (channel) {
       PSP.bridge = channel.objects.bridge;

@@ -6,7 +6,7 @@ import pytest
 import shapely
 
 from tests.core.test_whatif import offset, small_city
-from workstation import geo, maps, periods
+from workstation import geo, periods
 from workstation import scenarios as sc
 from workstation.analysis import Analysis
 from workstation.commands import freeze_shape
@@ -196,17 +196,3 @@ def test_a_projected_geojson_is_converted_as_the_area_importer_does(ws, tmp_path
     a = sc.import_scenario(ws, _write(tmp_path / "utm.geojson", doc))
     assert a.name == "Projected" and a.base is None
     assert a.geometry.equals_exact(east_shape(), tolerance=1e-7)
-
-
-def test_the_comparison_map_draws_both_outlines_and_fits_them(ws):
-    outlines = maps.compare_outlines(ws, CORRIDOR, "scenario:East")
-    assert [o.label for o in outlines] == ["A: Corridor", "B: Scenario: East"]
-    assert outlines[0].dash is None and outlines[1].dash == "9 6" and outlines[0].colour != outlines[1].colour
-    page = maps.build_map(ws, maps.MapOptions(area_key=CORRIDOR, as_of=AS_OF, choropleth=None, target_areas=False,
-                                              scenarios=False, outlines=outlines))
-    s, w, n, e = page.bounds
-    union = shapely.union_all([ws.area("Corridor").geometry, east_shape()]).bounds
-    assert (w, s, e, n) == pytest.approx(union)
-    assert '"dashArray": "9 6"' in page.html and "B: Scenario: East" in page.html
-    assert any("A: Corridor" in row for row in page.legend) and any("border-top-style:dashed" in row
-                                                                   for row in page.legend)

@@ -125,6 +125,22 @@ def test_compare_dialog_shows_the_core_table_and_both_outlines(window, qtbot):
         qtbot.waitUntil(lambda: not dlg.map_view.loading, timeout=20000)
         qtbot.waitUntil(lambda: dlg.map_view.eval_js("!!(window.PSP && PSP.painted)") is True, timeout=20000)
         assert dlg.map_view.interceptor.blocked == []
+        # the page was loaded before the dialog was shown: once shown, it fits both outlines in the view, clear of
+        # the legend in the bottom-right corner
+        where = """JSON.stringify((function () {
+            var m = PSP.map, b = L.latLngBounds(PSP.fitBounds), s = m.getSize();
+            var nw = m.latLngToContainerPoint(b.getNorthWest()), se = m.latLngToContainerPoint(b.getSouthEast());
+            var c = m.getContainer().getBoundingClientRect();
+            var l = m.getContainer().querySelector('.psp-legend').getBoundingClientRect();
+            return {x0: nw.x, y0: nw.y, x1: se.x, y1: se.y, w: s.x, h: s.y, lx: l.left - c.left, ly: l.top - c.top};
+        })())"""
+
+        def fitted():
+            g = json.loads(dlg.map_view.eval_js(where))
+            inside = 0 <= g["x0"] and g["x1"] <= g["w"] and 0 <= g["y0"] and g["y1"] <= g["h"]
+            return inside and (g["x1"] <= g["lx"] or g["y1"] <= g["ly"]) and g["w"] >= 280
+
+        qtbot.waitUntil(fitted, timeout=10000)
         dlg.swap()
         assert dlg.keys() == ("scenario:Wider", "target_area:Corridor")
         assert m.data(m.index(r, 3)) == f"−{b - a:,d}" and m.change(r, 3) == "good"

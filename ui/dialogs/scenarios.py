@@ -294,22 +294,22 @@ class CompareDialog(QDialog):
     def _show_map(self, key_a, key_b) -> None:
         from workstation import maps
 
+        self.map_notice.setVisible(False)
         if key_a is None:
-            self.map_notice.setText("")
             return
         missing = maps.missing_assets()
         if missing:
-            self.map_notice.setText("The map's web assets are not installed; run python scripts/fetch_map_assets.py.")
+            self._map_message("The map's web assets are not installed; run python scripts/fetch_map_assets.py.")
             return
         ws = self.state.workspace
         measure = "part1_violent" if len(ws.frames["offenses"]) else None
         opts = maps.MapOptions(area_key=key_a, as_of=self.state.as_of, measure=measure or "part1_violent",
                                window="ytd", points=measure is not None, choropleth=None, target_areas=False,
-                               scenarios=False, outlines=maps.compare_outlines(ws, key_a, key_b))
+                               scenarios=False, outlines=maps.compare_outlines(ws, key_a, key_b), point_radius=2)
         try:
             page = maps.build_map(ws, opts)
         except UserError as exc:
-            self.map_notice.setText(str(exc))
+            self._map_message(str(exc))
             return
         if self.map_view is None:
             from ui.map.view import MapView
@@ -317,9 +317,12 @@ class CompareDialog(QDialog):
             self.map_view = MapView(self.map_box)
             self.map_view.setMinimumWidth(280)
             self.map_layout.addWidget(self.map_view, 1)
-        self.map_notice.setText("")
         self.last_page = page
         self.map_view.show_html(page.html)
+
+    def _map_message(self, text: str) -> None:
+        self.map_notice.setText(text)
+        self.map_notice.setVisible(True)
 
     # ---- drill-through and copy ----
     def drill(self, row: int, col: int, exec_dialog: bool = True):

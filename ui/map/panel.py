@@ -51,6 +51,10 @@ class FiguresPanel(QWidget):
         self.title = QLabel("No boundary selected")
         self.title.setStyleSheet("font-weight: bold; font-size: 13px;")
         self.title.setWordWrap(True)
+        self.hint = QLabel("Pick a target area or scenario under Edit boundary (or in the Area bar) to see its figures "
+                           "and drag its corners; or Draw new.")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: palette(placeholder-text);")
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b03a2e;")
@@ -86,6 +90,7 @@ class FiguresPanel(QWidget):
         self.status.setStyleSheet("color: #666; font-size: 11px;")
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
+        lay.addWidget(self.hint)
         lay.addLayout(form)
         row = QHBoxLayout()
         row.addWidget(QLabel("Counts for"))
@@ -100,6 +105,9 @@ class FiguresPanel(QWidget):
     def clear(self, text: str = "No boundary selected") -> None:
         self.figures = None
         self.title.setText(text)
+        self.hint.setVisible(True)
+        self.crime_share_label.setText("Share of city")
+        self.status.setText("")
         for v in self.values.values():
             v.setText("–")
         self.table.setRowCount(0)
@@ -111,6 +119,7 @@ class FiguresPanel(QWidget):
         self.figures = fig
         if fig is None:
             return
+        self.hint.setVisible(False)
         v = self.values
         v["area"].setText(f"{fig.area_sq_mi:,.2f} sq mi")
         v["area_share"].setText("–" if fig.share_of_city_area is None else f"{100 * fig.share_of_city_area:.1f}%")
