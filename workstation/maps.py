@@ -492,6 +492,18 @@ def class_breaks(values, k: int = 5) -> list[float]:
     return sorted(set(float(np.quantile(v, (i + 1) / k)) for i in range(k)))
 
 
+def class_spans(breaks, lowest, how: str) -> list[str]:
+    """Legend text of each class: a class holds the values above the previous break up to its own. Counts are whole
+    numbers, so a class of counts reads from the next whole number after the previous break to the last whole number
+    under its own ("1 – 15", "16 – 21", "22 – 32", ...), never two classes claiming the same count."""
+    out, lo = [], lowest
+    for b in breaks:
+        hi = math.floor(b + 1e-9) if how == "counts" else b
+        out.append(_fmt(hi, how) if lo >= hi else f"{_fmt(lo, how)} – {_fmt(hi, how)}")
+        lo = hi + 1 if how == "counts" else b
+    return out
+
+
 def _class_of(x, breaks) -> int:
     for i, b in enumerate(breaks):
         if x <= b:
@@ -667,14 +679,9 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
                        tooltip=folium.GeoJsonTooltip(fields=["name", "value"], aliases=["", what.capitalize()]),
                        ).add_to(m)
         if breaks:
-            rows, lo = [], min(v for v in vals.values() if v is not None)
-            for i, b in enumerate(breaks):
-                hi = _fmt(b, opts.choropleth)
-                span = hi if lo == b else f"{_fmt(lo, opts.choropleth)} – {hi}"
-                rows.append(f"<div class='psp-row'><span class='sw' style='background:{_class_colour(i, len(breaks))}'>"
-                            f"</span>{span}</div>")
-                # classes hold (previous break, break]: the next whole count starts the next class of counts
-                lo = b + 1 if opts.choropleth == "counts" and float(b).is_integer() else b
+            lowest = min(v for v in vals.values() if v is not None)
+            rows = [f"<div class='psp-row'><span class='sw' style='background:{_class_colour(i, len(breaks))}'>"
+                    f"</span>{span}</div>" for i, span in enumerate(class_spans(breaks, lowest, opts.choropleth))]
             legend.append(f"<h4>Districts: {_esc(measure.label)}, {what}</h4>" + "".join(rows))
     elif ws.districts:
         feats = [{"type": "Feature", "geometry": json.loads(shapely.to_geojson(d.geometry)),
