@@ -162,7 +162,8 @@ def main() -> None:
             return
         # a circle: every position is new, and the ring never folds over itself
         a = 2 * math.pi * t / 1.5
-        QTest.mouseMove(target, QPoint(cx + round(args.radius * (math.cos(a) - 1)), cy + round(args.radius * math.sin(a))))
+        QTest.mouseMove(target, QPoint(cx + round(args.radius * (math.cos(a) - 1)),
+                                       cy + round(args.radius * math.sin(a))))
         moves.append(time.perf_counter())
 
     timer = QTimer()

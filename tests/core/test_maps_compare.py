@@ -53,7 +53,7 @@ def test_count_classes_in_the_legend_do_not_overlap(ws):
 
 def test_class_spans_of_counts_read_as_whole_numbers():
     # equal-count breaks fall between whole numbers: a class of counts still starts after the previous one ends
-    assert maps.class_spans([15, 21.4, 32.2, 44.8, 51], 1, "counts") == ["1 – 15", "16 – 21", "22 – 32", "33 – 44",
-                                                                         "45 – 51"]
+    spans = maps.class_spans([15, 21.4, 32.2, 44.8, 51], 1, "counts")
+    assert spans == ["1 – 15", "16 – 21", "22 – 32", "33 – 44", "45 – 51"]
     assert maps.class_spans([8.0, 18.0], 8, "counts") == ["8", "9 – 18"]
     assert maps.class_spans([120.5, 300.25], 80.0, "per_100k") == ["80.0 – 120.5", "120.5 – 300.2"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout,
-                               QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton, QScrollArea, QSplitter,
+                               QHeaderView, QInputDialog, QLabel, QMessageBox, QScrollArea, QSplitter,
                                QTableView, QToolButton, QVBoxLayout, QWidget)
 
 from workstation import formatting
