@@ -37,6 +37,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def demo_version() -> str:
+    import hashlib
+
+    h = hashlib.sha1()
+    for name in ("demo.py", "demo_city.py"):
+        h.update((ROOT / "workstation" / name).read_bytes())
+    return h.hexdigest()[:10]
+
+
 def demo_workspace(cache: Path):
     from workstation import demo
     from workstation.workspace import Workspace
@@ -53,7 +62,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--hz", type=float, default=60.0)
     ap.add_argument("--radius", type=float, default=14.0, help="radius of the circle the mouse draws, in pixels")
-    ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "psp_drag_bench_demo.psw"))
+    ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / f"psp_drag_bench_demo_{demo_version()}.psw"),
+                    help="the demo workspace, built once (named by a hash of the demo's code, so a change rebuilds)")
     args = ap.parse_args()
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
