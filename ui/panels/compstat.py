@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
-                               QStackedLayout, QTableView, QToolTip, QVBoxLayout, QWidget)
+                               QTableView, QToolTip, QVBoxLayout, QWidget)
 
 from workstation import formatting
 from workstation.errors import UserError
 from ui.models.report_model import ReportModel
-from ui.widgets.empty_state import BusyState, EmptyState
+from ui.panels.base import StatePanel
 from ui.widgets.grouped_header import GroupedHeader
 
 WINDOW_NAMES = {"WTD": "Week to date", "28d": "28 days", "YTD": "Year to date"}
@@ -38,15 +38,9 @@ def measure_definition(ws, measure_id: str) -> str:
         return ""
 
 
-class CompStatPanel(QWidget):
-    status_message = Signal(str)
-    import_requested = Signal()
-    demo_requested = Signal()
-
+class CompStatPanel(StatePanel):
     def __init__(self, state, parent=None) -> None:
-        super().__init__(parent)
-        self.state = state
-        self._stale = True
+        super().__init__(state, parent)
         self.model = ReportModel(self)
         self.model.display["Flag"] = compact_flag
 
@@ -109,40 +103,17 @@ class CompStatPanel(QWidget):
         lay.addWidget(self.table, 1)
         lay.addWidget(self.legend)
         lay.addWidget(notes_area)
-        self.empty = EmptyState("No records yet", "The CompStat grid appears here once the workspace holds "
-                                "offenses, shootings, calls or activity. Import this week's exports, or look "
-                                "around the demo workspace first.")
-        self.empty.import_requested.connect(self.import_requested)
-        self.empty.demo_requested.connect(self.demo_requested)
-        self.stack = QStackedLayout(self)
-        self.stack.addWidget(content)
-        self.stack.addWidget(self.empty)
-        self.busy = BusyState("Preparing the figures of a large workspace…")
-        self.stack.addWidget(self.busy)
-        state.ready_changed.connect(lambda ready: self.mark_stale() if ready else None)
+        self._stack_states(content, "No records yet", "The CompStat grid appears here once the workspace holds "
+                           "offenses, shootings, calls or activity. Import this week's exports, or look around the "
+                           "demo workspace first.")
 
         state.workspace_changed.connect(self.mark_stale)
         state.selection_changed.connect(self.mark_stale)
         state.data_changed.connect(lambda _w: self.mark_stale())
 
-    # ---- refresh when visible ----
-    def mark_stale(self) -> None:
-        self._stale = True
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
     def refresh(self) -> None:
-        if not self.state.ready:
-            # the engine is being warmed in a worker: come back when it is ready
-            self._stale = True
-            self.stack.setCurrentWidget(self.busy)
+        if not self._begin_refresh():
             return
-        self._stale = False
         ws = self.state.workspace
         if ws is None or self.state.as_of is None:
             self.model.set_tables([])

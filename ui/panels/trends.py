@@ -8,13 +8,13 @@ import html
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
-                               QStackedLayout, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from workstation.errors import UserError
-from ui.widgets.empty_state import BusyState, EmptyState
+from ui.panels.base import StatePanel
 
 COLORS = {"this": QColor("#1f5fa8"), "last": QColor("#8a8f98"), "ma": QColor("#d97a00"),
           "band": QColor(31, 95, 168, 40), "mean": QColor("#7c9cc4"), "rest": QColor("#6b4fa0")}
@@ -59,16 +59,10 @@ class PeriodAxis(pg.AxisItem):
         return [(float(every), major)]
 
 
-class TrendsPanel(QWidget):
-    status_message = Signal(str)
-    import_requested = Signal()
-    demo_requested = Signal()
-
+class TrendsPanel(StatePanel):
     def __init__(self, state, settings=None, parent=None) -> None:
-        super().__init__(parent)
-        self.state = state
+        super().__init__(state, parent)
         self.settings = settings
-        self._stale = True
         self.frame: pd.DataFrame | None = None
         pg.setConfigOptions(antialias=True)
 
@@ -151,17 +145,9 @@ class TrendsPanel(QWidget):
         lay.addWidget(self.readout)
         lay.addWidget(self.chart, 1)
         lay.addWidget(self.note)
-        self.empty = EmptyState("No records yet", "Weekly and monthly trends of every measure appear here once "
-                                "the workspace holds records: this year against last year, the moving average and "
-                                "the band of the years before.")
-        self.empty.import_requested.connect(self.import_requested)
-        self.empty.demo_requested.connect(self.demo_requested)
-        self.stack = QStackedLayout(self)
-        self.stack.addWidget(content)
-        self.stack.addWidget(self.empty)
-        self.busy = BusyState("Preparing the figures of a large workspace…")
-        self.stack.addWidget(self.busy)
-        state.ready_changed.connect(lambda ready: self.mark_stale() if ready else None)
+        self._stack_states(content, "No records yet", "Weekly and monthly trends of every measure appear here once "
+                           "the workspace holds records: this year against last year, the moving average and the "
+                           "band of the years before.")
 
         self._restore_settings()
         self.measure_combo.currentIndexChanged.connect(lambda _i: self.refresh())
@@ -228,17 +214,10 @@ class TrendsPanel(QWidget):
         self.measure_combo.setCurrentIndex(max(i, 0))
         self.measure_combo.blockSignals(False)
 
-    def mark_stale(self) -> None:
-        self._stale = True
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if self.measure_combo.count() == 0:
             self._fill_measures()
-        if self._stale:
-            self.refresh()
+        super().showEvent(event)
 
     def set_measure(self, measure_id: str) -> None:
         i = self.measure_combo.findData(measure_id)
@@ -249,12 +228,8 @@ class TrendsPanel(QWidget):
         self.interval_combo.setCurrentIndex(max(self.interval_combo.findData(code), 0))
 
     def refresh(self) -> None:
-        if not self.state.ready:
-            # the engine is being warmed in a worker: come back when it is ready
-            self._stale = True
-            self.stack.setCurrentWidget(self.busy)
+        if not self._begin_refresh():
             return
-        self._stale = False
         ws = self.state.workspace
         measure = self.measure_combo.currentData()
         self.frame = None
