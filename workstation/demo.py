@@ -917,7 +917,13 @@ def build_demo(seed: int = DEFAULT_SEED, progress: Callable[[float], None] | Non
     ws.meta.update({"city": CITY_LABEL, "timezone": TIMEZONE, "population": POPULATION, "demo": True,
                     "demo_seed": int(seed), "data_as_of": DATA_AS_OF,
                     # the partnership's own Part I history: 2007-2015 baseline against 2016 (the case study's Table 1)
-                    "part1_history": {"baseline": [2007, 2015], "current": 2016}})
+                    "part1_history": {"baseline": [2007, 2015], "current": 2016},
+                    # the partnership's stated goal (case study): a 20 percent reduction in firearm-related violent
+                    # crime in the corridor by September 2018, from the strategy of May 2016 against 2015
+                    "goals": [{"name": "PSP goal: firearm-related violent crime in the corridor -20% by Sept 2018",
+                               "measure": "firearm_violent_crime", "area_key": f"target_area:{CORRIDOR}",
+                               "baseline_start": "2015-01-01", "baseline_end": "2015-12-31",
+                               "target_change": -0.20, "start": "2016-06-01", "deadline": "2018-09-30"}]})
     for area in _areas(b):
         ws.put_area(area)
     frames = {"offenses": offenses, "shootings": shootings, "calls": calls, "activity": activity, "people": people}

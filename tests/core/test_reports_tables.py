@@ -234,6 +234,25 @@ def test_goal_missed_after_deadline():
     assert p.projected_change == pytest.approx(0.0, abs=1e-9)
 
 
+def test_goal_is_judged_on_the_level_reached_at_the_deadline():
+    """Every day in the 2017 baseline and in 2018, every 2nd day in 2019; goal: -30% by 2019-12-31. The average since
+    the start is down only 25% (the flat first year weighs it down), but the latest year is down 50%: met."""
+    ws = rd.base_workspace()
+    rows = (_daily_homicides("2017-01-01", "2018-12-31") + _daily_homicides("2019-01-01", "2019-12-31", every=2))
+    ws.set_frame("offenses", rd.offenses(rows, category="homicide", firearm=True, district="5"))
+    g = Goal("g", "homicides", CSC_KEY, dt.date(2017, 1, 1), dt.date(2017, 12, 31), -0.3, dt.date(2019, 12, 31))
+    p = goal_progress(ws, g, dt.date(2020, 3, 1))
+    assert p.days_since_start == 730 and p.count_since_start == 365 + 183
+    assert p.change_so_far == pytest.approx(548 / 730 - 1)           # -24.9%: short of -30% on average
+    assert p.latest_days == 365 and p.latest_change == pytest.approx(183 / 365 - 1)  # -49.9% in the latest year
+    assert p.status == "met"
+    g_hard = Goal("h", "homicides", CSC_KEY, dt.date(2017, 1, 1), dt.date(2017, 12, 31), -0.6, dt.date(2019, 12, 31))
+    assert goal_progress(ws, g_hard, dt.date(2020, 3, 1)).status == "missed"
+    t = goal_table(ws, [g], as_of=dt.date(2020, 3, 1))
+    row = dict(zip(t.columns, t.rows[0]))
+    assert row["Latest change"] == pytest.approx(183 / 365 - 1) and row["Status"] == "met"
+
+
 # ---- concentration ---------------------------------------------------------------------------------------------------
 def test_concentration_share_and_pai():
     ws = rd.base_workspace()

@@ -77,6 +77,10 @@ class GoalProgress:
     progress: float | None          # change_so_far / target_change (1.0 = target met)
     projected_change: float | None  # straight-line projection of the rate at the deadline vs the baseline rate
     status: str
+    # the level reached: the rate over the latest baseline-length window (a year for a one-year baseline) ending at the
+    # as-of date or the deadline, vs the baseline rate. "A 20% reduction by September 2018" is judged on this.
+    latest_change: float | None = None
+    latest_days: int = 0
 
 
 def goal_progress(ws, goal: Goal, as_of=None) -> GoalProgress:
@@ -96,19 +100,22 @@ def goal_progress(ws, goal: Goal, as_of=None) -> GoalProgress:
     b_rate = b / base.days
     c_rate = c / days
     change = pct_change(c_rate, b_rate)
+    latest_days = min(base.days, days)
+    latest = pct_change(float(daily[-latest_days:].sum()) / latest_days, b_rate)
     progress = None if change is None or goal.target_change == 0 else change / goal.target_change
     projected = _projected_change(daily, start, goal.deadline, b_rate)
     reduce = goal.target_change < 0
+
+    def reaches(x: float) -> bool:
+        return x <= goal.target_change if reduce else x >= goal.target_change
+
     if change is None:
         status = "no baseline (zero count)"
     elif as_of >= goal.deadline:
-        met = change <= goal.target_change if reduce else change >= goal.target_change
-        status = "met" if met else "missed"
+        status = "met" if reaches(latest) else "missed"
     else:
-        ref_change = projected if projected is not None else change
-        ok = ref_change <= goal.target_change if reduce else ref_change >= goal.target_change
-        status = "on track" if ok else "behind"
-    return GoalProgress(goal, b, base.days, c, days, change, progress, projected, status)
+        status = "on track" if reaches(projected if projected is not None else latest) else "behind"
+    return GoalProgress(goal, b, base.days, c, days, change, progress, projected, status, latest, latest_days)
 
 
 def _projected_change(daily: np.ndarray, start: _dt.date, deadline: _dt.date, b_rate: float) -> float | None:
@@ -145,20 +152,23 @@ def goal_table(ws, goals: list[Goal] | None = None, as_of=None) -> ReportTable:
         rows.append([
             g.name, m.label, resolve_area(ws, g.area_key).label,
             f"{g.baseline_start:%Y-%m-%d} to {g.baseline_end:%Y-%m-%d}", p.baseline_count, g.target_change,
-            g.deadline, g.effective_start, p.count_since_start, p.change_so_far, p.progress, p.projected_change,
-            p.status,
+            g.deadline, g.effective_start, p.count_since_start, p.change_so_far, p.progress, p.latest_change,
+            p.projected_change, p.status,
         ])
     notes = [
         f"As of {as_of:%B %d, %Y}. Change so far = (count since start / its days) against (baseline count / "
         "baseline days) − 1, so windows of different lengths compare.",
         "Progress = change so far / target change (100% = target reached). Projection: a straight line through the "
         "monthly daily rates since the start, read at the deadline (needs three months).",
+        "Latest change: the rate over the last baseline-length window (e.g. the 12 months) ending at the as-of date or "
+        "the deadline, against the baseline rate. After the deadline the goal is met when this latest change reaches "
+        "the target; before it, 'on track' follows the projection.",
     ]
     return ReportTable(
         title="Goal tracking",
         columns=["Goal", "Measure", "Area", "Baseline", "Baseline count", "Target change", "Deadline", "Since",
-                 "Count since start", "Change so far", "Progress to target", "Projected change at deadline",
-                 "Status"],
+                 "Count since start", "Change so far", "Progress to target", "Latest change",
+                 "Projected change at deadline", "Status"],
         column_kinds=["label", "text", "text", "text", "count", "pct_change", "date", "date", "count", "pct_change",
-                      "pct", "pct_change", "text"],
+                      "pct", "pct_change", "pct_change", "text"],
         rows=rows, direction="crime", notes=notes)
