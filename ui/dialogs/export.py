@@ -118,7 +118,7 @@ class ExportDialog(QDialog):
         self.show_button.clicked.connect(lambda: self._open_link("folder"))
 
         intro = QLabel("The workbook has the Summary, CompStat, Part I History, Districts, Target Areas, Rates & "
-                       "Clearance, Activity & Partners, Trends and Notes sheets, print-ready, for Excel or "
+                       "Clearance, Activity & Partners, Shoot Review, Trends and Notes sheets, print-ready, for Excel or "
                        "LibreOffice.")
         intro.setWordWrap(True)
         lay = QVBoxLayout(self)

@@ -1,8 +1,9 @@
 """The CompStat workbook: every report of the engine, for the chosen areas and as-of date, in one print-ready .xlsx.
 
 Sheets, in order (product.md): Summary, CompStat, Part I History, Districts, Target Areas, Rates & Clearance,
-Activity & Partners, Trends (native Excel line charts over a data block on the sheet), Notes (sources with their
-as-of stamps, counting rules, boundaries and their changes, measure definitions, every table's notes).
+Activity & Partners, Shoot Review (the past seven days' shootings and homicides with impact scores), Trends (native
+Excel line charts over a data block on the sheet), Notes (sources with their as-of stamps, counting rules, boundaries
+and their changes, measure definitions, every table's notes).
 
 The sheets hold summary tables, never raw records, so a 1M-offense workspace exports in a few seconds. The file is
 written to a temporary name beside the target and renamed over it, so a failed or cancelled export never leaves a
@@ -28,7 +29,7 @@ from ..reports.table import ReportTable
 from .sheet_writer import SheetWriter
 
 SHEET_ORDER = ("Summary", "CompStat", "Part I History", "Districts", "Target Areas", "Rates & Clearance",
-               "Activity & Partners", "Trends", "Notes")
+               "Activity & Partners", "Shoot Review", "Trends", "Notes")
 
 NUMBER_RULE_NOTE = (
     "Numbers are stored as they are shown: counts as whole numbers, averages to one decimal, rates to two decimals, "
@@ -161,7 +162,7 @@ def plan_workbook(ctx: ExportContext) -> list[SheetPlan]:
         lambda: _plan_summary(ctx, grids),
         lambda: _plan_compstat(ctx, grids),
         *[lambda fn=fn: fn(ctx) for fn in (_plan_history, _plan_districts, _plan_target_areas, _plan_rates,
-                                           _plan_activity, _plan_trends)],
+                                           _plan_activity, _plan_shoot_review, _plan_trends)],
     ]
     plans = []
     for i, fn in enumerate(steps):
@@ -435,6 +436,20 @@ def _plan_activity(ctx: ExportContext) -> SheetPlan:
             (partners if t.columns and t.columns[0] == "Agency" else grids).append(t)
     plan.blocks.append(("tables", grids))
     plan.blocks += [("table", t) for t in partners]
+    return plan
+
+
+# ---- Shoot Review -----------------------------------------------------------------------------------------------
+def _plan_shoot_review(ctx: ExportContext) -> SheetPlan:
+    from ..reports.shoot_review import shoot_review
+
+    # addresses wrap narrow: fourteen columns must fit one page wide
+    plan = SheetPlan("Shoot Review", "Shoot review: shootings and homicides of the past seven days",
+                     max_text_width=30.0)
+    if not (_has(ctx, "shootings") or _has(ctx, "offenses")):
+        plan.blocks.append(("text", "No shooting or offense records are loaded."))
+        return plan
+    plan.blocks.append(("table", shoot_review(ctx.ws, ctx.as_of)))
     return plan
 
 
