@@ -162,6 +162,13 @@ class MainWindow(QMainWindow):
             # QtWebEngine takes seconds to start: build the map when its tab is first opened, not at start-up
             self.map_tab = LazyTab(self._make_map_panel, self)
             self.tabs.addTab(self.map_tab, icon("map"), "Map")
+        from ui.panels.shoot_review import ShootReviewPanel
+
+        self.shoot_review = ShootReviewPanel(self.state, self)
+        self.shoot_review.status_message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.shoot_review.import_requested.connect(lambda: self.import_files([]))
+        self.shoot_review.demo_requested.connect(self.open_demo_workspace)
+        self.tabs.addTab(self.shoot_review, icon("shoot_review"), "Shoot Review")
         self.data = DataPanel(self.state, self)
         self.data.kind = self.settings.get("data/dataset") or "offenses"
         split = self.settings.get_bytes("data/splitter")
