@@ -28,11 +28,21 @@ WEIGHT_TIPS = {
 }
 
 
+class _ReviewModel(ReportModel):
+    """Headers of number columns on two lines ("Prior" over "shootings"): fourteen columns fit a laptop screen."""
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        text = super().headerData(section, orientation, role)
+        if role == Qt.ItemDataRole.DisplayRole and isinstance(text, str) and self.kinds[section] in ("count", "rate"):
+            return text.replace(" ", "\n", 1)
+        return text
+
+
 class ShootReviewPanel(StatePanel):
     def __init__(self, state, parent=None) -> None:
         super().__init__(state, parent)
         self.table_report = None
-        self.model = ReportModel(self)
+        self.model = _ReviewModel(self)
 
         self.title = QLabel("Shoot review")
         f = self.title.font()
@@ -207,9 +217,15 @@ class ShootReviewPanel(StatePanel):
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for c in range(m.columnCount()):
             widest = max([fm.horizontalAdvance(m.data(m.index(r, c)) or "") for r in range(m.rowCount())] + [0])
-            head = fm.horizontalAdvance(m.columns[c])
+            words = str(m.headerData(c, Qt.Orientation.Horizontal)).split("\n")
+            head = max(fm.horizontalAdvance(w) for w in words)
             self.table.setColumnWidth(c, min(max(widest, head) + 18, 280))
         hh.setStretchLastSection(False)
+        # the score orders the list: show it beside the incident, where it is never scrolled off a laptop screen
+        if m.columns and "Impact score" in m.columns:
+            score = m.columns.index("Impact score")
+            if hh.visualIndex(score) != 1:
+                hh.moveSection(hh.visualIndex(score), 1)
 
     # ---- CSV ----
     def review_frame(self):
