@@ -234,6 +234,10 @@ class MainWindow(QMainWindow):
 
         self.scenario_actions = ScenarioActions(self)      # compare, rename/delete, GeoJSON, export for a scenario
         self.scenario_actions.fill_menu(mb.addMenu("&Scenarios"))
+        tools = mb.addMenu("&Tools")
+        self.act_network = tools.addAction("Co-offending &Network…")
+        self.act_network.setStatusTip("People who offend together: ranked candidates for the high-value-target list")
+        self.act_network.triggered.connect(lambda _checked=False: self.show_network())
         h = mb.addMenu("&Help")
         h.addAction(self.act_shortcuts)
         h.addSeparator()
@@ -489,6 +493,15 @@ class MainWindow(QMainWindow):
         from ui.dialogs.shortcuts import ShortcutsDialog
 
         dlg = ShortcutsDialog(self)
+        dlg.exec()
+        dlg.deleteLater()
+
+    def show_network(self) -> None:
+        from ui.dialogs.network import NetworkDialog
+
+        if self.state.workspace is None:
+            return
+        dlg = NetworkDialog(self.state, self)
         dlg.exec()
         dlg.deleteLater()
 

@@ -324,8 +324,8 @@ def co_offenders(G: nx.Graph, person_id: str) -> pd.DataFrame:
     return df.sort_values(["shared", "person_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
-def person_incidents(ws, person_id: str, area_key: str = CITYWIDE, since=None, as_of=None, roles=DEFAULT_ROLES,
-                     G: nx.Graph | None = None) -> pd.DataFrame:
+def person_incidents(ws, person_id: str, area_key: str = CITYWIDE, since=None, as_of=None,
+                     roles=DEFAULT_ROLES) -> pd.DataFrame:
     """The incidents behind a person's place in the network (same area, window and roles): incident_id, occurred,
     role, what, district, co_offenders (the others in the network on the same incident)."""
     links = network_links(ws, area_key, since, as_of, roles)
