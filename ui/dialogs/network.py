@@ -80,6 +80,7 @@ class NetworkDialog(QDialog):
         self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notes.setStyleSheet("color: palette(dark);")
         self.person_label = QLabel("Choose a person above to see their incidents and co-offenders.", self)
+        self.person_label.setWordWrap(True)
         self.incidents_view = RecordsView(self, noun="incidents", csv_name="person_incidents.csv")
         self.co_view = RecordsView(self, noun="co-offenders", csv_name="co_offenders.csv")
 
@@ -151,7 +152,11 @@ class NetworkDialog(QDialog):
         df = self.table.to_frame()
         for c in ("Score", "Eigenvector"):
             df[c] = df[c].round(3)
-        self.candidates_view.set_frame(df)
+        # the reasons first: an analyst reads the Why before the figures behind it
+        cols = ["Rank", "Person", "Score", "Why"] + [c for c in df.columns if c not in ("Rank", "Person", "Score", "Why")]
+        self.candidates_view.set_frame(df, cols)
+        table = self.candidates_view.table
+        table.setColumnWidth(3, max(table.columnWidth(3), min(560, table.sizeHintForColumn(3) + 16)))
         self.notes.setText(" ".join(self.table.notes))
         self.status.setText(f"{self.graph.number_of_nodes():,d} people, {self.graph.number_of_edges():,d} links")
         self._show_person(None)
@@ -174,8 +179,10 @@ class NetworkDialog(QDialog):
             return
         inc = network.person_incidents(self.ws, person, **self.params)
         co = network.co_offenders(self.graph, person)
-        self.person_label.setText(f"<b>{html.escape(person)}</b>: {len(inc):,d} incidents in the window, "
-                                  f"{len(co):,d} co-offenders")
+        why = next((r[-1] for r in self.table.rows if r[1] == person), "")
+        # the Why column is cut off in the table; the chosen person's reasons are read in full here
+        self.person_label.setText(f"<b>{html.escape(person)}</b>: {html.escape(why)}. {len(inc):,d} incidents in "
+                                  f"the window, {len(co):,d} co-offenders.")
         self.incidents_view.set_frame(inc, headers=INCIDENT_HEADERS)
         self.co_view.set_frame(co, headers=CO_HEADERS)
 
