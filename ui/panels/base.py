@@ -4,7 +4,8 @@ of a large workspace is prepared in a worker."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QStackedLayout, QWidget
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
 from ui.widgets.empty_state import BusyState, EmptyState
 
@@ -18,6 +19,16 @@ class StatePanel(QWidget):
         super().__init__(parent)
         self.state = state
         self._stale = True
+
+    def _make_heading(self, text: str = "") -> None:
+        """The panel's title (larger, semibold) and a muted subtitle line under it."""
+        self.title = QLabel(text)
+        f = self.title.font()
+        f.setPointSizeF(f.pointSizeF() * 1.2)
+        f.setWeight(QFont.Weight.DemiBold)
+        self.title.setFont(f)
+        self.subtitle = QLabel()
+        self.subtitle.setStyleSheet("color: palette(placeholder-text);")
 
     def _stack_states(self, content: QWidget, empty_title: str, empty_text: str) -> None:
         """Put ``content``, the empty state and the busy state in one stack on this panel."""

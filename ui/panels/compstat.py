@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
                                QTableView, QToolTip, QVBoxLayout, QWidget)
 
@@ -44,13 +44,7 @@ class CompStatPanel(StatePanel):
         self.model = ReportModel(self)
         self.model.display["Flag"] = compact_flag
 
-        self.title = QLabel()
-        f = self.title.font()
-        f.setPointSizeF(f.pointSizeF() * 1.2)
-        f.setWeight(QFont.Weight.DemiBold)
-        self.title.setFont(f)
-        self.subtitle = QLabel()
-        self.subtitle.setStyleSheet("color: palette(placeholder-text);")
+        self._make_heading()
         self.copy_button = QPushButton("Copy grid")
         self.copy_button.setToolTip("Copy the whole grid as shown, for a spreadsheet or an e-mail")
         self.copy_button.clicked.connect(self.copy_grid)

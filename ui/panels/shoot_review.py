@@ -10,7 +10,6 @@ import html
 
 import pandas as pd
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
 
@@ -44,13 +43,7 @@ class ShootReviewPanel(StatePanel):
         self.table_report = None
         self.model = _ReviewModel(self)
 
-        self.title = QLabel("Shoot review")
-        f = self.title.font()
-        f.setPointSizeF(f.pointSizeF() * 1.2)
-        f.setWeight(QFont.Weight.DemiBold)
-        self.title.setFont(f)
-        self.subtitle = QLabel()
-        self.subtitle.setStyleSheet("color: palette(placeholder-text);")
+        self._make_heading("Shoot review")
         self.csv_button = QPushButton("Save as CSV…")
         self.csv_button.setToolTip("Save the review as shown, for the meeting's packet (text never runs as a formula)")
         self.csv_button.clicked.connect(self.save_csv)
