@@ -47,8 +47,8 @@ def demo_version() -> str:
 
 
 def demo_workspace(cache: Path):
-    from workstation import demo
-    from workstation.workspace import Workspace
+    from workstation.demo import records as demo
+    from workstation.core.workspace import Workspace
 
     if cache.exists():
         return Workspace.open(cache)
@@ -80,7 +80,7 @@ def main() -> None:
     from ui.map.panel import MapPanel
     from ui.map.view import delete_now
     from ui.state import AppState
-    from workstation.demo import CORRIDOR
+    from workstation.demo.records import CORRIDOR
 
     t0 = time.perf_counter()
     ws = demo_workspace(Path(args.cache))

@@ -35,8 +35,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from openpyxl import Workbook  # noqa: E402
 
-from workstation.analysis import analysis_for  # noqa: E402
-from workstation.demo import build_demo  # noqa: E402
+from workstation.engine.analysis import analysis_for  # noqa: E402
+from workstation.demo.records import build_demo  # noqa: E402
 from workstation.exports.workbook import (export_context, export_workbook, plan_workbook,  # noqa: E402
                                           save_atomic, write_workbook)
 

@@ -23,11 +23,11 @@ import pandas as pd
 import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from workstation import schema  # noqa: E402
-from workstation.analysis import Analysis  # noqa: E402
-from workstation.measures import default_catalog  # noqa: E402
-from workstation.periods import compstat_windows, day_numbers  # noqa: E402
-from workstation.workspace import Area, Workspace  # noqa: E402
+from workstation.core import schema  # noqa: E402
+from workstation.engine.analysis import Analysis  # noqa: E402
+from workstation.engine.measures import default_catalog  # noqa: E402
+from workstation.engine.periods import compstat_windows, day_numbers  # noqa: E402
+from workstation.core.workspace import Area, Workspace  # noqa: E402
 
 LON0, LAT0, W, H = -88.05, 42.95, 0.25, 0.25
 

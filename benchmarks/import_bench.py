@@ -103,7 +103,7 @@ def main() -> int:
     from python_calamine import CalamineWorkbook
 
     from workstation.ingest import import_files
-    from workstation.workspace import Workspace
+    from workstation.core.workspace import Workspace
 
     csv_path, xlsx_path = ensure_files(a.rows, a.xlsx_rows)
     checks = {}

@@ -74,7 +74,7 @@ def run(rows: int) -> dict:
     from ui.app import make_application
     from ui.main_window import MainWindow
     from ui.settings import Settings
-    from workstation.demo import build_demo
+    from workstation.demo.records import build_demo
 
     tmp = Path(tempfile.mkdtemp(prefix="psp-stall-"))
     os.environ["PSP_WORKSTATION_DATA_DIR"] = str(tmp / "appdata")

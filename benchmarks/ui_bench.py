@@ -29,7 +29,7 @@ SAME_IMPORTS = """
 import numpy, pandas, pyarrow, shapely, pyproj, pyqtgraph
 from PySide6 import QtCore, QtGui, QtWidgets
 import ui.app, ui.main_window, ui.panels.compstat, ui.panels.data, ui.panels.trends, ui.widgets.area_bar
-import workstation.workspace, workstation.analysis, workstation.reports.compstat, workstation.reports.trends
+import workstation.core.workspace, workstation.engine.analysis, workstation.reports.compstat, workstation.reports.trends
 """
 
 OURS = """
@@ -88,7 +88,7 @@ def time_to_visible(code: str, env: dict) -> tuple[float, str]:
 
 
 def bench_start(runs: int) -> dict:
-    from workstation.demo import write_demo
+    from workstation.demo.records import write_demo
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -114,7 +114,7 @@ def bench_page(pages: int) -> dict:
     from ui.models.dataframe_model import DataFrameModel
     from ui.panels.data import headers_for, value_labels_for
     from ui.widgets.records_view import RecordsTable
-    from workstation import schema
+    from workstation.core import schema
 
     app = QApplication.instance() or QApplication([])
     n = 1_000_000

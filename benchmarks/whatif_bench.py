@@ -28,9 +28,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from workstation import geo  # noqa: E402
-from workstation.whatif import InvalidShape, build_whatif  # noqa: E402
-from workstation.workspace import Area, Workspace  # noqa: E402
+from workstation.engine import geometry as geo  # noqa: E402
+from workstation.whatif.engine import InvalidShape, build_whatif  # noqa: E402
+from workstation.core.workspace import Area, Workspace  # noqa: E402
 
 LON0, LAT0 = -87.95, 43.05
 M_LON = 111_320.0 * math.cos(math.radians(LAT0))
@@ -139,7 +139,7 @@ def bench_map(n_points: int) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from ui.map.view import MapView, delete_now
-    from workstation import maps
+    from workstation.maps import page as maps
 
     app = QApplication.instance() or QApplication([])
     ws = synthetic_city(n_points, seed=3)

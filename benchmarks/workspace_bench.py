@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from workstation import schema  # noqa: E402
-from workstation.workspace import Workspace  # noqa: E402
+from workstation.core import schema  # noqa: E402
+from workstation.core.workspace import Workspace  # noqa: E402
 
 
 def synthetic_offenses(n: int, seed: int = 0) -> pd.DataFrame:

@@ -5,7 +5,7 @@ GROUP_LABELS = {"citywide": "", "district": "Districts", "target_area": "Target 
 
 
 def area_choices(ws) -> list[tuple[str, str]]:
-    from workstation.areas import area_choices as choices
+    from workstation.engine.areas import area_choices as choices
 
     return choices(ws)
 

@@ -11,8 +11,8 @@ from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QPushButton, QStyle, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
-from workstation.errors import UserError
-from workstation.workspace import FILE_SUFFIX, Workspace
+from workstation.core.errors import UserError
+from workstation.core.workspace import FILE_SUFFIX, Workspace
 from ui import paths, recovery
 from ui.settings import Settings
 from ui.state import AppState
@@ -324,7 +324,7 @@ class MainWindow(QMainWindow):
             if self.open_path(demo, remember=False):
                 return
         self.set_workspace(Workspace())
-        if importlib.util.find_spec("workstation.demo") is None:
+        if importlib.util.find_spec("workstation.demo.records") is None:
             self.statusBar().showMessage("Start by importing data (Ctrl+I) or opening a workspace (Ctrl+O).")
             return
         self.run_task("Creating the demo workspace…", _demo_job(demo), self._demo_done, "creating the demo")
@@ -787,7 +787,7 @@ WARM_IN_WORKER_ROWS = 300_000  # below this, the first grid takes well under hal
 
 def warm_engine(ws, progress, should_stop) -> None:
     """Build the counting engine's per-dataset indexes (the slow part of a first grid on a big workspace)."""
-    from workstation.analysis import analysis_for
+    from workstation.engine.analysis import analysis_for
 
     eng = analysis_for(ws)
     kinds = [k for k in ("offenses", "shootings", "calls", "activity") if len(ws.frames[k])]
@@ -825,7 +825,7 @@ class LazyTab(QWidget):
 
 def _demo_job(path: Path):
     def job(progress, should_stop):
-        from workstation import demo
+        from workstation.demo import records as demo
 
         ws = demo.build_demo(progress=progress, should_stop=should_stop)
         ws.save(path)

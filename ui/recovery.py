@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from workstation.workspace import Workspace, write_atomic
+from workstation.core.workspace import Workspace, write_atomic
 
 from ui import paths
 

@@ -1,11 +1,11 @@
-"""QSettings wrapper: keys, defaults and migration come from workstation.settings; this only stores primitives."""
+"""QSettings wrapper: keys, defaults and migration come from workstation.core.settings; this only stores primitives."""
 from __future__ import annotations
 
 import base64
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from workstation import settings as spec
+from workstation.core import settings as spec
 
 VERSION_KEY = "settings_version"
 

@@ -139,7 +139,7 @@ def run_smoke_test(keep: bool = False) -> int:
         step = "reopen the workbook"
         t0 = time.perf_counter()
         detail = _check_workbook(written)
-        from workstation.workspace import Workspace
+        from workstation.core.workspace import Workspace
 
         again = Workspace.open(ws.path)
         if len(again.frame("offenses")) != n_off:
@@ -194,9 +194,9 @@ def _no_escapes(escaped: list[str]) -> None:
 
 def _check_resources() -> str:
     """resources/ is found from source and frozen alike: import profiles, measure catalog, peer list, map assets."""
-    from workstation import maps
-    from workstation.ingest.profile import BUILTIN_DIR, builtin_profiles
-    from workstation.measures import default_catalog
+    from workstation.maps import page as maps
+    from workstation.ingest.profiles import BUILTIN_DIR, builtin_profiles
+    from workstation.engine.measures import default_catalog
     from workstation.reports.rates import load_peer_comparisons
 
     profiles = builtin_profiles()

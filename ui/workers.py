@@ -13,7 +13,7 @@ from typing import Callable
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from workstation.errors import UserError
+from workstation.core.errors import UserError
 
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress repaints a second, however often the job reports
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .schema import DATASET_KINDS
+from workstation.core.schema import DATASET_KINDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,19 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    from .errors import UserError
+    from workstation.core.errors import UserError
 
     try:
         if args.command == "demo":
-            from .demo import cli_demo
+            from workstation.demo.records import cli_demo
 
             return cli_demo(args)
         if args.command == "import":
-            from .ingest.cli import cli_import
+            from workstation.ingest.cli import cli_import
 
             return cli_import(args)
         if args.command == "export":
-            from .exports.cli import cli_export
+            from workstation.exports.cli import cli_export
 
             return cli_export(args)
         if args.command == "info":
@@ -69,7 +69,7 @@ def main(argv: list[str]) -> int:
 
 
 def _info(args) -> int:
-    from .workspace import Workspace
+    from workstation.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
     print(f"{args.workspace}: {ws.meta.get('city', '')}")

@@ -9,14 +9,14 @@ import pytest
 
 @pytest.fixture(scope="session")
 def demo_ws():
-    from workstation.demo import build_demo
+    from workstation.demo.records import build_demo
 
     return build_demo()
 
 
 @pytest.fixture(scope="session")
 def demo_path(demo_ws, tmp_path_factory):
-    from workstation.workspace import write_atomic
+    from workstation.core.workspace import write_atomic
 
     path = tmp_path_factory.mktemp("demo") / "demo.psw"
     write_atomic(demo_ws, path, fsync=False)  # not ws.save(): that would give the shared workspace a path

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 import shapely
 
-from workstation.workspace import Area, Workspace
+from workstation.core.workspace import Area, Workspace
 
 CITY = shapely.box(-88.0, 43.0, -87.9, 43.1)
 TARGET = shapely.box(-88.0, 43.0, -87.95, 43.1)   # the west half

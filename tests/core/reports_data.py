@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from workstation.workspace import Area, Workspace
+from workstation.core.workspace import Area, Workspace
 
 # District strips, west to east; 3, 5 and 7 are neighbours so a corridor can cross exactly those three.
 STRIP_ORDER = ["1", "2", "4", "6", "3", "5", "7"]

@@ -2,7 +2,7 @@
 import pytest
 import shapely
 
-from workstation.commands import (
+from workstation.core.commands import (
     BoundaryEdit, Command, CommandStack, describe_edit, freeze_shape, shape_from_geometry, shape_to_geometry,
     shapes_equal,
 )

@@ -11,9 +11,9 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from workstation import schema
-from workstation.demo import DemoCancelled, build_demo
-from workstation.workspace import Workspace
+from workstation.core import schema
+from workstation.demo.records import DemoCancelled, build_demo
+from workstation.core.workspace import Workspace
 
 DISTRICTS = ["1", "2", "3", "4", "5", "6", "7"]
 CSC, CDE = "Center Street Corridor", "Capitol Drive East"
@@ -380,7 +380,7 @@ def test_cancel():
 
 
 def test_write_demo_cancelled_writes_nothing(tmp_path):
-    from workstation.demo import write_demo
+    from workstation.demo.records import write_demo
 
     calls = []
 

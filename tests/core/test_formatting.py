@@ -1,9 +1,9 @@
-"""Qt-free value formatting and ordering used by every view (workstation/formatting.py)."""
+"""Qt-free value formatting and ordering used by every view (workstation/reports/formatting.py)."""
 import numpy as np
 import pandas as pd
 
-from workstation import formatting as F
-from workstation import settings as S
+from workstation.reports import formatting as F
+from workstation.core import settings as S
 
 
 def test_pct_change_rounds_half_away_from_zero_like_the_case_study():

@@ -7,10 +7,10 @@ import shapefile
 import shapely
 from pyproj import CRS
 
-from workstation.errors import UserError
-from workstation.geo import area_sq_miles, from_wgs84
+from workstation.core.errors import UserError
+from workstation.engine.geometry import area_sq_miles, from_wgs84
 from workstation.ingest import import_files
-from workstation.workspace import Workspace
+from workstation.core.workspace import Workspace
 
 # two districts in Milwaukee, drawn in lon/lat and stored in NAD27 Wisconsin South feet like the City's files
 WEST = [(-88.02, 43.02), (-87.95, 43.02), (-87.95, 43.10), (-88.02, 43.10)]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from workstation.errors import UserError
+from workstation.core.errors import UserError
 from workstation.ingest import import_files
-from workstation.workspace import Workspace
+from workstation.core.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = "incident_number,offense_date,nibrs_code,district\nK1,2020-01-01,13A,1\nK2,2020-01-02,120,2\n"

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from workstation.ingest import (Profile, category_value_counts, detect_profile, import_files, read_table)
-from workstation.workspace import Workspace
+from workstation.core.workspace import Workspace
 
 ROWS = [
     ["incident_number", "offense_date", "nibrs_code", "district", "address", "latitude", "longitude"],
@@ -200,7 +200,7 @@ def test_calls_people_and_activity_generic_profiles(tmp_path):
 
 
 def test_unknown_category_in_profile_is_refused(tmp_path):
-    from workstation.errors import UserError
+    from workstation.core.errors import UserError
 
     p = tmp_path / "x.csv"
     p.write_text(_csv_text(ROWS))
@@ -234,7 +234,7 @@ def test_other_source_zone_and_daylight_saving_changes(tmp_path):
      "coordinate system '999999', which cannot be used"),
 ])
 def test_hand_edited_profile_mistakes_are_user_errors(tmp_path, change, message):
-    from workstation.errors import UserError
+    from workstation.core.errors import UserError
 
     p = tmp_path / "x.csv"
     p.write_text(_csv_text(ROWS))

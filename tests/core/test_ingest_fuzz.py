@@ -7,9 +7,9 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workstation.errors import UserError
+from workstation.core.errors import UserError
 from workstation.ingest import import_files
-from workstation.workspace import Workspace
+from workstation.core.workspace import Workspace
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

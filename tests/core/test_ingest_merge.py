@@ -4,9 +4,9 @@ import hashlib
 import pandas as pd
 import pytest
 
-from workstation.errors import UserError
+from workstation.core.errors import UserError
 from workstation.ingest import ImportCancelled, import_files
-from workstation.workspace import Workspace
+from workstation.core.workspace import Workspace
 
 from ingest_state import assert_unchanged, state
 

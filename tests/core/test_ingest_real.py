@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from tests.conftest import REAL_DATA
-from workstation.errors import UserError
+from workstation.core.errors import UserError
 from workstation.ingest import Profile, detect_profile, import_files, points_inside_city, read_table
-from workstation.workspace import Workspace
+from workstation.core.workspace import Workspace
 
 from ingest_state import assert_unchanged, state
 
@@ -174,7 +174,7 @@ def test_chicago_beats_dissolve_into_districts():
     assert {a.name for a in ws.districts} == want and res.rows_read == 277
     import_files(ws, "offenses", [REAL_DATA / "chi_crimes_2014-02-28_2014-03-15.csv"])
     off = ws.frame("offenses")
-    from workstation.geo import contains
+    from workstation.engine.geometry import contains
     import shapely
 
     city = shapely.union_all([a.geometry for a in ws.districts])

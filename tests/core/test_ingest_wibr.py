@@ -6,7 +6,7 @@ import pytest
 import shapely
 
 from workstation.ingest import OUTSIDE_WARNING, Profile, detect_profile, import_files, read_table
-from workstation.workspace import Area, Workspace
+from workstation.core.workspace import Area, Workspace
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ingest" / "wibr_sample.csv"
 PRODUCT_HEADER = ("IncidentNum,ReportedDateTime,ReportedYear,ReportedMonth,Location,WeaponUsed,ALD,NSP,POLICE,TRACT,"

@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workstation import geo, maps
-from workstation.errors import UserError
+from workstation.engine import geometry as geo
+
+from workstation.maps import page as maps
+from workstation.core.errors import UserError
 from tests.core.test_whatif import offset, small_city
 
 URL = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")

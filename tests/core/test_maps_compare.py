@@ -10,8 +10,8 @@ import shapely
 from tests.core.test_maps import with_districts
 from tests.core.test_scenarios import AS_OF, CORRIDOR, east_shape
 from tests.core.test_whatif import small_city
-from workstation import maps
-from workstation import scenarios as sc
+from workstation.maps import page as maps
+from workstation.whatif import scenarios as sc
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ import json
 import pandas as pd
 import pytest
 
-from workstation import measures as M
-from workstation.errors import UserError
-from workstation.workspace import Workspace
+from workstation.engine import measures as M
+from workstation.core.errors import UserError
+from workstation.core.workspace import Workspace
 
 # Every outcome and activity the case study's CompStat lists, by the id the default catalog gives it.
 CASE_STUDY_MEASURES = {

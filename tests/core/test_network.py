@@ -95,7 +95,7 @@ def test_person_incidents_and_co_offenders(ws):
 
 
 def test_empty_people(ws):
-    from workstation.workspace import Workspace
+    from workstation.core.workspace import Workspace
 
     empty = Workspace()
     G = N.co_offending_graph(empty)

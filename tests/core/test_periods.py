@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workstation import periods as P
+from workstation.engine import periods as P
 from workstation.reports.rules import (change_flag, pct_change, poisson_z, round_half_away, whole_percent,
                                        z_flag)
 

@@ -3,8 +3,8 @@ import datetime as dt
 
 import pytest
 
-from workstation.analysis import analysis_for
-from workstation.periods import full_year
+from workstation.engine.analysis import analysis_for
+from workstation.engine.periods import full_year
 from workstation.reports.compstat import compstat_grid, records_behind
 from workstation.reports.concentration import concentration_table
 from workstation.reports.districts import district_tables, target_area_tables

@@ -8,15 +8,15 @@ import pytest
 import shapely
 
 import reports_data as rd
-from workstation import schema
-from workstation.analysis import Analysis, analysis_for
-from workstation.areas import area_choices, resolve_area
-from workstation.errors import UserError
-from workstation.measures import default_catalog
-from workstation.periods import compstat_windows
+from workstation.core import schema
+from workstation.engine.analysis import Analysis, analysis_for
+from workstation.engine.areas import area_choices, resolve_area
+from workstation.core.errors import UserError
+from workstation.engine.measures import default_catalog
+from workstation.engine.periods import compstat_windows
 from workstation.reports.compstat import compstat_grid, grid_tables, records_behind
 from workstation.reports.rules import poisson_z
-from workstation.workspace import Area
+from workstation.core.workspace import Area
 
 CSC_KEY = "target_area:Center Street Corridor"
 IN_CSC_5 = rd.CSC.intersection(rd.strip("5"))

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import reports_data as rd
-from workstation import geo
-from workstation.errors import UserError
+from workstation.engine import geometry as geo
+from workstation.core.errors import UserError
 from workstation.reports.activity import activity_partners, partner_contributions
 from workstation.reports.concentration import concentration_curve, concentration_table
 from workstation.reports.districts import district_table, target_area_table

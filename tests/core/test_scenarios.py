@@ -6,11 +6,12 @@ import pytest
 import shapely
 
 from tests.core.test_whatif import offset, small_city
-from workstation import geo, periods
-from workstation import scenarios as sc
-from workstation.analysis import Analysis
-from workstation.commands import freeze_shape
-from workstation.errors import UserError
+from workstation.engine import geometry as geo
+from workstation.engine import periods
+from workstation.whatif import scenarios as sc
+from workstation.engine.analysis import Analysis
+from workstation.core.commands import freeze_shape
+from workstation.core.errors import UserError
 
 AS_OF = "2019-09-29"
 X0, Y0 = -87.95, 43.03

@@ -5,7 +5,7 @@ import openpyxl
 import pytest
 
 from shoot_review_data import EXPECTED, NASTY_ADDRESS, shoot_review_workspace
-from workstation.errors import UserError
+from workstation.core.errors import UserError
 from workstation.reports.shoot_review import (META_KEY, check_weights, default_weights, formula_text, load_defaults,
                                               save_weights, shoot_review, shoot_review_frame)
 
@@ -95,7 +95,7 @@ def test_workspace_weights_come_before_the_resource_file():
 
 
 def test_weights_survive_save_and_open(tmp_path):
-    from workstation.workspace import Workspace
+    from workstation.core.workspace import Workspace
 
     ws = shoot_review_workspace()
     save_weights(ws, {"fatal": 7, "victims": 1, "prior_shootings": 0.25, "repeat_people": 0, "target_area": 0})

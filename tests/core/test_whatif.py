@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from workstation import geo
-from workstation.whatif import GridIndex, InvalidShape, MeasureSpec, WhatIf, build_whatif
-from workstation.workspace import Area, Workspace
+from workstation.engine import geometry as geo
+from workstation.whatif.engine import GridIndex, InvalidShape, MeasureSpec, WhatIf, build_whatif
+from workstation.core.workspace import Area, Workspace
 
 LAT0 = 43.05
 M_LON = 111_320.0 * math.cos(math.radians(LAT0))
@@ -209,8 +209,8 @@ def test_build_skips_empty_datasets_and_handles_no_data():
 
 
 def test_boundary_editor_one_undo_step_per_drag_and_refusals():
-    from workstation.commands import freeze_shape
-    from workstation.whatif import BoundaryEditor
+    from workstation.core.commands import freeze_shape
+    from workstation.whatif.engine import BoundaryEditor
 
     ws = small_city()
     eng = build_whatif(ws, "2019-09-29", ["robbery"])
@@ -267,8 +267,8 @@ def test_boundary_editor_one_undo_step_per_drag_and_refusals():
 
 @pytest.mark.parametrize("rule", ["offense", "hierarchy"])
 def test_live_figures_equal_the_compstat_engine(rule):
-    from workstation import periods
-    from workstation.analysis import Analysis
+    from workstation.engine import periods
+    from workstation.engine.analysis import Analysis
 
     ws = small_city()
     off = ws.frames["offenses"]

@@ -10,8 +10,8 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from workbook_city import CORRIDOR, CORRIDOR_WIDE, tiny_city
-from workstation import geo
-from workstation.errors import UserError
+from workstation.engine import geometry as geo
+from workstation.core.errors import UserError
 from workstation.exports.checks import audit_workbook
 from workstation.exports.workbook import SHEET_ORDER, ExportCancelled, export_workbook
 
@@ -325,7 +325,7 @@ def test_cli_unwritable_path(saved_city, tmp_path, capsys):
 
 
 def test_cli_ambiguous_name(saved_city, tmp_path, capsys):
-    from workstation.workspace import Area, Workspace
+    from workstation.core.workspace import Area, Workspace
 
     ws = Workspace.open(saved_city)
     ws.put_area(Area("2", "target_area", CORRIDOR))  # a target area named like district 2

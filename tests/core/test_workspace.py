@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from workstation import schema
-from workstation.workspace import Area, Workspace, WorkspaceError
+from workstation.core import schema
+from workstation.core.workspace import Area, Workspace, WorkspaceError
 
 
 def _offenses(n=5):
@@ -74,7 +74,7 @@ def test_newer_file_format_is_refused(tmp_path):
 
 def test_older_file_is_migrated_on_open(tmp_path, monkeypatch):
     """A file of format N opens in a program of format N+1 through MIGRATIONS[N]; the file itself is untouched."""
-    from workstation import workspace as wsmod
+    from workstation.core import workspace as wsmod
 
     ws = Workspace()
     ws.meta["city"] = "Oldtown"

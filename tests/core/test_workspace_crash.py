@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from workstation.workspace import Workspace
+from workstation.core.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 
 WRITER = textwrap.dedent("""
     import sys, numpy as np, pandas as pd
     sys.path.insert(0, sys.argv[2])
-    from workstation.workspace import Workspace
+    from workstation.core.workspace import Workspace
     n = 300_000
     rng = np.random.default_rng(1)
     base = pd.DataFrame({"record_id": np.arange(n).astype(str), "incident_id": np.arange(n).astype(str),

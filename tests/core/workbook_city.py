@@ -10,7 +10,7 @@ import datetime as dt
 import pandas as pd
 import shapely
 
-from workstation.workspace import Area, Workspace
+from workstation.core.workspace import Area, Workspace
 
 AS_OF = dt.date(2019, 9, 29)
 CITY = shapely.box(-88.0, 43.0, -87.9, 43.1)

@@ -42,7 +42,7 @@ def test_smoke_test_from_source_passes():
 
 def test_smoke_test_fails_with_the_reason(tmp_path):
     # the map assets "missing" (an empty asset folder): exit 1 and a line naming the step and the missing file
-    code = ("import sys; from pathlib import Path; from workstation import maps; "
+    code = ("import sys; from pathlib import Path; from workstation.maps import page as maps; "
             f"maps.ASSET_DIR = Path({str(tmp_path)!r}); "
             "from ui.smoke import run_smoke_test; sys.exit(run_smoke_test())")
     rc, lines, out = _smoke([sys.executable, "-c", code], timeout=120)

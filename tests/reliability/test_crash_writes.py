@@ -70,7 +70,7 @@ def _kill_mid_write(script: Path, args: list[str], folder: Path, partial_glob: s
 AUTOSAVER = textwrap.dedent("""
     import sys, numpy as np, pandas as pd
     from ui import recovery
-    from workstation.workspace import Workspace
+    from workstation.core.workspace import Workspace
     n = 300_000
     rng = np.random.default_rng(1)
     base = pd.DataFrame({"record_id": np.arange(n).astype(str), "incident_id": np.arange(n).astype(str),
@@ -125,7 +125,7 @@ def test_kill_during_autosave_leaves_a_whole_recovery_file(tmp_path):
 EXPORTER = textwrap.dedent("""
     import sys
     from workstation.exports.workbook import export_workbook
-    from workstation.workspace import Workspace
+    from workstation.core.workspace import Workspace
     ws = Workspace.open(sys.argv[1])
     dates = sys.argv[3:]
     version = 0
@@ -139,8 +139,8 @@ EXPORTER = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory):
-    from workstation.demo import build_demo
-    from workstation.workspace import write_atomic
+    from workstation.demo.records import build_demo
+    from workstation.core.workspace import write_atomic
 
     p = tmp_path_factory.mktemp("demo") / "demo.psw"
     write_atomic(build_demo(), p, fsync=False)
@@ -182,7 +182,7 @@ EDITOR = textwrap.dedent("""
     from ui.app import make_application
     from ui.main_window import MainWindow
     from ui.settings import Settings
-    from workstation.whatif import figures_summary
+    from workstation.whatif.engine import figures_summary
 
     def wait(cond, what, timeout=60):
         end = time.monotonic() + timeout
@@ -225,8 +225,8 @@ def test_the_recovery_file_brings_back_an_unsaved_boundary_edit(tmp_path, qtbot,
     from ui.main_window import MainWindow
     from ui.map.view import delete_now
     from ui.settings import Settings
-    from workstation.commands import freeze_shape
-    from workstation.workspace import Workspace
+    from workstation.core.commands import freeze_shape
+    from workstation.core.workspace import Workspace
 
     work = tmp_path / "city.psw"
     shutil.copy(demo_file, work)

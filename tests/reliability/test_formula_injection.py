@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from workstation.exports.csv_file import neutralise, safe_text, write_csv
-from workstation.workspace import Area
+from workstation.core.workspace import Area
 
 HOSTILE = ["=1+1", "=cmd|' /C calc'!A0", "+SUM(A1:A9)", "-2+3", "@SUM(1)", "=HYPERLINK(\"http://x.test\",\"click\")",
            "\t=1+2", "\r=3"]
@@ -24,7 +24,7 @@ EXPECTED_ADDRESSES = ["=1+1", "=cmd|' /C calc'!A0", "+SUM(A1:A9)", "-2+3", "@SUM
 @pytest.fixture(scope="module")
 def hostile_ws():
     """The demo with formula-like text in every place the workbook shows text that came from input."""
-    from workstation.demo import build_demo
+    from workstation.demo.records import build_demo
 
     ws = build_demo()
     ws.meta["city"] = "=HYPERLINK(\"http://x.test\",\"Lakeport\")"
@@ -83,7 +83,7 @@ def test_no_formula_in_the_workbook(hostile_ws, tmp_path):
 
 def test_rejected_rows_csv_keeps_input_text_as_text(tmp_path):
     from workstation.ingest import import_files
-    from workstation.workspace import Workspace
+    from workstation.core.workspace import Workspace
 
     src = tmp_path / "hostile.csv"
     rows = ["incident_number,offense_date,nibrs_code,district,address,lat,lon",
@@ -133,7 +133,7 @@ def test_safe_text(value, expected):
 
 
 def test_csv_write_is_atomic_and_errors_are_sentences(tmp_path):
-    from workstation.errors import UserError
+    from workstation.core.errors import UserError
 
     target = tmp_path / "out.csv"
     target.write_text("old", encoding="utf-8")

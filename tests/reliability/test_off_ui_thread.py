@@ -9,7 +9,7 @@ def test_the_wizard_imports_in_a_worker_thread(qtbot, tmp_path, app_dirs, monkey
     from ui.dialogs import import_wizard as iw
     from ui.settings import Settings
     from ui.state import AppState
-    from workstation.workspace import Workspace
+    from workstation.core.workspace import Workspace
 
     src = tmp_path / "offenses.csv"
     pd.DataFrame({"incident_number": [f"I{i}" for i in range(50)],
@@ -48,7 +48,7 @@ def test_the_workbook_is_written_in_a_worker_thread(qtbot, tmp_path, app_dirs, m
     from ui.dialogs import export as ex
     from ui.settings import Settings
     from ui.state import AppState
-    from workstation.demo import build_demo
+    from workstation.demo.records import build_demo
 
     threads = []
     real = ex.run_export

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from workstation.errors import UserError
-from workstation.workspace import Workspace
+from workstation.core.errors import UserError
+from workstation.core.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -170,7 +170,7 @@ def test_export_to_a_missing_folder_says_so(qtbot, tmp_path, app_dirs):
     from ui.dialogs.export import ExportDialog
     from ui.settings import Settings
     from ui.state import AppState
-    from workstation.demo import build_demo
+    from workstation.demo.records import build_demo
 
     from PySide6.QtCore import QSettings
 

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 
-from workstation import workspace as workspace_mod
+from workstation.core import workspace as workspace_mod
 from workstation.ingest import Profile, detect_profile, points_inside_city
-from workstation.workspace import Workspace
+from workstation.core.workspace import Workspace
 
 from ui_fixtures import small_workspace
 

@@ -10,9 +10,9 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from ui_fixtures import AS_OF, small_workspace
-from workstation import formatting
+from workstation.reports import formatting
 from workstation.reports.compstat import compstat_grid
-from workstation.workspace import Area, Workspace
+from workstation.core.workspace import Area, Workspace
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 

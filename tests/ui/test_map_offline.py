@@ -5,7 +5,7 @@ from PySide6.QtGui import QColor
 from tests.core.test_maps import make_mbtiles, with_districts
 from tests.core.test_whatif import small_city
 from ui.map.view import MapView, delete_now
-from workstation import maps
+from workstation.maps import page as maps
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from tests.core.test_whatif import offset, small_city
 from ui.map.panel import MapPanel
 from ui.map.view import delete_now
 from ui.state import AppState
-from workstation.commands import freeze_shape
+from workstation.core.commands import freeze_shape
 
 AS_OF = "2019-09-29"
 CORRIDOR = "target_area:Corridor"
@@ -287,7 +287,7 @@ def test_draw_a_new_shape_and_save_it(qtbot, panel):
 
 def test_an_unsaved_edit_survives_a_crash(qtbot, panel, tmp_path):
     from ui.map.panel import DRAFT_KEY
-    from workstation.workspace import Workspace
+    from workstation.core.workspace import Workspace
 
     start_corridor(qtbot, panel)
     ws = panel.state.workspace

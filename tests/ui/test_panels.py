@@ -7,7 +7,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from ui_fixtures import AS_OF, small_workspace
-from workstation import formatting
+from workstation.reports import formatting
 from workstation.reports.trends import trend_series
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
@@ -63,7 +63,7 @@ def test_trends_draw_the_core_series_and_follow_the_bar(qtbot, state, tmp_path):
 
 def test_data_panel_lists_datasets_log_and_records_of_the_area(qtbot, state):
     from ui.panels.data import DataPanel
-    from workstation.analysis import analysis_for
+    from workstation.engine.analysis import analysis_for
 
     panel = DataPanel(state)
     qtbot.addWidget(panel)

@@ -11,10 +11,10 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ui_fixtures import AS_OF, CORRIDOR, small_workspace
-from workstation import formatting
-from workstation import scenarios as sc
-from workstation.commands import freeze_shape
-from workstation.workspace import Workspace
+from workstation.reports import formatting
+from workstation.whatif import scenarios as sc
+from workstation.core.commands import freeze_shape
+from workstation.core.workspace import Workspace
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 WIDER = CORRIDOR.buffer(0.01, join_style="mitre")

@@ -74,7 +74,7 @@ def test_csv_is_formula_safe(qtbot, panel, tmp_path):
 def test_empty_workspace_shows_the_empty_state(qtbot):
     from ui.panels.shoot_review import ShootReviewPanel
     from ui.state import AppState
-    from workstation.workspace import Workspace
+    from workstation.core.workspace import Workspace
 
     p = ShootReviewPanel(AppState(Workspace()))
     qtbot.addWidget(p)

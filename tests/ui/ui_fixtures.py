@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from workstation import schema
-from workstation.workspace import Area, Workspace
+from workstation.core import schema
+from workstation.core.workspace import Area, Workspace
 
 D1 = shapely.box(-88.0, 43.0, -87.9, 43.1)
 D2 = shapely.box(-87.9, 43.0, -87.8, 43.1)

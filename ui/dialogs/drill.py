@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout
 
-from workstation import schema
+from workstation.core import schema
 from ui.panels.data import headers_for, value_labels_for
 from ui.widgets.records_view import RecordsView
 

@@ -26,7 +26,7 @@ def run_export(ws, out, as_of, area_keys, scenario, progress, should_stop):
 
 
 def default_name(ws, as_of) -> str:
-    from workstation.areas import city_name
+    from workstation.engine.areas import city_name
 
     city = re.sub(r"[^0-9A-Za-z]+", "_", city_name(ws)).strip("_") or "City"
     return f"CompStat_{city}_{as_of:%Y-%m-%d}.xlsx"

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
                                QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QTextEdit, QVBoxLayout,
                                QWidget, QWizard, QWizardPage)
 
-from workstation import schema
+from workstation.core import schema
 from workstation.ingest import (ImportResult, Profile, builtin_profiles, category_value_counts, detect_profile,
                                 import_files, points_inside_city, read_table)
 from ui import paths, recovery
@@ -368,7 +368,7 @@ class ColumnsPage(QWizardPage):
         self._fill_from_profile()
 
     def _fill_from_profile(self) -> None:
-        from workstation.ingest.profile import resolve_column
+        from workstation.ingest.profiles import resolve_column
 
         prof = self.wiz.profile
         cols = list(self.wiz.preview.columns)

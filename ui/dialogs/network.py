@@ -13,7 +13,7 @@ from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QHBoxLayout, QLabel,
                                QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
-from workstation.areas import area_choices
+from workstation.engine.areas import area_choices
 from workstation.reports import network
 from ui.widgets.records_view import RecordsView
 from ui.workers import TaskRunner

@@ -1,9 +1,9 @@
 """The Scenarios menu: compare two areas side by side, rename and delete scenarios, a boundary out to GeoJSON and in
-as a scenario, and the CompStat workbook for a scenario. The logic is ``workstation.scenarios`` (Qt-free); this
+as a scenario, and the CompStat workbook for a scenario. The logic is ``workstation.whatif.scenarios`` (Qt-free); this
 module asks, confirms and shows.
 
 ``CompareDialog`` puts the comparison table (coloured and explained like the CompStat grid) beside a map of both
-outlines (A solid orange, B dashed blue, built by ``workstation.maps.build_map`` and served by the map's scheme).
+outlines (A solid orange, B dashed blue, built by ``workstation.maps.page.build_map`` and served by the map's scheme).
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QHeaderView, QInputDialog, QLabel, QMessageBox, QScrollArea, QSplitter,
                                QTableView, QToolButton, QVBoxLayout, QWidget)
 
-from workstation import formatting
-from workstation import scenarios as core
-from workstation.errors import UserError
+from workstation.reports import formatting
+from workstation.whatif import scenarios as core
+from workstation.core.errors import UserError
 from ui.models.report_model import CHANGE_ROLE, FILL, TEXT, ReportModel
 from ui.widgets.grouped_header import GroupedHeader
 
@@ -262,7 +262,7 @@ class CompareDialog(QDialog):
 
     @staticmethod
     def _definitions(ws) -> dict[str, str]:
-        from workstation.measures import catalog_for
+        from workstation.engine.measures import catalog_for
 
         out = {}
         for m in catalog_for(ws).counts():
@@ -292,7 +292,7 @@ class CompareDialog(QDialog):
         hh.setMinimumHeight(hh.sizeHint().height())
 
     def _show_map(self, key_a, key_b) -> None:
-        from workstation import maps
+        from workstation.maps import page as maps
 
         self.map_notice.setVisible(False)
         if key_a is None:

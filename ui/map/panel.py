@@ -1,7 +1,7 @@
 """MapPanel: the map tab. Follows the area and date bar (AppState); edits target-area boundaries with live figures.
 
-The page is built by ``workstation.maps`` (Qt-free) and shown by ``MapView``. Editing is driven by
-``workstation.whatif.BoundaryEditor``: the page's editor sends each shape over the QWebChannel (one message in
+The page is built by ``workstation.maps.page`` (Qt-free) and shown by ``MapView``. Editing is driven by
+``workstation.whatif.engine.BoundaryEditor``: the page's editor sends each shape over the QWebChannel (one message in
 flight), the editor answers with the figures, and the side panel shows them (repainted at most ~30 times a second).
 One drag is one undo step; undo/redo put the shape back on the map without it being echoed as a new edit.
 """
@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QPushButton, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget,
 )
 
-from workstation import maps
-from workstation.errors import UserError
+from workstation.maps import page as maps
+from workstation.core.errors import UserError
 from workstation.reports.rules import whole_percent
 
 from .view import MapView
@@ -157,7 +157,7 @@ class MapPanel(QWidget):
     def __init__(self, state, parent=None) -> None:
         super().__init__(parent)
         self.state = state
-        self.editor = None                     # workstation.whatif.BoundaryEditor while a boundary is edited
+        self.editor = None                     # workstation.whatif.engine.BoundaryEditor while a boundary is edited
         self.editing_key: str | None = None
         self._engine = None
         self._engine_key = None
@@ -287,7 +287,7 @@ class MapPanel(QWidget):
         self.measure_box.blockSignals(True)
         self.measure_box.clear()
         if ws is not None:
-            from workstation.measures import catalog_for
+            from workstation.engine.measures import catalog_for
 
             for m in catalog_for(ws).counts():
                 if len(ws.frames[m.dataset]):
@@ -424,7 +424,7 @@ class MapPanel(QWidget):
     # ------------------------------------------------------------------------------------------------------------
     # editing
     def _engine_for_state(self):
-        from workstation.whatif import build_whatif
+        from workstation.whatif.engine import build_whatif
 
         key = self._engine_key_now()
         if self._engine is None or self._engine_key != key:
@@ -458,7 +458,7 @@ class MapPanel(QWidget):
 
     def start_editing(self, key: str, shape=None) -> bool:
         """Edit the boundary of a target area or scenario (``key``), or a new ``shape`` (key "new")."""
-        from workstation.whatif import BoundaryEditor, InvalidShape
+        from workstation.whatif.engine import BoundaryEditor, InvalidShape
 
         ws = self.state.workspace
         if ws is None:
@@ -493,7 +493,7 @@ class MapPanel(QWidget):
 
     def _restart_editor(self) -> None:
         """The data or the as-of date changed: same shape, new engine (the undo history stays valid)."""
-        from workstation.whatif import BoundaryEditor
+        from workstation.whatif.engine import BoundaryEditor
 
         if self.editor is None:
             return
@@ -525,7 +525,7 @@ class MapPanel(QWidget):
     def _on_shape_message(self, msg: dict) -> dict:
         if self.editor is None:
             if msg.get("kind") == "created" and msg.get("shape"):
-                from workstation.commands import freeze_shape
+                from workstation.core.commands import freeze_shape
 
                 if self.start_editing("new", shape=freeze_shape(msg["shape"])):
                     return {"ok": True, "kind": "new"}
@@ -573,7 +573,7 @@ class MapPanel(QWidget):
         return base + (" — edited, not saved" if changed else "")
 
     def _official_shape(self):
-        from workstation.commands import shape_from_geometry
+        from workstation.core.commands import shape_from_geometry
 
         kind, _, name = (self.editing_key or "").partition(":")
         ws = self.state.workspace
@@ -598,8 +598,8 @@ class MapPanel(QWidget):
 
     def save_scenario(self, name: str | None = None) -> str | None:
         """Save the edited shape as a named scenario in the workspace (asks for the name when none is given)."""
-        from workstation.commands import shape_to_geometry
-        from workstation.workspace import Area
+        from workstation.core.commands import shape_to_geometry
+        from workstation.core.workspace import Area
 
         ws = self.state.workspace
         if self.editor is None or ws is None:
@@ -613,7 +613,7 @@ class MapPanel(QWidget):
         name = " ".join(name.split())
         if not name:
             return None
-        from workstation.scenarios import MAX_NAME_LENGTH
+        from workstation.whatif.scenarios import MAX_NAME_LENGTH
 
         if len(name) > MAX_NAME_LENGTH:
             QMessageBox.warning(self, "Save as scenario", f"Keep the scenario name to {MAX_NAME_LENGTH} characters.")
@@ -670,8 +670,8 @@ class MapPanel(QWidget):
     # ------------------------------------------------------------------------------------------------------------
     # the draft: an unsaved edit kept in the workspace (autosaved with it, offered back after a crash)
     def _store_draft(self) -> None:
-        from workstation.commands import ring_list
-        from workstation.workspace import now_stamp
+        from workstation.core.commands import ring_list
+        from workstation.core.workspace import now_stamp
 
         ws = self.state.workspace
         self._sticky_message = ""
@@ -691,7 +691,7 @@ class MapPanel(QWidget):
             ws.changed(DRAFT_KEY)
 
     def _restore_draft(self) -> bool:
-        from workstation.commands import freeze_shape
+        from workstation.core.commands import freeze_shape
 
         ws = self.state.workspace
         draft = ws.meta.get(DRAFT_KEY) if ws is not None else None

@@ -21,7 +21,7 @@ from PySide6.QtWebEngineCore import (
     QWebEngineUrlRequestInterceptor, QWebEngineUrlRequestJob, QWebEngineUrlScheme, QWebEngineUrlSchemeHandler,
 )
 
-from workstation import maps
+from workstation.maps import page as maps
 
 SCHEME = maps.SCHEME.encode()
 ALLOWED_SCHEMES = {maps.SCHEME, "data", "blob", "about"}

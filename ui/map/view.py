@@ -135,14 +135,14 @@ class MapView(QWebEngineView):
         return box.get("v")
 
     def set_editor_shape(self, shape, editable: bool = True) -> None:
-        from workstation.commands import ring_list
+        from workstation.core.commands import ring_list
 
         # a page still loading has no PSP yet: the panel puts the shape back when the page has loaded
         self.run_js(f"window.PSP && PSP.editor.map && PSP.editor.setShape({json.dumps(ring_list(shape))}, "
                     f"{str(bool(editable)).lower()});")
 
     def replace_editor_shape(self, shape) -> None:
-        from workstation.commands import ring_list
+        from workstation.core.commands import ring_list
 
         self.run_js(f"window.PSP && PSP.editor.map && PSP.editor.replaceShape({json.dumps(ring_list(shape))});")
 

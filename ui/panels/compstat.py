@@ -8,8 +8,8 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
                                QTableView, QToolTip, QVBoxLayout, QWidget)
 
-from workstation import formatting
-from workstation.errors import UserError
+from workstation.reports import formatting
+from workstation.core.errors import UserError
 from ui.models.report_model import ReportModel
 from ui.panels.base import StatePanel
 from ui.widgets.grouped_header import GroupedHeader
@@ -31,7 +31,7 @@ def records_behind(ws, key: dict):
 
 def measure_definition(ws, measure_id: str) -> str:
     try:
-        from workstation.analysis import analysis_for
+        from workstation.engine.analysis import analysis_for
 
         return analysis_for(ws).catalog.get(measure_id).definition()
     except Exception:  # noqa: BLE001 - a tooltip must never break the grid
@@ -148,7 +148,7 @@ class CompStatPanel(StatePanel):
         if a is None:
             return ""
         try:
-            from workstation.areas import resolve_area
+            from workstation.engine.areas import resolve_area
 
             sq = resolve_area(ws, key).sq_miles
         except Exception:  # noqa: BLE001
@@ -337,7 +337,7 @@ def window_spans(as_of) -> dict[str, str]:
     """Short band subtitles: '23–29 Sep 2019 vs 2018' (the prior window is the same month-day span)."""
     if as_of is None:
         return {}
-    from workstation.periods import window
+    from workstation.engine.periods import window
 
     out = {}
     for short, kind in (("WTD", "wtd"), ("28d", "28d"), ("YTD", "ytd")):

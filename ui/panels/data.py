@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from workstation import schema
+from workstation.core import schema
 from ui.widgets.records_view import RecordsView
 
 DATASET_LABELS = {"offenses": "Offenses", "shootings": "Shootings", "calls": "Calls for service",
@@ -248,7 +248,7 @@ class DataPanel(QWidget):
         if ws is None or key == "citywide" or not self.in_area.isChecked() or self.kind == "people" \
                 or not len(ws.frames[self.kind]) or not self.state.ready:
             return None
-        from workstation.analysis import analysis_for
+        from workstation.engine.analysis import analysis_for
 
         eng = analysis_for(ws)
         inside = np.flatnonzero(eng.membership_mask(self.kind, key))

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
 
-from workstation.errors import UserError
+from workstation.core.errors import UserError
 from workstation.reports import shoot_review as sr
 from ui.models.report_model import ReportModel
 from ui.panels.base import StatePanel

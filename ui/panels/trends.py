@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
-from workstation.errors import UserError
+from workstation.core.errors import UserError
 from ui.panels.base import StatePanel
 
 COLORS = {"this": QColor("#1f5fa8"), "last": QColor("#8a8f98"), "ma": QColor("#d97a00"),
@@ -29,7 +29,7 @@ def trend_frame(ws, measure_id: str, area_key: str, freq: str, as_of) -> pd.Data
 
 
 def count_measures(ws) -> list:
-    from workstation.analysis import analysis_for
+    from workstation.engine.analysis import analysis_for
 
     empty = {k for k, df in ws.frames.items() if len(df) == 0}
     return [m for m in analysis_for(ws).catalog.counts() if m.dataset not in empty]

@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
 
-from workstation import formatting
+from workstation.reports import formatting
 from workstation.exports.csv_file import safe_text
 from ui.models.dataframe_model import DataFrameModel
 from ui.workers import TaskRunner
@@ -179,7 +179,7 @@ class RecordsView(QWidget):
             self.write_csv(path)
 
     def write_csv(self, path) -> None:
-        from workstation.errors import UserError
+        from workstation.core.errors import UserError
         from workstation.exports.csv_file import write_csv
 
         try:

@@ -6,8 +6,8 @@ import re
 import sys
 from pathlib import Path
 
-from .. import areas as area_mod
-from ..errors import UserError
+from workstation.engine import areas as area_mod
+from workstation.core.errors import UserError
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -75,8 +75,8 @@ def area_key_for(ws, name: str) -> str:
 
 
 def cli_export(args) -> int:
-    from ..workspace import Workspace
-    from .workbook import export_workbook
+    from workstation.core.workspace import Workspace
+    from workstation.exports.workbook import export_workbook
 
     out = Path(args.out)
     if out.suffix.lower() != ".xlsx":

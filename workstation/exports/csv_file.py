@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..fileio import write_atomically
+from workstation.core.fileio import write_atomically
 
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 # a lead character, also behind blanks or line breaks (a spreadsheet may trim them on import)

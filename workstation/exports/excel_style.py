@@ -19,7 +19,7 @@ import re
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-from ..reports.rules import round_half_away
+from workstation.reports.rules import round_half_away
 
 FONT_NAME = "Calibri"  # Carlito (metric-compatible) stands in for it under LibreOffice
 FONT_SIZE = 10

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.utils import get_column_letter
 
-from ..reports.table import ReportTable
-from . import excel_style as st
+from workstation.reports.table import ReportTable
+from workstation.exports import excel_style as st
 
 MIN_WIDTH = 5.0
 DEFAULT_WIDTH = 8.43  # a column nobody sized (Excel's and LibreOffice's default)

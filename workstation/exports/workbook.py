@@ -22,11 +22,11 @@ from openpyxl.chart import LineChart, Reference
 from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.utils import get_column_letter
 
-from .. import areas as area_mod
-from ..errors import UserError
-from ..fileio import check_target, write_atomically
-from ..reports.table import ReportTable
-from .sheet_writer import SheetWriter
+from workstation.engine import areas as area_mod
+from workstation.core.errors import UserError
+from workstation.core.fileio import check_target, write_atomically
+from workstation.reports.table import ReportTable
+from workstation.exports.sheet_writer import SheetWriter
 
 SHEET_ORDER = ("Summary", "CompStat", "Part I History", "Districts", "Target Areas", "Rates & Clearance",
                "Activity & Partners", "Shoot Review", "Trends", "Notes")
@@ -93,10 +93,10 @@ def export_workbook(ws, out_path, as_of=None, area_keys=None, scenario=None, pro
 def export_context(ws, as_of=None, area_keys=None, scenario=None, progress=None, should_stop=None, *,
                    history_years=None) -> ExportContext:
     """What an export is about (as-of date, areas, scenario, Part I History years), checked; UserError otherwise."""
-    from ..analysis import analysis_for
+    from workstation.engine.analysis import analysis_for
 
     if as_of is not None:
-        from ..periods import to_date
+        from workstation.engine.periods import to_date
 
         try:
             as_of = to_date(as_of)
@@ -208,7 +208,7 @@ def _write_plan(wb, ctx: ExportContext, plan: SheetPlan) -> SheetWriter:
 
 
 def _grids(ctx: ExportContext) -> dict[str, list[ReportTable]]:
-    from ..reports.compstat import compstat_grid
+    from workstation.reports.compstat import compstat_grid
 
     out = {}
     for i, ref in enumerate(ctx.areas):
@@ -240,7 +240,7 @@ KEY_OUTCOMES = ("homicides", "nonfatal_shooting_victims", "firearm_violent_crime
 
 
 def _plan_summary(ctx: ExportContext, grids: dict[str, list[ReportTable]]) -> SheetPlan:
-    from ..reports.goals import goal_table, goals_of
+    from workstation.reports.goals import goal_table, goals_of
 
     plan = SheetPlan("Summary", f"{area_mod.city_name(ctx.ws)} CompStat", freeze_heading=True)
     plan.blocks.append(("table", _areas_table(ctx)))
@@ -297,7 +297,7 @@ def _key_outcomes_table(ctx: ExportContext, grids) -> ReportTable | None:
 
 
 def _catalog(ctx: ExportContext):
-    from ..measures import catalog_for
+    from workstation.engine.measures import catalog_for
 
     return catalog_for(ctx.ws)
 
@@ -339,7 +339,7 @@ def _history_years(ws, as_of: dt.date, given=None) -> tuple[int, int, int] | Non
 
 
 def _plan_history(ctx: ExportContext) -> SheetPlan:
-    from ..reports.history import part1_history
+    from workstation.reports.history import part1_history
 
     plan = SheetPlan("Part I History", "Part I crime history")
     if not _has(ctx, "offenses"):
@@ -363,14 +363,14 @@ def _plan_history(ctx: ExportContext) -> SheetPlan:
 
 # ---- Districts --------------------------------------------------------------------------------------------------
 def _district_measures(ctx: ExportContext) -> list[str]:
-    from ..reports.districts import DEFAULT_DISTRICT_MEASURES
+    from workstation.reports.districts import DEFAULT_DISTRICT_MEASURES
 
     cat = _catalog(ctx)
     return [m for m in DEFAULT_DISTRICT_MEASURES if m in cat.measures and _has(ctx, cat.measures[m].dataset)]
 
 
 def _plan_districts(ctx: ExportContext) -> SheetPlan:
-    from ..reports.districts import district_tables
+    from workstation.reports.districts import district_tables
 
     plan = SheetPlan("Districts", "Citywide by district")
     measures = _district_measures(ctx)
@@ -383,8 +383,8 @@ def _plan_districts(ctx: ExportContext) -> SheetPlan:
 
 # ---- Target Areas -----------------------------------------------------------------------------------------------
 def _plan_target_areas(ctx: ExportContext) -> SheetPlan:
-    from ..reports.concentration import concentration_table
-    from ..reports.districts import target_area_tables
+    from workstation.reports.concentration import concentration_table
+    from workstation.reports.districts import target_area_tables
 
     plan = SheetPlan("Target Areas", "Target areas by district")
     areas = _non_city(ctx)
@@ -402,7 +402,7 @@ def _plan_target_areas(ctx: ExportContext) -> SheetPlan:
 
 # ---- Rates & Clearance ------------------------------------------------------------------------------------------
 def _plan_rates(ctx: ExportContext) -> SheetPlan:
-    from ..reports.rates import clearance_table, peer_comparison, rates_tables
+    from workstation.reports.rates import clearance_table, peer_comparison, rates_tables
 
     plan = SheetPlan("Rates & Clearance", "Rates and clearance")
     keys = [area_mod.CITYWIDE] + [area_mod.area_key(d) for d in sorted(
@@ -424,7 +424,7 @@ def _plan_rates(ctx: ExportContext) -> SheetPlan:
 
 # ---- Activity & Partners ----------------------------------------------------------------------------------------
 def _plan_activity(ctx: ExportContext) -> SheetPlan:
-    from ..reports.activity import activity_partners
+    from workstation.reports.activity import activity_partners
 
     plan = SheetPlan("Activity & Partners", "Activity and partners")
     if not _has(ctx, "activity"):
@@ -441,7 +441,7 @@ def _plan_activity(ctx: ExportContext) -> SheetPlan:
 
 # ---- Shoot Review -----------------------------------------------------------------------------------------------
 def _plan_shoot_review(ctx: ExportContext) -> SheetPlan:
-    from ..reports.shoot_review import shoot_review
+    from workstation.reports.shoot_review import shoot_review
 
     # addresses wrap narrow: fourteen columns must fit one page wide
     plan = SheetPlan("Shoot Review", "Shoot review: shootings and homicides of the past seven days",
@@ -462,7 +462,7 @@ SERIES_STYLE = (("1F3864", 28575, None), ("A6A6A6", 19050, None), ("C55A11", 190
 
 
 def _plan_trends(ctx: ExportContext) -> SheetPlan:
-    from ..reports.trends import trend_series
+    from workstation.reports.trends import trend_series
 
     cat = _catalog(ctx)
     measures = [cat.measures[i] for i in TREND_MEASURES if i in cat.measures and _has(ctx, cat.measures[i].dataset)]
@@ -568,7 +568,7 @@ def _cols_for_width(sw: SheetWriter, first: int, width_cm: float) -> int:
 
 # ---- Notes ------------------------------------------------------------------------------------------------------
 def _plan_notes(ctx: ExportContext) -> SheetPlan:
-    from ..analysis import COUNTING_NOTES, counting_rule
+    from workstation.engine.analysis import COUNTING_NOTES, counting_rule
 
     ws = ctx.ws
     # column B carries the long text of every table on this sheet (file names, rules, definitions, notes)

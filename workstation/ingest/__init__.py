@@ -3,10 +3,9 @@
 Qt-free API used by the CLI and the import wizard: ``read_table``, ``detect_profile``, ``Profile``,
 ``category_value_counts``, ``points_inside_city``, ``import_files`` (and ``ImportResult``, ``ImportCancelled``).
 """
-from .importer import (OUTSIDE_WARNING, ImportCancelled, ImportResult, category_value_counts, import_files,
-                       points_inside_city)
-from .profile import Profile, builtin_profiles, detect_profile
-from .readers import read_table
+from workstation.ingest.importer import OUTSIDE_WARNING, ImportCancelled, ImportResult, category_value_counts, import_files, points_inside_city
+from workstation.ingest.profiles import Profile, builtin_profiles, detect_profile
+from workstation.ingest.readers import read_table
 
 __all__ = ["OUTSIDE_WARNING", "ImportCancelled", "ImportResult", "Profile", "builtin_profiles",
            "category_value_counts", "detect_profile", "import_files", "points_inside_city", "read_table"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..workspace import Workspace
-from .importer import ImportResult, import_files
-from .profile import Profile
+from workstation.core.workspace import Workspace
+from workstation.ingest.importer import ImportResult, import_files
+from workstation.ingest.profiles import Profile
 
 
 def _human(result: ImportResult, kind: str) -> str:

@@ -16,12 +16,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .. import schema
-from ..errors import UserError
-from ..workspace import Workspace, now_stamp
-from . import readers
-from .dates import parse_dates
-from .profile import Profile, detect_profile, is_optional, norm_name, norm_value, resolve_column
+from workstation.core import schema
+from workstation.core.errors import UserError
+from workstation.core.workspace import Workspace, now_stamp
+from workstation.ingest import readers
+from workstation.ingest.dates import parse_dates
+from workstation.ingest.profiles import Profile, detect_profile, is_optional, norm_name, norm_value, resolve_column
 
 OUTSIDE_WARNING = "most points fall outside the city's districts — is the EPSG code right?"
 TRUE_VALUES = ("Y", "YES", "TRUE", "T", "1", "X", "1.0")
@@ -325,7 +325,7 @@ def _coordinates(r: _Resolver, profile: Profile, ok: np.ndarray | None = None):
         x, y = _numeric(xs), _numeric(ys)
         need = ~np.isfinite(lat) & np.isfinite(x) & np.isfinite(y) & (x != 0) & (y != 0)
         if need.any():
-            from ..geo import to_wgs84
+            from workstation.engine.geometry import to_wgs84
 
             try:
                 plon, plat = to_wgs84(x[need], y[need], profile.epsg)
@@ -816,7 +816,7 @@ def _district_union(ws: Workspace):
 
 
 def _inside_count(ws: Workspace, lat, lon) -> tuple[int | None, int]:
-    from ..geo import contains
+    from workstation.engine.geometry import contains
 
     lat = np.asarray(lat, dtype="float64")
     lon = np.asarray(lon, dtype="float64")
@@ -871,7 +871,7 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
     if not paths:
         raise UserError("No files were given to import.")
     if kind == "areas":
-        from .areas import import_areas
+        from workstation.ingest.boundaries import import_areas
 
         return import_areas(ws, paths, area_kind=area_kind, progress=progress, should_stop=should_stop)
     if kind not in schema.DATASETS:
@@ -911,7 +911,7 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
         added = len(new) - replaced
         warnings = list(prep.warnings)
         if union is not None and len(new) and "lat" in new:
-            from ..geo import contains
+            from workstation.engine.geometry import contains
 
             have = new["lat"].notna().to_numpy()
             total = int(have.sum())

@@ -9,8 +9,8 @@
 - activity: ``activity_partners``, ``partner_contributions``
 - trends: ``trend_series`` (a DataFrame for charts)
 - rules: ``pct_change``, ``round_half_away``, ``whole_percent``, ``poisson_z``, ``z_flag``
-The counting engine behind them is ``workstation.analysis``; the measures are ``workstation.measures``.
+The counting engine behind them is ``workstation.engine.analysis``; the measures are ``workstation.engine.measures``.
 """
-from .table import COLUMN_KINDS, ReportTable
+from workstation.reports.table import COLUMN_KINDS, ReportTable
 
 __all__ = ["ReportTable", "COLUMN_KINDS"]

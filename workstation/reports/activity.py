@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis import MEMBERSHIP_NOTES, analysis_for
-from ..areas import resolve_area
-from ..periods import to_date, year_to_date
-from .compstat import compstat_grid
-from .table import ReportTable
+from workstation.engine.analysis import MEMBERSHIP_NOTES, analysis_for
+from workstation.engine.areas import resolve_area
+from workstation.engine.periods import to_date, year_to_date
+from workstation.reports.compstat import compstat_grid
+from workstation.reports.table import ReportTable
 
 PARTNER_MEASURES = ("arrests", "firearm_arrests", "search_warrants", "gun_recoveries", "nibin_investigations",
                     "drug_seizures", "proactive_activity", "community_engagement")
@@ -34,7 +34,7 @@ def partner_contributions(ws, area_key: str = "citywide", as_of=None, *, years_b
         agencies += [n for n, v in zip(names, values[:, 0]) if v]
     agencies = list(dict.fromkeys(agencies))
     # the partnership's agencies in a fixed order (police first), others after, Unknown last
-    from ..schema import AGENCIES, UNKNOWN_DISTRICT
+    from workstation.core.schema import AGENCIES, UNKNOWN_DISTRICT
 
     agencies.sort(key=lambda a: (a == UNKNOWN_DISTRICT, AGENCIES.index(a) if a in AGENCIES else len(AGENCIES), a))
     rows = [[a] + [_num(cols[m.id].get(a, 0)) for m in ms] for a in agencies]

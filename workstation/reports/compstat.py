@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, GridCounts, analysis_for
-from ..areas import AreaRef, resolve_area
-from ..measures import Measure
-from ..periods import Window, parse_window, to_date
-from .rules import EARLY_YTD_DAYS, Z_NOTE, ZERO_BASE_NOTE, change_flag, pct_change, poisson_z
-from .table import ReportTable
+from workstation.engine.analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, GridCounts, analysis_for
+from workstation.engine.areas import AreaRef, resolve_area
+from workstation.engine.measures import Measure
+from workstation.engine.periods import Window, parse_window, to_date
+from workstation.reports.rules import EARLY_YTD_DAYS, Z_NOTE, ZERO_BASE_NOTE, change_flag, pct_change, poisson_z
+from workstation.reports.table import ReportTable
 
 WINDOW_SHORT = {"wtd": "WTD", "28d": "28d", "ytd": "YTD"}
 WINDOW_LONG = {"wtd": "Week to date", "28d": "28 days", "ytd": "Year to date"}

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import geo
-from ..analysis import MEMBERSHIP_NOTES, analysis_for
-from ..areas import city_geometry, resolve_area
-from ..periods import parse_window
-from .table import ReportTable
+from workstation.engine import geometry as geo
+from workstation.engine.analysis import MEMBERSHIP_NOTES, analysis_for
+from workstation.engine.areas import city_geometry, resolve_area
+from workstation.engine.periods import parse_window
+from workstation.reports.table import ReportTable
 
 DEFAULT_CONCENTRATION_MEASURES = ("part1_violent", "firearm_violent_crime", "homicides", "nonfatal_shooting_victims",
                                   "shotspotter_activations", "priority_calls", "part1_total")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import schema
-from ..analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, analysis_for, counting_rule
-from ..areas import district_key, district_sort_key, resolve_area
-from ..periods import full_year, to_date, year_to_date
-from .rules import ZERO_BASE_NOTE, pct_change
-from .table import ReportTable
+from workstation.core import schema
+from workstation.engine.analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, analysis_for, counting_rule
+from workstation.engine.areas import district_key, district_sort_key, resolve_area
+from workstation.engine.periods import full_year, to_date, year_to_date
+from workstation.reports.rules import ZERO_BASE_NOTE, pct_change
+from workstation.reports.table import ReportTable
 
 UNKNOWN = schema.UNKNOWN_DISTRICT
 DEFAULT_DISTRICT_MEASURES = ("homicides", "nonfatal_shooting_victims")

@@ -11,12 +11,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..analysis import analysis_for
-from ..areas import resolve_area
-from ..errors import UserError
-from ..periods import Window, to_date
-from .rules import pct_change
-from .table import ReportTable
+from workstation.engine.analysis import analysis_for
+from workstation.engine.areas import resolve_area
+from workstation.core.errors import UserError
+from workstation.engine.periods import Window, to_date
+from workstation.reports.rules import pct_change
+from workstation.reports.table import ReportTable
 
 GOALS_META_KEY = "goals"
 

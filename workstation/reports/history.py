@@ -10,13 +10,13 @@ import datetime as _dt
 
 import numpy as np
 
-from .. import schema
-from ..analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, analysis_for, counting_rule
-from ..areas import resolve_area
-from ..measures import Measure
-from ..periods import full_year, to_date, year_to_date
-from .rules import ZERO_BASE_NOTE, pct_change
-from .table import ReportTable
+from workstation.core import schema
+from workstation.engine.analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, analysis_for, counting_rule
+from workstation.engine.areas import resolve_area
+from workstation.engine.measures import Measure
+from workstation.engine.periods import full_year, to_date, year_to_date
+from workstation.reports.rules import ZERO_BASE_NOTE, pct_change
+from workstation.reports.table import ReportTable
 
 TABLE1_ROWS = (
     ("Homicide", ("homicide",)),

@@ -11,11 +11,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from .. import schema
-from ..analysis import analysis_for
-from ..areas import CITYWIDE, resolve_area
-from ..periods import to_date
-from .table import ReportTable
+from workstation.core import schema
+from workstation.engine.analysis import analysis_for
+from workstation.engine.areas import CITYWIDE, resolve_area
+from workstation.engine.periods import to_date
+from workstation.reports.table import ReportTable
 
 DEFAULT_ROLES = ("arrestee", "suspect")
 EXACT_BETWEENNESS_NODES = 2000   # above this many connected people, betweenness is estimated from sampled sources

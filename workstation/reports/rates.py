@@ -15,14 +15,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import schema
-from ..analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, analysis_for, counting_rule
-from ..areas import area_choices, city_name, city_population, resolve_area
-from ..errors import UserError
-from ..periods import day_numbers, full_year, parse_window, to_date
-from .table import ReportTable
+from workstation.core import schema
+from workstation.engine.analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, analysis_for, counting_rule
+from workstation.engine.areas import area_choices, city_name, city_population, resolve_area
+from workstation.core.errors import UserError
+from workstation.engine.periods import day_numbers, full_year, parse_window, to_date
+from workstation.reports.table import ReportTable
+from workstation.core.paths import RESOURCES
 
-PEER_FILE = Path(__file__).resolve().parents[2] / "resources" / "peer_cities.json"
+PEER_FILE = RESOURCES / "peer_cities.json"
 DEFAULT_RATE_MEASURES = ("part1_violent", "homicides", "nonfatal_shooting_victims", "gun_recoveries")
 
 

@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import geo
-from ..errors import UserError
-from .table import ReportTable
+from workstation.engine import geometry as geo
+from workstation.core.errors import UserError
+from workstation.reports.table import ReportTable
+from workstation.core.paths import RESOURCES
 
-DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "resources" / "shoot_review.json"
+DEFAULTS_FILE = RESOURCES / "shoot_review.json"
 META_KEY = "shoot_review_weights"
 WEIGHT_FIELDS = ("fatal", "victims", "prior_shootings", "repeat_people", "target_area")
 WEIGHT_LABELS = {"fatal": "fatal victims", "victims": "victims", "prior_shootings": "prior shootings",
@@ -257,7 +258,7 @@ def shoot_review_frame(ws, as_of=None, days: int = 7, radius_m: float = 400, pri
 def _district_text(d) -> str:
     if d is None or (isinstance(d, float) and math.isnan(d)) or d is pd.NA:
         return ""
-    from ..areas import district_key, district_label
+    from workstation.engine.areas import district_key, district_label
 
     key = district_key(d)
     return district_label(key) if key else str(d)

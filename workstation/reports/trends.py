@@ -12,9 +12,9 @@ import datetime as _dt
 import numpy as np
 import pandas as pd
 
-from ..analysis import COVERAGE_GRACE_DAYS, analysis_for
-from ..areas import resolve_area
-from ..periods import date_of_day, day_number, same_day_years_earlier, to_date
+from workstation.engine.analysis import COVERAGE_GRACE_DAYS, analysis_for
+from workstation.engine.areas import resolve_area
+from workstation.engine.periods import date_of_day, day_number, same_day_years_earlier, to_date
 
 MOVING_PERIODS = {"W": 4, "M": 3}
 BAND_SD = 2.0

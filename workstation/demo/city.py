@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import geo
+from workstation.engine import geometry as geo
 
 CITY_NAME = "Lakeport"
 LON0, LAT0 = -87.95, 43.05

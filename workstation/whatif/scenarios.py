@@ -18,12 +18,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import geo
-from .areas import CITYWIDE, area_key, parse_area_key, resolve_area
-from .errors import UserError
-from .fileio import write_atomically
-from .reports.table import ReportTable
-from .workspace import Area, now_stamp
+from workstation.engine import geometry as geo
+from workstation.engine.areas import CITYWIDE, area_key, parse_area_key, resolve_area
+from workstation.core.errors import UserError
+from workstation.core.fileio import write_atomically
+from workstation.reports.table import ReportTable
+from workstation.core.workspace import Area, now_stamp
 
 SCENARIO = "scenario"
 MAX_NAME_LENGTH = 80
@@ -173,7 +173,7 @@ def read_boundary(path) -> BoundaryFile:
     itself, is refused with a message (nothing is repaired: a scenario is a boundary as drawn)."""
     import shapely
 
-    from .ingest.areas import _polygonal, read_features
+    from workstation.ingest.boundaries import _polygonal, read_features
 
     path = Path(path)
     features, crs = read_features(path)
@@ -289,11 +289,11 @@ def compare(ws, key_a: str, key_b: str, as_of=None, *, counting: str | None = No
     record): every count measure of the catalog whose dataset holds records, for year to date, 28 days and week to
     date, each for A, for B, B − A and B's % difference from A; first the shapes' square miles, shares of the city's
     area and violent crime, and PAI."""
-    from .analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, analysis_for, counting_rule
-    from .periods import compstat_windows, to_date
-    from .reports.compstat import _span
-    from .reports.concentration import concentration_table
-    from .reports.rules import ZERO_BASE_NOTE, pct_change
+    from workstation.engine.analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, analysis_for, counting_rule
+    from workstation.engine.periods import compstat_windows, to_date
+    from workstation.reports.compstat import _span
+    from workstation.reports.concentration import concentration_table
+    from workstation.reports.rules import ZERO_BASE_NOTE, pct_change
 
     if key_a == key_b:
         raise UserError("Choose two different areas to compare.")
@@ -400,13 +400,13 @@ def compare(ws, key_a: str, key_b: str, as_of=None, *, counting: str | None = No
 
 def difference_text(value, kind: str) -> str:
     """A difference with its sign: '+15', '−3', '0'; '+0.25'; '+0.8 pts' for shares (fractions)."""
-    from .formatting import format_value, is_missing
+    from workstation.reports.formatting import format_value, is_missing
 
     if is_missing(value):
         return ""
     v = float(value)
     if kind == "pct":
-        from .reports.rules import round_half_away
+        from workstation.reports.rules import round_half_away
 
         pts = round_half_away(100.0 * v, 1)
         return "0.0 pts" if pts == 0 else f"{'+' if pts > 0 else '−'}{abs(pts):,.1f} pts"

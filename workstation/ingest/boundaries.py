@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
-from ..schema import normalise_district
-from ..workspace import Area, Workspace, now_stamp
-from . import readers
+from workstation.core.errors import UserError
+from workstation.core.schema import normalise_district
+from workstation.core.workspace import Area, Workspace, now_stamp
+from workstation.ingest import readers
 
 # Property names that carry a district key, most specific first (PHL has DISTRICT_, DIST_NUM and DIST_NUMC).
 DISTRICT_KEYS = ("district", "dist_num", "dist_numc", "district_", "district_id", "dist", "police_district",
@@ -159,7 +159,7 @@ def read_areas(path, area_kind: str | None = None):
     """(areas, warnings, rows_read, rejected_by_reason) from a GeoJSON or shapefile, in WGS84; nothing changes."""
     import shapely
 
-    from ..geo import transform_geometry
+    from workstation.engine.geometry import transform_geometry
 
     path = Path(path)
     warnings: list = []
@@ -248,7 +248,7 @@ def _put(ws: Workspace, area: Area) -> None:
 
 
 def import_areas(ws: Workspace, paths, area_kind: str | None = None, progress=None, should_stop=None):
-    from .importer import ImportCancelled, ImportResult
+    from workstation.ingest.importer import ImportCancelled, ImportResult
 
     result = ImportResult(kind="areas")
     staged = []

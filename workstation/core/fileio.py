@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from .errors import UserError
+from workstation.core.errors import UserError
 
 
 def check_target(path, what: str = "the file") -> Path:

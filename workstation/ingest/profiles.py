@@ -13,9 +13,10 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import UserError
+from workstation.core.errors import UserError
+from workstation.core.paths import RESOURCES
 
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "resources" / "profiles"
+BUILTIN_DIR = RESOURCES / "profiles"
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
@@ -80,7 +81,7 @@ class Profile:
         for req in ("name", "kind"):
             if not d.get(req):
                 raise UserError(f"{where} has no '{req}'.")
-        from ..schema import DATASET_KINDS
+        from workstation.core.schema import DATASET_KINDS
 
         if d["kind"] not in DATASET_KINDS:
             raise UserError(f"{where}: kind '{d['kind']}' is not one of {', '.join(DATASET_KINDS)}.")

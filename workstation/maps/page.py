@@ -25,12 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import geo, periods, schema
-from .errors import UserError
-from .fileio import write_atomically
+from workstation.engine import geometry as geo
+from workstation.engine import periods
+from workstation.core import schema
+from workstation.core.errors import UserError
+from workstation.core.fileio import write_atomically
+from workstation.core.paths import ROOT, RESOURCES
 
-ROOT = Path(__file__).resolve().parents[1]
-RESOURCES = ROOT / "resources"
 ASSET_DIR = RESOURCES / "map_assets"
 LOCAL_DIR = RESOURCES / "map_local"
 MANIFEST_PATH = RESOURCES / "map_assets.json"
@@ -310,7 +311,7 @@ class Outline:
 
 def compare_outlines(ws, key_a: str, key_b: str) -> tuple[Outline, Outline]:
     """The two outlines of a comparison (A solid orange, B dashed blue), labelled as the area picker labels them."""
-    from .areas import resolve_area
+    from workstation.engine.areas import resolve_area
 
     # B wider and drawn under A: where the two boundaries run together, A's line shows with B's dashes beside it
     return tuple(Outline(k, f"{tag}: {resolve_area(ws, k).label}", colour, dash, weight)
@@ -352,7 +353,7 @@ class MapPage:
 
 
 def _area_geometry(ws, area_key: str):
-    from .areas import resolve_area
+    from workstation.engine.areas import resolve_area
 
     ref = resolve_area(ws, area_key or "citywide")
     return (None if ref.kind == "citywide" else ref.geometry), ref.label
@@ -363,7 +364,7 @@ def select_records(ws, measure_id: str, window: str = "ytd", as_of=None, area_ke
     """The records a measure counts in a window (and in an area, by the CompStat engine's membership rules), for
     drawing: (the dataset's rows, the measure, the window's label). Records with no location are included (the map
     reports how many it could not place)."""
-    from .analysis import analysis_for
+    from workstation.engine.analysis import analysis_for
 
     an = analysis_for(ws)
     m = (catalog or an.catalog).get(measure_id)
@@ -383,7 +384,7 @@ def district_values(ws, records: pd.DataFrame, how: str, measure=None) -> dict[s
     """Per district: how many of ``records`` lie in it (the CompStat engine's district membership: inside the
     boundary, or by the district column when a record has no location), as a count, per 100,000 people or per square
     mile."""
-    from .analysis import analysis_for
+    from workstation.engine.analysis import analysis_for
 
     an = analysis_for(ws)
     kind = measure.dataset if measure is not None else "offenses"

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import schema
-from .errors import UserError
+from workstation.core import schema
+from workstation.core.errors import UserError
+from workstation.core.paths import RESOURCES
 
-DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "resources" / "measures.json"
+DEFAULT_CATALOG = RESOURCES / "measures.json"
 CATALOG_META_KEY = "measure_catalog"  # a workspace may carry its own catalog (the JSON document) in ws.meta
 
 COUNT_DATASETS = ("offenses", "shootings", "calls", "activity")

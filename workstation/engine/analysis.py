@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import geo, schema
-from .areas import AreaRef, district_key, resolve_area
-from .measures import Catalog, Measure, catalog_for
-from .periods import NAT_DAY, Window, compstat_windows, day_numbers, to_date
+from workstation.engine import geometry as geo
+from workstation.core import schema
+from workstation.engine.areas import AreaRef, district_key, resolve_area
+from workstation.engine.measures import Catalog, Measure, catalog_for
+from workstation.engine.periods import NAT_DAY, Window, compstat_windows, day_numbers, to_date
 
 COUNTING_NOTES = {
     "offense": "Offense counting: every offense on a record counts (NIBRS style); an incident with a robbery and an "
@@ -524,7 +525,7 @@ class Analysis:
             return pd.Timestamp(to_date(as_of))
         found = self.ws.as_of()
         if found is None:
-            from .errors import UserError
+            from workstation.core.errors import UserError
 
             raise UserError("The workspace has no dated records yet, so there is no as-of date: import data first.")
         return found

@@ -20,10 +20,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from . import geo, periods
-from .commands import Shape, freeze_shape
-from .errors import UserError
-from .reports.rules import pct_change
+from workstation.engine import geometry as geo
+from workstation.engine import periods
+from workstation.core.commands import Shape, freeze_shape
+from workstation.core.errors import UserError
+from workstation.reports.rules import pct_change
 
 METRES_PER_DEG_LAT = 110_574.0
 METRES_PER_DEG_LON_EQUATOR = 111_320.0
@@ -536,7 +537,7 @@ def window_bits(days: np.ndarray, as_of, windows: Sequence[str] = WINDOWS) -> np
 
 
 def city_area_sq_miles(ws) -> float | None:
-    from .areas import city_geometry
+    from workstation.engine.areas import city_geometry
 
     city = city_geometry(ws)
     return None if city is None or city.is_empty else geo.area_sq_miles(city)
@@ -577,7 +578,7 @@ def measure_selection(ws, measure, analysis=None) -> tuple[np.ndarray, np.ndarra
 
     "incidents" counts keep the first record of each incident; "sum_count"/"sum_quantity" weigh each record.
     """
-    from .analysis import analysis_for, counting_rule
+    from workstation.engine.analysis import analysis_for, counting_rule
 
     df = ws.frames[measure.dataset]
     if len(df):
@@ -605,7 +606,7 @@ def build_whatif(ws, as_of=None, key_measures: Iterable[str] | None = None, *, c
                  share_measure: str = SHARE_MEASURE, share_window: str = "ytd", catalog=None) -> WhatIf:
     """The engine for a workspace: its key measures (default ``DEFAULT_KEY_MEASURES``, skipping those whose dataset
     is empty), the CompStat windows as of ``as_of`` (default: the newest record), city area and population."""
-    from . import measures as measures_mod
+    from workstation.engine import measures as measures_mod
 
     cat = catalog or measures_mod.catalog_for(ws)
     as_of = ws.as_of() if as_of is None else as_of
@@ -675,7 +676,7 @@ class BoundaryEditor:
 
     def __init__(self, engine: WhatIf, shape, *, area_key: str = "", stack=None,
                  show_shape=None, on_figures=None) -> None:
-        from .commands import CommandStack
+        from workstation.core.commands import CommandStack
 
         self.engine = engine
         self.area_key = area_key
@@ -701,7 +702,7 @@ class BoundaryEditor:
             self.on_figures(self.figures, None)
 
     def handle(self, msg: dict) -> dict:
-        from .commands import BoundaryEdit, describe_edit, ring_list
+        from workstation.core.commands import BoundaryEdit, describe_edit, ring_list
 
         if self.stack.applying:
             return {"ok": True, "ignored": True}
@@ -735,7 +736,7 @@ class BoundaryEditor:
 
     def set_shape(self, shape, label: str = "new shape") -> AreaFigures:
         """Replace the whole shape as one undoable step (a shape drawn anew, a scenario loaded)."""
-        from .commands import BoundaryEdit, freeze_shape
+        from workstation.core.commands import BoundaryEdit, freeze_shape
 
         before = self.committed
         after = freeze_shape(shape)

@@ -19,8 +19,8 @@ from typing import Callable
 
 import pandas as pd
 
-from . import schema
-from .errors import UserError
+from workstation.core import schema
+from workstation.core.errors import UserError
 
 SCHEMA_VERSION = 1
 FILE_SUFFIX = ".psw"

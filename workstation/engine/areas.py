@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import geo, schema
-from .errors import UserError
+from workstation.engine import geometry as geo
+from workstation.core import schema
+from workstation.core.errors import UserError
 
 CITYWIDE = "citywide"
 KEY_KINDS = ("district", "target_area", "scenario")

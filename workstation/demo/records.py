@@ -1,7 +1,7 @@
 """The calibrated demo workspace: a fictional city whose records reproduce the case study's tables.
 
 ``build_demo(seed)`` generates every dataset of a workspace for "Lakeport", a fictional ~97-square-mile city of
-594,833 people with seven districts and two target areas (geometry in :mod:`workstation.demo_city`). The records are
+594,833 people with seven districts and two target areas (geometry in :mod:`workstation.demo.city`). The records are
 random but the counts the case study prints are fixed, so the product's reports reproduce them from record-level data:
 
 - Table 1: Part I offenses inside the Center Street Corridor per year 2007-2016, by category;
@@ -25,9 +25,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import demo_city, geo, schema
-from .errors import UserError
-from .workspace import Area, Workspace
+from workstation.demo import city as demo_city
+from workstation.engine import geometry as geo
+from workstation.core import schema
+from workstation.core.errors import UserError
+from workstation.core.workspace import Area, Workspace
 
 DEFAULT_SEED = 2016
 CITY_LABEL = "Lakeport (demo)"
