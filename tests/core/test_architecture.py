@@ -1,4 +1,5 @@
 """The domain package must stay importable and usable without Qt."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,5 +29,7 @@ def test_import_linter_contract():
         import pytest
 
         pytest.skip("import-linter is not installed")
-    out = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    # PYTHONPATH: lint this checkout (a git worktree), not whichever one the editable install points at
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
