@@ -13,7 +13,7 @@ from typing import Callable
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from workstation.core.errors import UserError
+from workstation.core.errors import Cancelled, UserError
 
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress repaints a second, however often the job reports
 
@@ -23,11 +23,6 @@ class WorkerSignals(QObject):
     finished = Signal(object)      # the callable's return value
     failed = Signal(str, str)      # a sentence for the analyst, and technical details (may be "")
     cancelled = Signal()
-
-
-def _is_cancellation(exc: BaseException) -> bool:
-    return any(c.__name__ in ("ImportCancelled", "Cancelled", "ExportCancelled", "OperationCancelled")
-               for c in type(exc).__mro__)
 
 
 class Worker(QRunnable):
@@ -66,7 +61,7 @@ class Worker(QRunnable):
         try:
             result = self.fn(progress=self._progress, should_stop=self.should_stop)
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the UI as a message
-            if self._stop.is_set() or _is_cancellation(exc):
+            if self._stop.is_set() or isinstance(exc, Cancelled):
                 self.signals.cancelled.emit()
             elif isinstance(exc, UserError):
                 self.signals.failed.emit(str(exc), "")

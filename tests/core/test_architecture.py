@@ -33,3 +33,47 @@ def test_import_linter_contract():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _import_graph():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("import_graph", ROOT / "scripts" / "import_graph.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_no_import_cycle_in_workstation():
+    ig = _import_graph()
+    g = ig.graph("workstation")
+    assert "workstation.ingest.result" in g["workstation.ingest.boundaries"]
+    assert ig.cycles(g) == []
+    # the checker does find a cycle when there is one
+    g["workstation.core.errors"].add("workstation.ingest.result")
+    assert ig.cycles(g) == [["workstation.core.errors", "workstation.ingest.result"]]
+
+
+def test_no_private_names_imported_across_modules():
+    assert _import_graph().private_imports("workstation", "ui") == []
+
+
+def test_every_cancel_type_is_a_cancelled():
+    """Cancellation has one base class: the UI tells a cancel from a failure with isinstance, never by name."""
+    code = (
+        "import importlib, inspect, pkgutil, workstation\n"
+        "from workstation.core.errors import Cancelled\n"
+        "names = []\n"
+        "for m in pkgutil.walk_packages(workstation.__path__, 'workstation.'):\n"
+        "    mod = importlib.import_module(m.name)\n"
+        "    for n, c in inspect.getmembers(mod, inspect.isclass):\n"
+        "        if c.__module__ == mod.__name__ and 'ancel' in n and issubclass(c, Exception):\n"
+        "            assert issubclass(c, Cancelled), n\n"
+        "            names.append(n)\n"
+        "print(','.join(sorted(names)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert {"ImportCancelled", "DemoCancelled", "ExportCancelled"} <= set(out.stdout.strip().split(","))
+    strings = [f for f in (ROOT / "ui").rglob("*.py") if '"ImportCancelled"' in f.read_text(encoding="utf-8")]
+    assert strings == [], "cancel types matched by name"

@@ -24,6 +24,30 @@ def test_finished_result_reaches_the_ui_thread(qtbot):
     assert not runner.is_running()
 
 
+def test_every_cancel_type_reports_cancelled_not_failed(qtbot):
+    """The runner knows a cancel by its base class (core.errors.Cancelled), whatever subclass the job raises; a
+    plain UserError is a failure with the analyst's sentence."""
+    from workstation.core.errors import Cancelled, UserError
+    from workstation.demo.records import DemoCancelled
+    from workstation.exports.workbook import ExportCancelled
+    from workstation.ingest import ImportCancelled
+
+    runner = TaskRunner()
+    for exc in (DemoCancelled("stop"), ImportCancelled("stop"), ExportCancelled("stop"), Cancelled("stop")):
+        def job(progress, should_stop, exc=exc):
+            raise exc
+
+        with qtbot.waitSignal(runner.cancelled, timeout=10_000):
+            runner.start(job)
+
+    def bad(progress, should_stop):
+        raise UserError("The file x.csv has no header.")
+
+    with qtbot.waitSignal(runner.failed, timeout=10_000) as blocker:
+        runner.start(bad)
+    assert blocker.args == ["The file x.csv has no header.", ""]
+
+
 def test_result_after_the_runner_was_deleted_is_dropped(qtbot):
     """Closing the window while a job's 'finished' is still queued must not raise 'Signal source has been deleted'."""
     parent = QObject()

@@ -154,8 +154,9 @@ class Workspace:
                 return a
         return None
 
-    def put_area(self, area: Area) -> None:
-        """Add an area, or replace the one of the same name and kind (an official change bumps its version)."""
+    def put_area(self, area: Area, notify: bool = True) -> None:
+        """Add an area, or replace the one of the same name and kind (an official change bumps its version).
+        ``notify=False`` leaves the change announcement to the caller (an import announces one for all its areas)."""
         area.modified = now_stamp()
         area.created = area.created or area.modified
         for i, a in enumerate(self.areas):
@@ -164,7 +165,8 @@ class Workspace:
                 break
         else:
             self.areas.append(area)
-        self.changed("areas")
+        if notify:
+            self.changed("areas")
 
     def remove_area(self, name: str, kind: str) -> None:
         self.areas = [a for a in self.areas if not (a.name == name and a.kind == kind)]

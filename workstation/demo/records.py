@@ -28,7 +28,7 @@ import pyarrow as pa
 from workstation.demo import city as demo_city
 from workstation.engine import geometry as geo
 from workstation.core import schema
-from workstation.core.errors import UserError
+from workstation.core.errors import Cancelled
 from workstation.core.workspace import Area, Workspace
 
 DEFAULT_SEED = 2016
@@ -159,7 +159,7 @@ _HOURS = {  # relative frequency by hour of day
 }
 
 
-class DemoCancelled(UserError):
+class DemoCancelled(Cancelled):
     """The demo build was cancelled; nothing was written."""
 
 

@@ -118,6 +118,12 @@ class Window:
         base = WINDOW_LABELS.get(self.kind, "") or "Period"
         return f"{base} {self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}"
 
+    def span(self) -> str:
+        """The dates as a heading shows them: "Jan 01–Jan 07, 2018", the year twice only when it changes."""
+        if self.start.year == self.end.year:
+            return f"{self.start:%b %d}–{self.end:%b %d, %Y}"
+        return f"{self.start:%b %d, %Y}–{self.end:%b %d, %Y}"
+
     def describe(self) -> str:
         return f"{self.start:%b %d, %Y} – {self.end:%b %d, %Y} ({self.days} days)"
 

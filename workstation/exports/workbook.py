@@ -23,7 +23,7 @@ from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.utils import get_column_letter
 
 from workstation.engine import areas as area_mod
-from workstation.core.errors import UserError
+from workstation.core.errors import Cancelled, UserError
 from workstation.core.fileio import check_target, write_atomically
 from workstation.reports.table import ReportTable
 from workstation.exports.sheet_writer import SheetWriter
@@ -37,7 +37,7 @@ NUMBER_RULE_NOTE = (
     "shown and stored as 113%, and -2.5% as -3%). % change = (current - earlier) / earlier.")
 
 
-class ExportCancelled(UserError):
+class ExportCancelled(Cancelled):
     """The analyst cancelled the export; nothing was written."""
 
 

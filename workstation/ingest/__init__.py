@@ -3,7 +3,8 @@
 Qt-free API used by the CLI and the import wizard: ``read_table``, ``detect_profile``, ``Profile``,
 ``category_value_counts``, ``points_inside_city``, ``import_files`` (and ``ImportResult``, ``ImportCancelled``).
 """
-from workstation.ingest.importer import OUTSIDE_WARNING, ImportCancelled, ImportResult, category_value_counts, import_files, points_inside_city
+from workstation.ingest.importer import OUTSIDE_WARNING, category_value_counts, import_files, points_inside_city
+from workstation.ingest.result import ImportCancelled, ImportResult
 from workstation.ingest.profiles import Profile, builtin_profiles, detect_profile
 from workstation.ingest.readers import read_table
 

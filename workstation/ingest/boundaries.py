@@ -16,6 +16,7 @@ from workstation.core.errors import UserError
 from workstation.core.schema import normalise_district
 from workstation.core.workspace import Area, Workspace, now_stamp
 from workstation.ingest import readers
+from workstation.ingest.result import ImportResult, stop_import
 
 # Property names that carry a district key, most specific first (PHL has DISTRICT_, DIST_NUM and DIST_NUMC).
 DISTRICT_KEYS = ("district", "dist_num", "dist_numc", "district_", "district_id", "dist", "police_district",
@@ -112,7 +113,8 @@ def _read_shapefile(path: Path):
     return out, crs
 
 
-def _polygonal(geom):
+def polygonal(geom):
+    """The polygon parts of ``geom`` as one (Multi)Polygon; None when it has none (points, lines, empty)."""
     import shapely
     from shapely.geometry import MultiPolygon, Polygon
 
@@ -172,7 +174,7 @@ def read_areas(path, area_kind: str | None = None):
     rejected: dict = {}
     good = []
     for i, (props, geom) in enumerate(feats):
-        geom = _polygonal(geom)
+        geom = polygonal(geom)
         if geom is None:
             rejected["no polygon geometry"] = rejected.get("no polygon geometry", 0) + 1
             continue
@@ -183,7 +185,7 @@ def read_areas(path, area_kind: str | None = None):
                 raise UserError(f"{path.name}: its coordinate system cannot be used ({str(exc)[:120]}).") from None
         if not shapely.is_valid(geom):
             reason = shapely.is_valid_reason(geom)
-            geom = _polygonal(shapely.make_valid(geom))
+            geom = polygonal(shapely.make_valid(geom))
             warnings.append(f"{path.name}: feature {i + 1} was not a valid polygon ({reason}); it was repaired.")
             if geom is None:
                 rejected["invalid polygon"] = rejected.get("invalid polygon", 0) + 1
@@ -236,39 +238,23 @@ def _sort_key(name: str):
     return (0, int(name), "") if name.isdigit() else (1, 0, name)
 
 
-def _put(ws: Workspace, area: Area) -> None:
-    """Workspace.put_area without its per-area notification (the import announces one change at the end)."""
-    area.modified = now_stamp()
-    area.created = area.created or area.modified
-    for i, a in enumerate(ws.areas):
-        if a.name == area.name and a.kind == area.kind:
-            ws.areas[i] = area
-            return
-    ws.areas.append(area)
-
-
 def import_areas(ws: Workspace, paths, area_kind: str | None = None, progress=None, should_stop=None):
-    from workstation.ingest.importer import ImportCancelled, ImportResult
-
     result = ImportResult(kind="areas")
     staged = []
     for i, p in enumerate(paths):
-        if should_stop is not None and should_stop():
-            raise ImportCancelled("Import cancelled; the workspace is unchanged.")
+        stop_import(should_stop)
         p = Path(p)
         data = readers.read_bytes(p)  # for the log's size and hash (a shapefile: its .shp part)
         areas, warnings, n, rejected = read_areas(p, area_kind)
         staged.append((p, data, areas, warnings, n, rejected))
         if progress:
             progress((i + 1) / len(paths) * 0.9)
-    if should_stop is not None and should_stop():
-        raise ImportCancelled("Import cancelled; the workspace is unchanged.")
+    stop_import(should_stop)
     load_id = ws.next_load_id()
     entries = []
     for p, data, areas, warnings, n, rejected in staged:
         nrej = sum(rejected.values())
         by_kind: dict = {}
-        added = replaced = 0
         for a in areas:
             by_kind[a.kind] = by_kind.get(a.kind, 0) + 1
         entries.append({
@@ -278,15 +264,7 @@ def import_areas(ws: Workspace, paths, area_kind: str | None = None, progress=No
             "by_category": by_kind, "areas": sorted((a.name for a in areas), key=_sort_key),
             "data_as_of": None, "warnings": warnings,
         })
-        result.rows_read += n
-        result.accepted += n - nrej
-        result.rejected += nrej
-        for k, v in rejected.items():
-            result.rejected_by_reason[k] = result.rejected_by_reason.get(k, 0) + v
-        for k, v in by_kind.items():
-            result.by_category[k] = result.by_category.get(k, 0) + v
-        result.warnings += warnings
-        result.load_ids.append(load_id)
+        result.count_file(entries[-1])
         load_id += 1
     # ---- mutate last ----
     for (p, data, areas, *_), entry in zip(staged, entries):
@@ -308,7 +286,7 @@ def import_areas(ws: Workspace, paths, area_kind: str | None = None, progress=No
                     a.population = old.population
             else:
                 added += 1
-            _put(ws, a)
+            ws.put_area(a, notify=False)  # the import announces one change at the end
         entry["added"], entry["replaced"] = added, replaced
         result.added += added
         result.replaced += replaced

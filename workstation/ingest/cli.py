@@ -5,7 +5,8 @@ import json
 from pathlib import Path
 
 from workstation.core.workspace import Workspace
-from workstation.ingest.importer import ImportResult, import_files
+from workstation.ingest.importer import import_files
+from workstation.ingest.result import ImportResult
 from workstation.ingest.profiles import Profile
 
 

@@ -20,7 +20,9 @@ from workstation.core import schema
 from workstation.core.errors import UserError
 from workstation.core.workspace import Workspace, now_stamp
 from workstation.ingest import readers
+from workstation.ingest.boundaries import import_areas
 from workstation.ingest.dates import parse_dates
+from workstation.ingest.result import ImportResult, stop_import
 from workstation.ingest.profiles import Profile, detect_profile, is_optional, norm_name, norm_value, resolve_column
 
 OUTSIDE_WARNING = "most points fall outside the city's districts — is the EPSG code right?"
@@ -37,39 +39,6 @@ _NEEDS = {
     "activity": ("occurred", "category"),
     "people": ("incident_id", "person_id", "role"),
 }
-
-
-class ImportCancelled(UserError):
-    """The analyst cancelled; nothing was changed."""
-
-
-@dataclass
-class ImportResult:
-    rows_read: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    rejected_by_reason: dict = field(default_factory=dict)
-    by_category: dict = field(default_factory=dict)
-    profile: str = ""
-    rejects: pd.DataFrame | None = None
-    added: int = 0  # records of incidents the workspace did not have
-    replaced: int = 0  # records of incidents it had: their older records were replaced (removed ones: ``removed``)
-    removed: int = 0
-    records: int = 0
-    warnings: list = field(default_factory=list)
-    load_id: int | None = None
-    load_ids: list = field(default_factory=list)
-    files: list = field(default_factory=list)  # one summary dict per file
-    kind: str = ""
-
-    def summary(self) -> dict:
-        return {
-            "kind": self.kind, "rows_read": self.rows_read, "accepted": self.accepted, "rejected": self.rejected,
-            "rejected_by_reason": dict(self.rejected_by_reason), "by_category": dict(self.by_category),
-            "profile": self.profile, "records": self.records, "added": self.added, "replaced": self.replaced,
-            "removed": self.removed, "warnings": list(self.warnings), "load_id": self.load_id,
-            "load_ids": list(self.load_ids), "files": list(self.files),
-        }
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -356,8 +325,7 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
             ok[m] = False
 
     def stop():
-        if should_stop is not None and should_stop():
-            raise ImportCancelled("Import cancelled; the workspace is unchanged.")
+        stop_import(should_stop)
 
     wide_flags = bool(profile.flag_columns)
     wide_counts = bool(profile.count_columns)
@@ -758,8 +726,7 @@ def prepare_file(path, kind: str, profile: Profile | None = None, should_stop=No
                             "import wizard or pass --profile P.json (see docs/import_profiles.md).")
     elif profile.kind != kind:
         raise UserError(f"{path.name}: profile '{profile.name}' imports {profile.kind}, not {kind}.")
-    if should_stop is not None and should_stop():
-        raise ImportCancelled("Import cancelled; the workspace is unchanged.")
+    stop_import(should_stop)
 
     text_fields = ("incident_id", "district", "category", "role", "person_id", "offense_code", "call_type",
                    "priority", "agency", "address", "exceptional_code", "target_area")
@@ -871,15 +838,12 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
     if not paths:
         raise UserError("No files were given to import.")
     if kind == "areas":
-        from workstation.ingest.boundaries import import_areas
-
         return import_areas(ws, paths, area_kind=area_kind, progress=progress, should_stop=should_stop)
     if kind not in schema.DATASETS:
         raise UserError(f"Unknown kind '{kind}'; use one of {', '.join(schema.DATASET_KINDS)} or areas.")
 
     def stop():
-        if should_stop is not None and should_stop():
-            raise ImportCancelled("Import cancelled; the workspace is unchanged.")
+        stop_import(should_stop)
 
     prepared = []
     for i, p in enumerate(paths):
@@ -937,19 +901,11 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
             raise AssertionError(f"{prep.path.name}: rows_read {prep.rows_read} != {prep.accepted} + {rej}")
         log_entries.append(entry)
         rejects[load_id] = prep.rejects
-        result.rows_read += prep.rows_read
-        result.accepted += prep.accepted
-        result.rejected += rej
-        for k, v in prep.rejected_by_reason.items():
-            result.rejected_by_reason[k] = result.rejected_by_reason.get(k, 0) + v
-        for k, v in cats.items():
-            result.by_category[k] = result.by_category.get(k, 0) + v
+        result.count_file(entry)
         result.added += added
         result.replaced += replaced
         result.removed += removed
         result.records += len(new)
-        result.warnings += warnings
-        result.load_ids.append(load_id)
         result.files.append({k: entry[k] for k in ("file_name", "load_id", "profile", "rows_read", "accepted",
                                                    "rejected", "added", "replaced", "data_as_of")})
     result.profile = ", ".join(dict.fromkeys(p.profile.name for p in prepared))

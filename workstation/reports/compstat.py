@@ -13,7 +13,7 @@ import pandas as pd
 from workstation.engine.analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, GridCounts, analysis_for
 from workstation.engine.areas import AreaRef, resolve_area
 from workstation.engine.measures import Measure
-from workstation.engine.periods import Window, parse_window, to_date
+from workstation.engine.periods import parse_window, to_date
 from workstation.reports.rules import EARLY_YTD_DAYS, Z_NOTE, ZERO_BASE_NOTE, change_flag, pct_change, poisson_z
 from workstation.reports.table import ReportTable
 
@@ -32,12 +32,6 @@ def grid_columns() -> tuple[list[str], list[str]]:
              "Flag"]
     kinds += ["count", "pct_change", "decimal1", "pct_change", "text"]
     return cols, kinds
-
-
-def _span(w: Window) -> str:
-    if w.start.year == w.end.year:
-        return f"{w.start:%b %d}–{w.end:%b %d, %Y}"
-    return f"{w.start:%b %d, %Y}–{w.end:%b %d, %Y}"
 
 
 def compstat_grid(ws, area_key: str = "citywide", as_of=None, *, counting: str | None = None,
@@ -112,14 +106,14 @@ def grid_tables(counts: GridCounts, area_label: str, *, area_key: str | None = N
         wins = {k: counts.window(k, 0) for k in ("wtd", "28d", "ytd")}
         header_groups = []
         for n, k in enumerate(("wtd", "28d", "ytd")):
-            header_groups.append((f"{WINDOW_LONG[k]}: {_span(wins[k])} vs {_span(wins[k].shifted(1))}",
+            header_groups.append((f"{WINDOW_LONG[k]}: {wins[k].span()} vs {wins[k].shifted(1).span()}",
                                   1 + 5 * n, 5 + 5 * n))
         header_groups.append((f"Long run: YTD {wins['ytd'].start.year - 2} and the {LONG_RUN_YEARS} years before",
                               16, 19))
         notes = [
             f"As of {as_of:%A, %B %d, %Y}; area: {area_label}.",
-            f"Week to date runs Monday–Sunday ({_span(wins['wtd'])}); 28 days is the 28 days ending on the as-of "
-            f"date ({_span(wins['28d'])}); year to date is January 1 through the as-of date. Each is compared with "
+            f"Week to date runs Monday–Sunday ({wins['wtd'].span()}); 28 days is the 28 days ending on the as-of "
+            f"date ({wins['28d'].span()}); year to date is January 1 through the as-of date. Each is compared with "
             "the same month-day span a year earlier (February 29 folds into February 28).",
             f"Long run: year to date two years earlier, and the mean of the year-to-date counts of the "
             f"{LONG_RUN_YEARS} previous years.",

@@ -173,11 +173,11 @@ def read_boundary(path) -> BoundaryFile:
     itself, is refused with a message (nothing is repaired: a scenario is a boundary as drawn)."""
     import shapely
 
-    from workstation.ingest.boundaries import _polygonal, read_features
+    from workstation.ingest.boundaries import polygonal, read_features
 
     path = Path(path)
     features, crs = read_features(path)
-    polys = [(props, _polygonal(g)) for props, g in features]
+    polys = [(props, polygonal(g)) for props, g in features]
     polys = [(props, g) for props, g in polys if g is not None]
     if not polys:
         raise UserError(f"{path.name}: the file holds no polygon; a scenario is imported from a GeoJSON polygon.")
@@ -291,7 +291,6 @@ def compare(ws, key_a: str, key_b: str, as_of=None, *, counting: str | None = No
     area and violent crime, and PAI."""
     from workstation.engine.analysis import COUNTING_NOTES, MEMBERSHIP_NOTES, analysis_for, counting_rule
     from workstation.engine.periods import compstat_windows, to_date
-    from workstation.reports.compstat import _span
     from workstation.reports.concentration import concentration_table
     from workstation.reports.rules import ZERO_BASE_NOTE, pct_change
 
@@ -373,7 +372,7 @@ def compare(ws, key_a: str, key_b: str, as_of=None, *, counting: str | None = No
         rows.append(row)
         directions.append(m.direction)
 
-    header_groups = [(f"{long}: {_span(wins[(wk, 0)])}", col_of(wk), col_of(wk) + 3) for wk, _s, long in WINDOWS]
+    header_groups = [(f"{long}: {wins[(wk, 0)].span()}", col_of(wk), col_of(wk) + 3) for wk, _s, long in WINDOWS]
     d = to_date(as_of)
     notes = [
         f"As of {d:%A, %B %d, %Y}. A: {ref_a.label}; B: {ref_b.label}.",
