@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from workstation.core.fileio import write_text_atomically
 from workstation.core.workspace import Workspace, write_atomic
 
 from ui import paths
@@ -51,10 +52,8 @@ def write_recovery(snapshot: Workspace, source, title: str) -> Path:
     """Write the snapshot as the recovery file of ``source``; never touches ``source`` itself."""
     psw, meta = recovery_files(source)
     write_atomic(snapshot, psw, fsync=False)
-    tmp = meta.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"source": str(Path(source).resolve()) if source else "", "title": title,
-                               "saved": time.time()}), encoding="utf-8")
-    os.replace(tmp, meta)
+    write_text_atomically(meta, json.dumps({"source": str(Path(source).resolve()) if source else "", "title": title,
+                                            "saved": time.time()}), what="the recovery note", fsync=False)
     return psw
 
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from workstation.maps import page as maps
 from workstation.core.errors import UserError
 from workstation.reports.rules import whole_percent
+from ui.image_file import save_png
 
 from .view import MapView
 
@@ -740,13 +741,14 @@ class MapPanel(QWidget):
     def export_html(self, path) -> maps.MapPage:
         return maps.export_standalone(self.state.workspace, path, self.options())
 
-    def export_png(self, path) -> bool:
-        """A PNG of the map as it is on screen (a rebuild still pending is done first; waits for the page)."""
+    def export_png(self, path):
+        """A PNG of the map as it is on screen (a rebuild still pending is done first; waits for the page); written
+        atomically, a UserError when it cannot be."""
         if self._rebuild_timer.isActive():
             self._rebuild_timer.stop()
             self.rebuild()
         self.view.wait_loaded()
-        return self.view.grab().save(str(path), "PNG")
+        return save_png(self.view.grab(), path, "the map picture")
 
     def _export_html_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export map as HTML", "map.html", "Web page (*.html)")
@@ -758,8 +760,11 @@ class MapPanel(QWidget):
 
     def _export_png_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export map as PNG", "map.png", "PNG image (*.png)")
-        if path and not self.export_png(path):
-            QMessageBox.warning(self, "Export map", f"Could not write {path}.")
+        if path:
+            try:
+                self.export_png(path)
+            except UserError as exc:
+                QMessageBox.warning(self, "Export map", str(exc))
 
     def add_mbtiles(self, path) -> maps.TileSource:
         reader = maps.MBTilesReader(path)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QVBoxLayout, QWidget)
 
 from workstation.core.errors import UserError
+from ui.image_file import save_png
 from ui.panels.base import StatePanel
 
 COLORS = {"this": QColor("#1f5fa8"), "last": QColor("#8a8f98"), "ma": QColor("#d97a00"),
@@ -394,13 +395,14 @@ class TrendsPanel(StatePanel):
         if path:
             if not path.lower().endswith(".png"):
                 path += ".png"
-            if not self.write_png(path):
-                QMessageBox.warning(self, "Not saved", f"Could not write {path}; choose another folder.")
+            try:
+                self.write_png(path)
+            except UserError as exc:
+                QMessageBox.warning(self, "Not saved", str(exc))
 
-    def write_png(self, path) -> bool:
-        """The chart with its title and read-out line, as shown."""
-        pix = self.chart.grab()
-        return bool(pix.save(str(path), "PNG"))
+    def write_png(self, path):
+        """The chart with its title and read-out line, as shown (written atomically; UserError when it cannot be)."""
+        return save_png(self.chart.grab(), path, "the chart")
 
     def shutdown(self) -> None:
         for proxy in self._mouse_proxies:

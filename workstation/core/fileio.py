@@ -25,14 +25,31 @@ def check_target(path, what: str = "the file") -> Path:
     return folder
 
 
-def write_atomically(path, write: Callable[[Path], None], what: str = "the file", fsync: bool = True) -> Path:
-    """Call ``write(tmp_path)`` to produce the content, then rename it over ``path``."""
+def fsync_folder(folder) -> None:
+    """Make a rename inside ``folder`` durable: without it a power cut can lose the new name though the data is on
+    disk. Windows cannot open a folder for fsync (and its renames are journaled), so it is skipped there."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    fd = os.open(str(folder), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path, write: Callable[[Path], None], what: str = "the file", fsync: bool = True,
+                     suffix: str = ".part", advice: str | None = None, error: type[UserError] = UserError) -> Path:
+    """Call ``write(tmp_path)`` to produce the content, then rename it over ``path``.
+
+    ``fsync`` flushes the file and then its folder (so the rename survives a power cut); recovery snapshots skip it.
+    ``suffix`` names the temporary file (``.<name>.<random><suffix>``); ``advice`` replaces the sentence that says
+    what to do when the write fails, and ``error`` is the UserError subclass raised then."""
     path = Path(path)
     folder = check_target(path, what)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=str(folder))
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=str(folder))
     except OSError as exc:
-        raise UserError(f"Cannot write {what} {path}: {exc.strerror or exc}. Choose a folder you can write to.") \
+        raise error(f"Cannot write {what} {path}: {exc.strerror or exc}. Choose a folder you can write to.") \
             from None
     os.close(fd)
     tmp = Path(tmp_name)
@@ -42,10 +59,18 @@ def write_atomically(path, write: Callable[[Path], None], what: str = "the file"
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
+        if fsync:
+            fsync_folder(folder)
     except OSError as exc:
-        raise UserError(f"Cannot write {what} {path}: {exc.strerror or exc}. If it is open in another program "
-                        "(Excel), close it; otherwise choose another folder.") from None
+        raise error(f"Cannot write {what} {path}: {exc.strerror or exc}. " + (
+            advice or "If it is open in another program (Excel), close it; otherwise choose another folder.")) \
+            from None
     finally:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def write_text_atomically(path, text: str, what: str = "the file", encoding: str = "utf-8", **kw) -> Path:
+    """``write_atomically`` for a text file (JSON, HTML, GeoJSON)."""
+    return write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding=encoding), what, **kw)

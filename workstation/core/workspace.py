@@ -21,6 +21,7 @@ import pandas as pd
 
 from workstation.core import schema
 from workstation.core.errors import UserError
+from workstation.core.fileio import write_atomically
 
 SCHEMA_VERSION = 1
 FILE_SUFFIX = ".psw"
@@ -218,14 +219,17 @@ def _parquet_to_frame(blob: bytes) -> pd.DataFrame:
 
 
 def write_atomic(ws: Workspace, target: Path, fsync: bool = True) -> None:
-    """Write the whole workspace to a temporary file in the target's folder, then rename it over the target."""
+    """Write the whole workspace to a temporary file in the target's folder, then rename it over the target
+    (core.fileio.write_atomically: the previous file stays whole until the new one is complete and on disk)."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".saving", dir=str(target.parent))
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
-        tmp.unlink()
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkspaceError(f"Cannot write the workspace {target}: the folder {target.parent} cannot be made "
+                             f"({exc.strerror or exc}). Choose another folder.") from None
+
+    def write(tmp: Path) -> None:
+        tmp.unlink()  # SQLite makes its own file
         con = sqlite3.connect(str(tmp))
         try:
             con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -251,22 +255,9 @@ def write_atomic(ws: Workspace, target: Path, fsync: bool = True) -> None:
             con.commit()
         finally:
             con.close()
-        if fsync:
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        if fsync and hasattr(os, "O_DIRECTORY"):
-            dfd = os.open(str(target.parent), os.O_DIRECTORY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-    except OSError as exc:
-        raise WorkspaceError(f"Could not save the workspace to {target}: {exc.strerror or exc}. "
-                             "The previous file is unchanged; choose another folder or free some disk space.") from exc
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+
+    write_atomically(target, write, what="the workspace", fsync=fsync, suffix=".saving", error=WorkspaceError,
+                     advice="The previous file is unchanged; choose another folder or free some disk space.")
 
 
 def _remove_stale_partials(target: Path, older_than_s: float = 600.0) -> None:

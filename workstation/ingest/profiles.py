@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from workstation.core.errors import UserError
+from workstation.core.fileio import write_text_atomically
 from workstation.core.paths import RESOURCES
 
 BUILTIN_DIR = RESOURCES / "profiles"
@@ -67,9 +68,8 @@ class Profile:
         return d
 
     def save(self, path) -> Path:
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        return path
+        return write_text_atomically(Path(path), json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                                     what="the import profile")
 
     @classmethod
     def from_dict(cls, d: dict, path: str | None = None) -> "Profile":
