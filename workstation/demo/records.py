@@ -187,6 +187,9 @@ def _ts_day(ts) -> int:
 class _Builder:
     def __init__(self, seed: int):
         self.rng = np.random.default_rng(seed)
+        # the spatial story (near repeats, displacement) draws from its own stream, so the calibrated records keep
+        # exactly the draws they had before it was added
+        self.story_rng = np.random.default_rng([seed, 0x5A7])
         self.city = demo_city.build_city()
         self._addresses()
         days = np.arange(END_DAY)
@@ -444,10 +447,12 @@ def _offenses_and_shootings(b: _Builder):
     hom_plan, nf_plan = _violence_plans(b)
     # --- homicides (every firearm homicide is also a fatal shooting victim) ---
     hom = _part(b, "homicide", *_expand(hom_plan), "violent", "violent")
+    _displace_into_buffer(b, hom)
     hom["firearm"] = rng.random(hom["cell"].size) < _FIREARM_P["homicide"]
     # --- non-fatal shooting incidents; each is one aggravated assault with a firearm ---
     inc_plan, sizes = _partition_victims(b, nf_plan)
     shot = _part(b, "aggravated_assault", inc_plan[:, 0], inc_plan[:, 1], inc_plan[:, 2], "violent", "hot")
+    _displace_into_buffer(b, shot)
     shot["firearm"] = np.ones(sizes.size, bool)
     later = _year_of(shot["day"]) >= 2017
     shot["clearance"] = b.clear(shot["occurred"], "shooting", later)
@@ -472,7 +477,12 @@ def _offenses_and_shootings(b: _Builder):
                 plan += [(c, s, e, k) for c, k in zip(cells, b.split(n, cw))]
         kind = "violent" if category in schema.PART1_VIOLENT else "property"
         weight = "violent" if category in schema.PART1_VIOLENT else "property"
-        part = _part(b, category, *_expand(np.array(plan, dtype=np.int64)), kind, weight)
+        cells, starts, ends = _expand(np.array(plan, dtype=np.int64))
+        part = _part(b, category, cells, starts, ends, kind, weight)
+        if category == "burglary":
+            _near_repeats(b, part, starts, ends)
+        elif category in schema.PART1_VIOLENT:
+            _displace_into_buffer(b, part)
         n = part["cell"].size
         part["firearm"] = rng.random(n) < _FIREARM_P.get(category, 0.0)
         if category == "robbery":
@@ -534,6 +544,95 @@ def _offenses_and_shootings(b: _Builder):
     })
     incidents = np.unique(inc_rows)
     return offenses, shootings, (occurred[incidents], cell[order][incidents], addr[order][incidents])
+
+
+# --- the spatial story (issue 10): what the hot-spot, near-repeat and displacement analyses should find ------------
+# The corridor was chosen from prior-year homicide and shooting maps: the violent weights (city.HOTSPOTS_KM) already
+# centre three hot spots on it. Two more patterns are drawn on purpose, each inside the record's own cell and period
+# so that every calibrated count (per year, district and target area) stays exactly as printed:
+# - burglary near repeats: a share of burglaries follow an earlier burglary of the same cell within days, at the
+#   same address or a nearby one (the NRC's classic finding for burglary);
+# - displacement: after the strategy started (PSP_START) a share of the violence in the rest of districts 3, 5 and 7
+#   (the districts the corridor crosses) happens in the quarter-mile ring around the corridor instead.
+NEAR_REPEAT_SHARE = 0.05         # of burglaries that repeat an earlier one nearby
+NEAR_REPEAT_SAME_ADDRESS = 0.2   # of those, at the very same address
+NEAR_REPEAT_RADIUS_M = 115.0     # a "nearby" address: within about 380 ft (inside a 400 ft band)
+NEAR_REPEAT_MEAN_DAYS = 4.0      # days after the first burglary (geometric: most within a week)
+DISPLACED_SHARE = 0.01           # of violent records of the districts around the corridor, after PSP_START
+BUFFER_RADIUS_M = 1320 * 0.3048 - 20.0   # inside the quarter-mile (1,320 ft) ring, clear of its outer edge
+_AROUND_CORRIDOR = np.array([2, 4, 6])    # the rest of districts 3, 5 and 7
+
+
+def _near_repeats(b: _Builder, part: dict, starts: np.ndarray, ends: np.ndarray) -> None:
+    """Turn a share of the burglaries into near repeats of another burglary of the same cell and period: a few days
+    later (earlier when that would leave the period), at the same or a nearby address of the same cell."""
+    from scipy.spatial import cKDTree
+
+    rng = b.story_rng
+    addr, cell, day = part["addr"], part["cell"], part["day"]
+    n = addr.size
+    follower = (rng.random(n) < NEAR_REPEAT_SHARE) & (addr >= 0)
+    group = cell.astype(np.int64) * 100_000 + starts          # cell and period
+    lead_pool = np.flatnonzero(~follower & (addr >= 0))
+    lead_pool = lead_pool[np.argsort(group[lead_pool], kind="stable")]
+    pool_groups = group[lead_pool]
+    f = np.flatnonzero(follower)
+    lo = np.searchsorted(pool_groups, group[f], side="left")
+    hi = np.searchsorted(pool_groups, group[f], side="right")
+    has = hi > lo
+    f, lo, hi = f[has], lo[has], hi[has]
+    leader = lead_pool[lo + (rng.random(f.size) * (hi - lo)).astype(np.int64)]
+    lag = rng.geometric(1.0 / NEAR_REPEAT_MEAN_DAYS, f.size) - 1
+    lag = np.minimum(lag, 30)
+    new_day = day[leader] + lag
+    late = new_day >= ends[f]
+    new_day[late] = day[leader][late] - lag[late]
+    new_day = np.clip(new_day, starts[f], ends[f] - 1)
+    clock = part["occurred"][f] - (FIRST_DAY + day[f]).astype("datetime64[ns]")   # keep the time of day
+    part["occurred"][f] = (FIRST_DAY + new_day).astype("datetime64[ns]") + clock
+    day[f] = new_day
+    # the address: the leader's own, or one nearby in the same cell
+    tree = cKDTree(np.column_stack([b.x, b.y]))
+    lead_addr = addr[leader]
+    near = tree.query_ball_point(np.column_stack([b.x[lead_addr], b.y[lead_addr]]), NEAR_REPEAT_RADIUS_M)
+    same = rng.random(f.size) < NEAR_REPEAT_SAME_ADDRESS
+    u = rng.random(f.size)
+    out = lead_addr.copy()
+    for i in np.flatnonzero(~same):
+        cand = np.asarray(near[i], dtype=np.int64)
+        cand = cand[(b.cell[cand] == cell[f[i]]) & (cand != lead_addr[i])]
+        if cand.size:
+            out[i] = cand[int(u[i] * cand.size)]
+    addr[f] = out
+
+
+def _buffer_addresses(b: _Builder) -> dict:
+    """Per cell around the corridor: the address points in the quarter-mile ring outside it."""
+    import shapely
+
+    if getattr(b, "_ring_addresses", None) is None:
+        corridor = b.city.projected["corridor"]
+        b._ring_addresses = {}
+        for c in _AROUND_CORRIDOR:
+            idx = b._cell_idx[c]
+            pts = shapely.points(b.x[idx], b.y[idx])
+            b._ring_addresses[int(c)] = idx[shapely.dwithin(pts, corridor, BUFFER_RADIUS_M)]
+    return b._ring_addresses
+
+
+def _displace_into_buffer(b: _Builder, part: dict) -> None:
+    """After PSP_START, move a share of the violence of the districts around the corridor into the ring around it
+    (same cell, same date: only the block changes)."""
+    rng = b.story_rng
+    ring = _buffer_addresses(b)
+    cell, addr = part["cell"], part["addr"]
+    moved = np.isin(cell, _AROUND_CORRIDOR) & (part["day"] >= _ts_day(PSP_START)) & (addr >= 0)
+    moved &= rng.random(cell.size) < DISPLACED_SHARE
+    for c, idx in ring.items():
+        m = np.flatnonzero(moved & (cell == c))
+        if m.size and idx.size:
+            w = np.cumsum(b.weights["violent"][idx])
+            addr[m] = idx[np.minimum(np.searchsorted(w, rng.random(m.size) * w[-1], side="right"), idx.size - 1)]
 
 
 def _rms_ids(occurred: np.ndarray) -> pd.Series:
