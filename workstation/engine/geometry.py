@@ -101,3 +101,13 @@ def validity_problem(geom) -> str | None:
     if "Too few points" in reason:
         return "A polygon needs at least three distinct corners."
     return f"The shape is not a valid polygon ({reason})."
+
+
+FEET_PER_MILE = 5280.0
+
+
+def local_feet_crs(lon0: float, lat0: float) -> str:
+    """A transverse Mercator projection centred on (lon0, lat0), in US survey feet: conformal, so distances in every
+    direction are true to a few parts per million across a city (what distance bands, buffers and grids need)."""
+    return (f"+proj=tmerc +lat_0={lat0:.6f} +lon_0={lon0:.6f} +k=1 +x_0=0 +y_0=0 +datum=WGS84 +units=us-ft "
+            "+no_defs")
