@@ -15,22 +15,21 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from workstation.core.errors import UserError
+from workstation.core.errors import Cancelled, UserError, stop_if
 from workstation.engine import geometry as geo
 from workstation.engine.areas import CITYWIDE, city_geometry, resolve_area
 from workstation.engine.periods import EPOCH, Window, custom, date_of_day, to_date
 
 Progress = Callable[[float], None] | None
-Cancelled = Callable[[], bool] | None
+CancelCheck = Callable[[], bool] | None
 
 
-class AnalysisCancelled(UserError):
+class AnalysisCancelled(Cancelled):
     """A spatial analysis was stopped by the user; nothing was changed."""
 
 
-def check_cancel(cancelled: Cancelled) -> None:
-    if cancelled is not None and cancelled():
-        raise AnalysisCancelled("The spatial analysis was cancelled; nothing was changed.")
+def check_cancel(cancelled: CancelCheck) -> None:
+    stop_if(cancelled, AnalysisCancelled, "The spatial analysis was cancelled; nothing was changed.")
 
 
 def report(progress: Progress, fraction: float) -> None:
