@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from workstation.engine import periods as P
-from workstation.reports.rules import (change_flag, pct_change, poisson_z, round_half_away, whole_percent,
-                                       z_flag)
+from workstation.reports.rules import (change_flag, exact_p, flag_strength, pct_change, poisson_z, round_half_away,
+                                       whole_percent)
 
 D = dt.date
 
@@ -126,14 +126,37 @@ def test_round_half_away():
     assert whole_percent(None) is None
 
 
-def test_poisson_z_and_flags():
-    assert poisson_z(9, 4) == pytest.approx(2.0)
-    assert poisson_z(4, 16) == pytest.approx(-4.0)
+def _brute_p(c: int, p: int) -> float:
+    """Two-sided exact binomial p at ½ by brute force: the total probability of every outcome no likelier than C."""
+    from fractions import Fraction
+    from math import comb
+
+    n = c + p
+    pmf = [Fraction(comb(n, k), 2 ** n) for k in range(n + 1)]
+    return float(sum(q for q in pmf if q <= pmf[c]))
+
+
+def test_z_and_exact_flags():
+    # z = √2·(√C − √P) (definitions.md, corrected)
+    assert poisson_z(9, 4) == pytest.approx(2 ** 0.5)
+    assert poisson_z(4, 16) == pytest.approx(-2 * 2 ** 0.5)
     assert poisson_z(0, 0) == 0.0
-    assert z_flag(1.99) == "" and z_flag(2.0) == "notable" and z_flag(-2.5) == "notable"
-    assert z_flag(3.0) == "significant" and z_flag(-3.1) == "significant"
-    assert change_flag(16, 4) == "significant rise"
-    assert change_flag(4, 9) == "notable fall"
+    from scipy.stats import binomtest
+
+    for c in range(0, 41):
+        for p in range(0, 41):
+            want = binomtest(c, c + p, 0.5).pvalue if c + p else 1.0
+            assert exact_p(c, p) == pytest.approx(want, rel=1e-9, abs=1e-12), (c, p)
+            assert exact_p(c, p) == pytest.approx(_brute_p(c, p), rel=1e-12), (c, p)
+    for c, p in ((150, 190), (400, 330), (2000, 2150)):  # past the exact-integer range: the incomplete beta
+        assert exact_p(c, p) == pytest.approx(binomtest(c, c + p, 0.5).pvalue, rel=1e-9)
+    # the issue's cases: 43 vs 58 has p = 0.16 and is not flagged; 1, 2, 3 vs 0 never are
+    assert exact_p(43, 58) == pytest.approx(0.1633, abs=1e-4) and flag_strength(43, 58) == ""
+    assert [flag_strength(k, 0) for k in (1, 2, 3, 4, 5)] == ["", "", "", "", ""]
+    assert flag_strength(6, 0) == "notable" and flag_strength(0, 8) == "significant"  # p = 0.031, 0.0078
+    assert change_flag(16, 4) == "notable rise"  # p = 0.012
+    assert change_flag(20, 4) == "significant rise"  # p = 0.0015
+    assert change_flag(4, 9) == "" and change_flag(3, 14) == "notable fall"  # p = 0.27 and 0.013
     assert change_flag(10, 9) == ""
     assert change_flag(9, 2, early_ytd=True) == "small counts early in the year"
     assert change_flag(40, 10, early_ytd=True) == "significant rise"  # not small: the flag stands

@@ -66,9 +66,13 @@ def test_grid_cells_for_the_corridor():
     assert c["WTD z"] == pytest.approx(poisson_z(3, 1))
     assert (c["28d"], c["28d prior"], c["28d % chg"]) == (5, 2, 1.5)
     assert (c["YTD"], c["YTD prior"], c["YTD diff"], c["YTD % chg"]) == (8, 5, 3, pytest.approx(0.6))
-    assert c["YTD 2 yrs ago"] == 2 and c["2-yr % chg"] == pytest.approx(3.0)
-    assert c["5-yr avg YTD"] == pytest.approx((5 + 2 + 4 + 0 + 0) / 5)
-    assert c["vs 5-yr avg % chg"] == pytest.approx(8 / 2.2 - 1)
+    # the long-run headers name their years
+    assert c["YTD 2017"] == 2 and c["% chg vs 2017"] == pytest.approx(3.0)
+    assert c["5-yr avg 2014–2018"] == pytest.approx((5 + 2 + 4 + 0 + 0) / 5)
+    assert c["% chg vs 5-yr avg"] == pytest.approx(8 / 2.2 - 1)
+    assert table.header_groups[3][0] == "Long run: YTD 2017; 5-yr avg 2014–2018"
+    # 3 vs 1, 5 vs 2, 8 vs 5: exact p 0.63, 0.45, 0.58 — no flag anywhere
+    assert c["Flag"] == "" and table.cell_flags == {}
     # a zero base is blank (None), never inf or 0
     assert table.row("Carjackings")[table.columns.index("YTD % chg")] is None
     assert table.header_groups[0][0].startswith("Week to date: Sep 23–Sep 29, 2019 vs Sep 23–Sep 29, 2018")

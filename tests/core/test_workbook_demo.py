@@ -233,3 +233,88 @@ def test_cli_history_years(demo_path, tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip() == ("error: --history '2016' should look like 2007-2015:2016 (baseline first-last "
                                   "years, then the current year).")
+
+
+# ---- issue 11: flags from the exact test, partial windows marked ---------------------------------------------------
+WINDOWS = ("WTD", "28d", "YTD")
+
+
+def _grid_rows(demo_book):
+    """Every data row of the CompStat sheet: (section title, {column: cell}) read back with openpyxl."""
+    ws = openpyxl.load_workbook(demo_book)["CompStat"]
+    head_row = next(c.row for c in ws["A"] if c.value == "Measure")
+    names = [c.value for c in ws[head_row]]
+    # the scheduled scripts read these headers: they must stay exactly as they are
+    for col in ("WTD", "WTD prior", "28d", "28d prior", "YTD", "YTD prior", "Flag"):
+        assert col in names
+    out, section = [], None
+    for r in range(head_row + 1, ws.max_row + 1):
+        a = ws.cell(row=r, column=1).value
+        b = ws.cell(row=r, column=2)
+        if a and str(a).startswith("CompStat — "):
+            section = a
+            continue
+        if a is None or section is None or not isinstance(b.value, (int, float)):
+            continue
+        out.append((section, {n: ws.cell(row=r, column=k + 1) for k, n in enumerate(names) if n}))
+    return out
+
+
+def test_every_flag_in_the_demo_grid_is_the_exact_test(demo_book):
+    """All areas, all sections, all three windows: a window is flagged exactly when the conditional binomial test of
+    its two counts (scipy's binomtest, C of C + P at ½) gives p < 0.05, 'significant' exactly when p < 0.01."""
+    from scipy.stats import binomtest
+
+    rows = _grid_rows(demo_book)
+    assert len({s for s, _ in rows}) >= 12  # 4 sections x citywide and the two target areas
+    checked = flagged = small = 0
+    for section, cells in rows:
+        flag = cells["Flag"].value or ""
+        words = dict(part.strip().split(": ", 1) for part in flag.split(";") if part.strip())
+        for w in WINDOWS:
+            c, p = cells[w].value, cells[f"{w} prior"].value
+            if c is None or p is None:
+                assert w not in words
+                continue
+            pv = binomtest(int(c), int(c + p), 0.5).pvalue if c + p else 1.0
+            want = "" if pv >= 0.05 else ("significant " if pv < 0.01 else "notable ") + ("rise" if c > p else "fall")
+            assert words.get(w, "") == want, (section, cells["Measure"].value, w, c, p, pv)
+            # the z shown is √2·(√C − √P), to one decimal
+            assert cells[f"{w} z"].value == pytest.approx(round(2 ** 0.5 * (c ** 0.5 - p ** 0.5), 1), abs=0.051)
+            # small counts are never flagged: 1, 2 or 3 against 0
+            if max(c, p) <= 3 and min(c, p) == 0:
+                small += 1
+                assert w not in words
+            # the z cell is coloured strongly exactly when the window is flagged
+            assert (cells[f"{w} z"].fill.fill_type == "solid") == bool(want), (section, w, c, p)
+            checked += 1
+            flagged += bool(want)
+    assert checked >= 240 and 0 < flagged < checked and small > 0
+
+
+def test_partial_window_cells_carry_their_mark(demo_book, demo_ws):
+    """Shootings data end on 28 Sep, a day before the as-of date: the shooting measures' week-to-date and 28-day
+    cells show a † and are counted over the same days a year earlier; the footnote says so."""
+    import pandas as pd
+
+    ws = openpyxl.load_workbook(demo_book)["CompStat"]
+    rows = _grid_rows(demo_book)
+    city = [cells for s, cells in rows if s == "CompStat — Outcomes — Citywide"]
+    nf = next(c for c in city if c["Measure"].value == "Non-fatal shootings (victims)")
+    for col in ("WTD", "WTD prior", "28d", "28d prior"):
+        assert nf[col].number_format.endswith('"†"'), col
+    assert not nf["YTD"].number_format.endswith('"†"')
+    hom = next(c for c in city if c["Measure"].value == "Part I violent crime")  # offenses run to the as-of date
+    assert not hom["28d"].number_format.endswith('"†"')
+    # the 28 days compare 2-28 Sep with 2-28 Sep a year earlier (computed here from the records)
+    sh = demo_ws.frames["shootings"]
+    day = sh["occurred"].dt.normalize()
+    nonfatal = ~sh["fatal"].astype(bool)
+    count = lambda a, b: int((nonfatal & (day >= a) & (day <= b)).sum())  # noqa: E731
+    assert (nf["28d"].value, nf["28d prior"].value) == (count(pd.Timestamp("2019-09-02"), pd.Timestamp("2019-09-28")),
+                                                        count(pd.Timestamp("2018-09-02"), pd.Timestamp("2018-09-28")))
+    assert nf["28d prior"].value != count(pd.Timestamp("2018-09-02"), pd.Timestamp("2018-09-29"))  # not a full window
+    assert "28d" not in (nf["Flag"].value or "")  # 43 vs 55 (p = 0.27): not flagged
+    notes = [c.value for c in ws["A"] if isinstance(c.value, str) and c.value.startswith("†")]
+    assert notes and notes[0].startswith("† Shootings data through 28 Sep 2019")
+    assert "with the same days of 2018" in notes[0]

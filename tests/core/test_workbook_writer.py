@@ -170,12 +170,21 @@ def test_change_colours_are_direction_aware(tmp_path):
     assert audit_workbook(path) == []
 
 
-def test_z_column_coloured_only_when_notable(tmp_path):
-    t = ReportTable("Grid", ["Measure", "z"], ["label", "z"], [["Robbery", 2.5], ["Theft", -3.4]])
+def test_z_column_coloured_only_when_flagged(tmp_path):
+    """The z column carries no threshold rule: only the cells the report flagged (exact test) are coloured, bold
+    when significant; a † mark is part of the number format, the cell keeps its number."""
+    t = ReportTable("Grid", ["Measure", "28d", "z"], ["label", "count", "z"],
+                    [["Robbery", 12, 2.5], ["Theft", 40, -3.4], ["Arson", 3, 2.4]],
+                    cell_flags={(0, 2): "notable", (1, 2): "significant"}, cell_marks={(2, 1): "†"})
     path, (p,) = _save(tmp_path, t)
-    rules = _rules(openpyxl.load_workbook(path)["Sheet"])[f"B{p.first_row}:B{p.last_row}"]
-    assert sorted((op, f) for op, f, _ in rules) == [("greaterThanOrEqual", "2"), ("greaterThanOrEqual", "3"),
-                                                     ("lessThanOrEqual", "-2"), ("lessThanOrEqual", "-3")]
+    ws = openpyxl.load_workbook(path)["Sheet"]
+    assert f"C{p.first_row}:C{p.last_row}" not in _rules(ws)
+    rob, theft, arson = (ws.cell(row=p.first_row + i, column=3) for i in range(3))
+    assert rob.fill.fgColor.rgb == "00FFC7CE" and not rob.font.b  # a rise in crime: red
+    assert theft.fill.fgColor.rgb == "00C6EFCE" and theft.font.b  # a significant fall: green, bold
+    assert arson.fill.fill_type is None  # z 2.4 but not flagged: plain
+    mark = ws.cell(row=p.first_row + 2, column=2)
+    assert mark.value == 3 and mark.number_format == '#,##0"†"'
 
 
 def test_frozen_header_print_setup_widths_fonts(tmp_path):

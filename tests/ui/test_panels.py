@@ -113,11 +113,12 @@ def test_grid_tooltips_give_counts_z_and_the_blank_rule(qtbot, state):
             tip = panel.tooltip_for(r, c)
             if kind == "count" and m.value(r, c) is not None and c < 16:
                 assert f"<b>{formatting.format_value(m.value(r, c), 'count')}</b>" in tip
-                assert "Poisson z" in tip
+                assert "z = √2·(√C − √P)" in tip and "exact binomial test" in tip and "p = " in tip
             if kind == "pct_change" and m.value(r, c) is None and c < 16 and m.value(r, c - 2) == 0:
                 assert "zero base is undefined" in tip
                 blanks += 1
     assert blanks >= 1
+    assert "exact binomial test" in panel.legend.text() and "p < 0.05 notable" in panel.legend.text()
     # colours: a rise in crime is red, a fall green
     from ui.models.report_model import CHANGE_ROLE
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from workstation.maps import page as maps
 from workstation.core.errors import UserError
-from workstation.reports.rules import whole_percent
+from workstation.reports.rules import change_flag, exact_p, whole_percent
 from ui.image_file import save_png
 
 from .view import MapView
@@ -38,6 +38,20 @@ DRAFT_KEY = "map_boundary_draft"
 def _pct(fraction) -> str:
     p = whole_percent(fraction)
     return "" if p is None else f"{p:+d}%"
+
+
+# the CompStat grid's flags: the exact binomial test of the two counts (reports/rules.py)
+_FLAG_MARK = {"notable rise": " ▲", "significant rise": " ▲▲", "notable fall": " ▼", "significant fall": " ▼▼"}
+FLAG_TIP = ("▲ ▼: the exact binomial test of the two counts (C of C + P at ½, two-sided) gives p < 0.05 (notable); "
+            "▲▲ ▼▼: p < 0.01 (significant). No mark: within chance.")
+
+
+def _flag_cell(current, prior) -> tuple[str, str]:
+    """The change cell's flag mark and its tooltip, as in the CompStat grid."""
+    word = change_flag(current, prior)
+    p = exact_p(current, prior)
+    tip = f"{_num(current)} vs {_num(prior)}: exact p = {'< 0.001' if p < 0.001 else f'{p:.3f}'}"
+    return _FLAG_MARK.get(word, ""), tip + (f" — {word}" if word else " — within chance") + "\n" + FLAG_TIP
 
 
 def _num(x) -> str:
@@ -138,7 +152,8 @@ class FiguresPanel(QWidget):
         self.table.setRowCount(len(fig.measures))
         for r, m in enumerate(fig.measures):
             w = m.window(kind)
-            cells = [m.label, _num(w.current), _num(w.prior), _pct(w.change)]
+            mark, tip = _flag_cell(w.current, w.prior)
+            cells = [m.label, _num(w.current), _num(w.prior), _pct(w.change) + mark]
             for c, text in enumerate(cells):
                 item = self.table.item(r, c)
                 if item is None:
@@ -147,6 +162,8 @@ class FiguresPanel(QWidget):
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     self.table.setItem(r, c, item)
                 item.setText(text)
+                if c == 3:
+                    item.setToolTip(tip)
 
 
 class MapPanel(QWidget):

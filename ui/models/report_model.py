@@ -117,7 +117,9 @@ class ReportModel(QAbstractTableModel):
         kind = t.column_kinds[col]
         if role == Qt.ItemDataRole.DisplayRole:
             fn = self.display.get(t.columns[col])
-            return fn(value) if fn is not None else formatting.format_value(value, kind)
+            text = fn(value) if fn is not None else formatting.format_value(value, kind)
+            mark = t.cell_marks.get((r, col))
+            return f"{text}{mark}" if mark and text else text
         if role == Qt.ItemDataRole.ToolTipRole:
             if t.columns[col] in self.display and value:
                 return str(value)
@@ -146,7 +148,7 @@ class ReportModel(QAbstractTableModel):
         return None
 
     def _change(self, t: ReportTable, r: int, col: int) -> tuple[str, str]:
-        """(class, strength) of a change cell: its own sign/direction and the z of its window (when there is one)."""
+        """(class, strength) of a change cell: its own sign/direction, and the exact-test flag the report gave it."""
         kind = t.column_kinds[col]
         if kind not in ("pct_change", "z"):
             return ("", "")
@@ -154,8 +156,7 @@ class ReportModel(QAbstractTableModel):
         cls = formatting.change_class(value, kind, t.direction)
         if not cls:
             return ("", "")
-        z = value if kind == "z" else _z_beside(t, r, col)
-        return (cls, formatting.z_strength(z))
+        return (cls, t.cell_flags.get((r, col), ""))
 
     def flags(self, index):
         if index.isValid() and self.is_section(index.row()):
@@ -167,13 +168,6 @@ def _section_name(title: str) -> str:
     # "CompStat — Outcomes — Citywide" -> "Outcomes"
     parts = [p.strip() for p in title.split("—")]
     return parts[1] if len(parts) >= 3 else title
-
-
-def _z_beside(t: ReportTable, r: int, col: int):
-    """The z of the window a % change belongs to: the next column when it is a z column."""
-    if col + 1 < len(t.column_kinds) and t.column_kinds[col + 1] == "z":
-        return t.rows[r][col + 1]
-    return None
 
 
 def window_groups(t: ReportTable) -> list[tuple[str, int, int]]:

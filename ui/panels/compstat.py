@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QTableView, QToolTip, QVBoxLayout, QWidget)
 
 from workstation.reports import formatting
+from workstation.reports.rules import exact_p
 from workstation.core.errors import UserError
 from ui.models.report_model import ReportModel
 from ui.panels.base import StatePanel
@@ -51,8 +52,11 @@ class CompStatPanel(StatePanel):
         self.legend = QLabel(
             "<span style='background:#f6c9c3'>&nbsp;up&nbsp;</span> "
             "<span style='background:#c6e5c3'>&nbsp;down&nbsp;</span> for crime "
-            "(reversed for activity); stronger colour and ▲ ▼ flags: |z| ≥ 2 notable, ≥ 3 significant (▲▲ ▼▼). "
+            "(reversed for activity); stronger colour and ▲ ▼ flags from the exact binomial test of the two counts "
+            "(C of C + P at ½, two-sided): p < 0.05 notable, p < 0.01 significant (▲▲ ▼▼); 1–3 vs 0 is never "
+            "flagged. z = √2·(√C − √P). † a dataset ends before the as-of date (see notes). "
             "Double-click a count to see its records.")
+        self.legend.setWordWrap(True)
         self.legend.setStyleSheet("color: palette(placeholder-text);")
 
         self.table = QTableView(self)
@@ -173,7 +177,7 @@ class CompStatPanel(StatePanel):
                 short = next((k for k, v in WINDOW_NAMES.items() if v == name.strip()), None)
                 sub = spans.get(short, rest.strip())
                 if name.strip().lower().startswith("long run") and year:
-                    sub = f"YTD {year - 2} · 5-year average"
+                    sub = f"YTD {year - 2} · 5-yr avg {year - 5}–{year - 1}"
                 groups.append((name.strip(), sub, first, last))
             for c, col in enumerate(m.columns):
                 labels[c] = _short_label(col, year)
@@ -242,12 +246,17 @@ class CompStatPanel(StatePanel):
         cur, prev = vals[first], vals[first + 1]
         pct_cols = [c for c in range(first, last + 1) if kinds[c] == "pct_change"]
         z_cols = [c for c in range(first, last + 1) if kinds[c] == "z"]
-        if z_cols and vals[z_cols[0]] is not None:
+        if z_cols and vals[z_cols[0]] is not None and cur is not None and prev is not None:
             z = vals[z_cols[0]]
-            strength = formatting.z_strength(z)
-            lines.append(f"Poisson z = 2(√C − √P) = {formatting.format_value(z, 'z')}"
-                         + (f": {strength} (|z| ≥ {3 if strength == 'significant' else 2})" if strength
-                            else ": within what chance alone would give (|z| < 2)"))
+            p = exact_p(cur, prev)
+            strength = t.cell_flags.get((r, z_cols[0]), "")
+            lines.append(f"z = √2·(√C − √P) = {formatting.format_value(z, 'z')}; exact binomial test "
+                         f"({_num(cur)} of {_num(cur + prev)} at ½, two-sided): p = {_p_text(p)}"
+                         + (f": {strength} (p < {0.01 if strength == 'significant' else 0.05})" if strength
+                            else ": within what chance alone would give (p ≥ 0.05)"))
+        marks = {t.cell_marks.get((r, c)) for c in range(first, last + 1)} - {None}
+        if marks:
+            lines += [html.escape(n) for n in t.notes if any(n.startswith(mk) for mk in marks)]
         for c in pct_cols:
             if vals[c] is None:
                 base = vals[c - 1] if kinds[c - 1] in ("count", "decimal1") and c - 1 > first else prev
@@ -311,6 +320,14 @@ class CompStatPanel(StatePanel):
         return text
 
 
+def _num(x) -> str:
+    return formatting.format_value(x, "count")
+
+
+def _p_text(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 FLAG_SHORT = {"notable rise": "▲", "significant rise": "▲▲", "notable fall": "▼", "significant fall": "▼▼",
               "small counts early in the year": "small n"}
 
@@ -356,6 +373,8 @@ def _short_label(col: str, year: int | None) -> str:
     """Column labels under a group band: the window name is in the band, so 'YTD prior' becomes '2018'."""
     if col.startswith("YTD ") and "ago" in col and year:
         return f"YTD {year - 2}"
+    if col.startswith("YTD ") and col[4:].isdigit():  # a long-run column already named by its year
+        return col
     for short in ("WTD", "28d", "YTD"):
         if col == short:
             return str(year) if year else "Now"

@@ -28,7 +28,8 @@ from workstation.engine import geometry as geo
 from workstation.core import schema
 from workstation.engine.areas import AreaRef, district_key, resolve_area
 from workstation.engine.measures import Catalog, Measure, catalog_for
-from workstation.engine.periods import NAT_DAY, Window, compstat_windows, day_numbers, to_date
+from workstation.engine.periods import (NAT_DAY, Window, compstat_windows, date_of_day, day_number, day_numbers,
+                                       to_date)
 
 COUNTING_NOTES = {
     "offense": "Offense counting: every offense on a record counts (NIBRS style); an incident with a robbery and an "
@@ -67,7 +68,9 @@ class DatasetIndex:
         days_all = day_numbers(df["occurred"].to_numpy()) if self.n else np.zeros(0, dtype=np.int64)
         self.order = np.argsort(days_all, kind="stable")
         self.days = np.ascontiguousarray(days_all[self.order])
-        self.first_day = int(self.days[self.days != NAT_DAY][0]) if (self.days != NAT_DAY).any() else None
+        dated = self.days[self.days != NAT_DAY]
+        self.first_day = int(dated[0]) if len(dated) else None
+        self.last_day = int(dated[-1]) if len(dated) else None
         if "lon" in df:
             self.lon = df["lon"].to_numpy(dtype="float64")[self.order]
             self.lat = df["lat"].to_numpy(dtype="float64")[self.order]
@@ -228,6 +231,11 @@ class GridCounts:
     # available[i, j] is False when measures[i]'s dataset has no records from before windows[j] began (+ a month
     # of grace): the window predates the data, so its count is unknown rather than zero
     available: np.ndarray | None = None
+    # Datasets whose newest record is older than the as-of date: {dataset: its last day}. Their week-to-date and
+    # 28-day cells count only up to that day, in both years (``trimmed``: (i, j) -> the window actually counted), so
+    # the two windows stay the same length; ``Analysis.trim_to_data`` fills both.
+    data_end: dict = field(default_factory=dict)
+    trimmed: dict = field(default_factory=dict)
 
     def value(self, measure_id: str, kind: str, years_back: int = 0) -> float:
         i = next(k for k, m in enumerate(self.measures) if m.id == measure_id)
@@ -236,6 +244,9 @@ class GridCounts:
 
     def window(self, kind: str, years_back: int = 0) -> Window:
         return next(w for w in self.windows if w.kind == kind and w.years_back == years_back)
+
+
+TRIMMED_WINDOWS = ("wtd", "28d")
 
 
 class Analysis:
@@ -430,7 +441,8 @@ class Analysis:
         measures = measures if measures is not None else [m for m in self.catalog.counts() if m.grid]
         windows = list(compstat_windows(as_of, years_back).values())
         members = {k: self.member(k, ref) for k in {m.dataset for m in measures}}
-        return self.counts_for_members(members, measures, windows, counting, as_of)
+        return self.trim_to_data(self.counts_for_members(members, measures, windows, counting, as_of), members,
+                                 counting)
 
     def grid_for_mask(self, masks: dict[str, np.ndarray | None], as_of=None,
                       measures: list[Measure] | None = None, years_back: int = 5,
@@ -447,7 +459,42 @@ class Analysis:
             else:
                 members[kind] = Member(np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64),
                                        np.zeros(0, dtype=np.intp))
-        return self.counts_for_members(members, measures, windows, counting, as_of)
+        return self.trim_to_data(self.counts_for_members(members, measures, windows, counting, as_of), members,
+                                 counting)
+
+    def trim_to_data(self, g: GridCounts, members: dict[str, Member], counting: str | None = None) -> GridCounts:
+        """Week-to-date and 28-day counts of a dataset that ends before the as-of date, recounted over the days it
+        covers in both years: a week whose data stop on Saturday is compared with Monday-Saturday a year earlier,
+        not with a full week. Year to date keeps the January 1 - as-of span (a day or two in nine months). A
+        window that starts after the dataset's last record is unknown (not available), not zero."""
+        as_of_day = day_number(to_date(g.as_of))
+        for kind in sorted({m.dataset for m in g.measures}):
+            last = self.index(kind).last_day
+            if last is None or last >= as_of_day:
+                continue
+            end = date_of_day(last)
+            g.data_end[kind] = end
+            rows = [i for i, m in enumerate(g.measures) if m.dataset == kind]
+            cols, wins = [], []
+            for j, w in enumerate(g.windows):
+                if w.kind not in TRIMMED_WINDOWS:
+                    continue
+                current = g.window(w.kind, 0)
+                if end < current.start:
+                    g.available[rows, j] = False
+                    continue
+                cut = Window(w.kind, current.start, end, 0)
+                cols.append(j)
+                wins.append(cut.shifted(w.years_back) if w.years_back else cut)
+            if not cols:
+                continue
+            sub = self.counts_for_members({kind: members[kind]}, [g.measures[i] for i in rows], wins, counting,
+                                          g.as_of)
+            for a, i in enumerate(rows):
+                for b, j in enumerate(cols):
+                    g.values[i, j] = sub.values[a, b]
+                    g.trimmed[(i, j)] = wins[b]
+        return g
 
     def count(self, measure: Measure | str, area: AreaRef | str, window: Window,
               counting: str | None = None) -> int | float:

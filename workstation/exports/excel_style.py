@@ -86,6 +86,15 @@ BAD_FILL = PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE")
 BAD_FONT = Font(name=FONT_NAME, color="9C0006")
 STRONG_GOOD_FONT = Font(name=FONT_NAME, color="006100", bold=True)
 STRONG_BAD_FONT = Font(name=FONT_NAME, color="9C0006", bold=True)
+# the same colours as cell styles (flagged cells are styled directly, not by a rule): a cell font needs its size
+CELL_FONTS = {("bad", False): font(color="9C0006"), ("bad", True): font(color="9C0006", bold=True),
+              ("good", False): font(color="006100"), ("good", True): font(color="006100", bold=True)}
+
+
+def marked_format(number_format: str, mark: str) -> str:
+    """A number format that shows ``mark`` (e.g. "†") after the number in every section: '#,##0' -> '#,##0"†"'."""
+    quoted = '"' + mark.replace('"', "") + '"'
+    return ";".join(sec + quoted for sec in number_format.split(";"))
 
 
 # ---- values ---------------------------------------------------------------------------------------------------------

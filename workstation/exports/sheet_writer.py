@@ -286,11 +286,14 @@ class SheetWriter:
                     cell.value = v
                     if v is None and kind == "pct_change":
                         zero_base = True
+                    mark = t.cell_marks.get((i, j)) if v is not None else None
                     if kind in ("label", "text"):
                         apply_style(cell, fnt, border, fill, st.ALIGN_LABEL, "General")
                     else:
-                        apply_style(cell, fnt, border, fill, st.ALIGN_NUMBER, formats[j])
-                    shown = st.display_text(v, kind)
+                        # a mark (†) is part of the number format: the cell still stores the plain number
+                        apply_style(cell, fnt, border, fill, st.ALIGN_NUMBER,
+                                    st.marked_format(formats[j], mark) if mark else formats[j])
+                    shown = st.display_text(v, kind) + (mark or "")
                     self._want_width(col, min(len(shown) * (1.1 if strong else 1.0) + 2.5, MAX_NUMBER_WIDTH))
         last_row = first_row + len(t.rows) - 1
         self.row = last_row + 1
@@ -337,16 +340,26 @@ class SheetWriter:
             letter = get_column_letter(first_col + j)
             rng = f"{letter}{first_row}:{letter}{last_row}"
             if kind == "z":
-                # Only chance-aware flags are coloured: |z| >= 3 bold, |z| >= 2 plain (definitions.md).
-                cf.add(rng, CellIsRule(operator="greaterThanOrEqual", formula=["3"], stopIfTrue=True,
-                                       fill=up_fill, font=up_strong))
-                cf.add(rng, CellIsRule(operator="lessThanOrEqual", formula=["-3"], stopIfTrue=True,
-                                       fill=down_fill, font=down_strong))
-                cf.add(rng, CellIsRule(operator="greaterThanOrEqual", formula=["2"], fill=up_fill, font=up_font))
-                cf.add(rng, CellIsRule(operator="lessThanOrEqual", formula=["-2"], fill=down_fill, font=down_font))
+                # Only flagged windows are coloured (the exact test the report ran, not a z threshold): see below.
+                continue
             else:
                 cf.add(rng, CellIsRule(operator="greaterThan", formula=["0"], fill=up_fill, font=up_font))
                 cf.add(rng, CellIsRule(operator="lessThan", formula=["0"], fill=down_fill, font=down_font))
+
+        # Chance-aware flags (reports/rules.py: exact binomial test): the flagged z and % change cells get the strong
+        # colours, bold when significant. Static styles: the strength cannot be computed from the z in a formula.
+        for (i, j), strength in t.cell_flags.items():
+            if not (0 <= i < len(t.rows) and 0 <= j < len(t.column_kinds)) or t.column_kinds[j] not in (
+                    "pct_change", "z"):
+                continue
+            v = t.rows[i][j]
+            if v is None or not float(v):
+                continue
+            up = float(v) > 0
+            cell = self.ws.cell(row=first_row + i, column=first_col + j)
+            bad = up == up_is_bad
+            apply_style(cell, st.CELL_FONTS[("bad" if bad else "good", strength == "significant")], copy(cell.border),
+                        st.BAD_FILL if bad else st.GOOD_FILL, copy(cell.alignment), cell.number_format)
 
     # ---- widths and heights -----------------------------------------------------------------------------------------
     def want_width(self, col: int, width: float) -> None:

@@ -272,8 +272,8 @@ def _key_outcomes_table(ctx: ExportContext, grids) -> ReportTable | None:
         found = {}
         for t in grids.get(ref.key, []):
             ytd, prior, chg = (t.columns.index(c) for c in ("YTD", "YTD prior", "YTD % chg"))
-            for row in t.rows:
-                found[row[0]] = (row[ytd], row[prior], row[chg])
+            for r, row in enumerate(t.rows):
+                found[row[0]] = (row[ytd], row[prior], row[chg], t.cell_flags.get((r, chg), ""))
         per_area.append(found)
     cat = _catalog(ctx)
     labels = [cat.measures[m].label for m in KEY_OUTCOMES if m in cat.measures]
@@ -286,14 +286,20 @@ def _key_outcomes_table(ctx: ExportContext, grids) -> ReportTable | None:
         cols += [f"YTD {ctx.as_of.year}", f"YTD {ctx.as_of.year - 1}", "% change"]
         kinds += ["count", "count", "pct_change"]
         groups.append((ref.label, start, start + 2))
-    rows = []
-    for lb in labels:
+    rows, flags = [], {}
+    for r, lb in enumerate(labels):
         row = [lb]
-        for found in per_area:
-            row += list(found.get(lb, (None, None, None)))
+        for a, found in enumerate(per_area):
+            *figures, strength = found.get(lb, (None, None, None, ""))
+            row += figures
+            if strength:  # the grid's exact-test flag of the same two counts
+                flags[(r, 3 + 3 * a)] = strength
         rows.append(row)
     return ReportTable(f"Key outcomes, year to date (January 1 – {ctx.as_of:%B %d}) against a year earlier",
-                       cols, kinds, rows, header_groups=groups)
+                       cols, kinds, rows, header_groups=groups, cell_flags=flags,
+                       notes=["A coloured % change is flagged by the exact binomial test of the two counts "
+                              "(notable p < 0.05, bold: significant p < 0.01); the rest are within chance. See "
+                              "Notes, 'Chance'."])
 
 
 def _catalog(ctx: ExportContext):
@@ -569,6 +575,7 @@ def _cols_for_width(sw: SheetWriter, first: int, width_cm: float) -> int:
 # ---- Notes ------------------------------------------------------------------------------------------------------
 def _plan_notes(ctx: ExportContext) -> SheetPlan:
     from workstation.engine.analysis import COUNTING_NOTES, counting_rule
+    from workstation.reports.rules import FLAG_RULE
 
     ws = ctx.ws
     # column B carries the long text of every table on this sheet (file names, rules, definitions, notes)
@@ -585,8 +592,11 @@ def _plan_notes(ctx: ExportContext) -> SheetPlan:
         ["% change", "(current - earlier) / earlier. With an earlier count of zero the change is undefined: the "
                      "cell is blank, never 0% or infinite."],
         ["Rounding", NUMBER_RULE_NOTE],
-        ["Chance", "Poisson z = 2(√C − √P): |z| ≥ 2 is notable, |z| ≥ 3 significant; small year-to-date counts "
-                   "early in the year are flagged as such instead."],
+        ["Chance", FLAG_RULE + " Small year-to-date counts early in the year are flagged as such instead. On "
+                   "the CompStat sheet a flagged window's % change and z are coloured strongly (bold when "
+                   "significant); elsewhere, a change that is not flagged is within chance."],
+        ["Marks", "† after a week-to-date or 28-day count: the dataset ends before the as-of date, so both years "
+                  "are counted over the same days up to its last record (the note under the grid gives the dates)."],
         ["Colours", "Crime measures: a fall is green and a rise red. Activity measures: the reverse."],
         ["As of", f"Every figure counts records dated up to and including {ctx.as_of:%Y-%m-%d}."],
     ]))

@@ -8,7 +8,7 @@
 - concentration: ``concentration_table``, ``concentration_curve``
 - activity: ``activity_partners``, ``partner_contributions``
 - trends: ``trend_series`` (a DataFrame for charts)
-- rules: ``pct_change``, ``round_half_away``, ``whole_percent``, ``poisson_z``, ``z_flag``
+- rules: ``pct_change``, ``round_half_away``, ``whole_percent``, ``poisson_z``, ``exact_p``, ``flag_strength``, ``change_flag``
 The counting engine behind them is ``workstation.engine.analysis``; the measures are ``workstation.engine.measures``.
 """
 from workstation.reports.table import COLUMN_KINDS, ReportTable

@@ -75,14 +75,6 @@ def change_class(value, kind: str, direction: str = "crime") -> str:
     return "bad" if (v > 0) == up_is_bad else "good"
 
 
-def z_strength(z) -> str:
-    """The chance-aware flag of definitions.md: |z| >= 3 'significant', >= 2 'notable', else ''."""
-    if is_missing(z):
-        return ""
-    a = abs(float(z))
-    return "significant" if a >= 3 else "notable" if a >= 2 else ""
-
-
 # ---- record cells ---------------------------------------------------------------------------------------------------
 def column_style(series: pd.Series, name: str = "") -> str:
     """How a records column is shown: 'datetime', 'float', 'coord', 'int', 'bool', 'category' or 'text'."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 #   "count"      integer count                         "decimal1" number to one decimal (baseline averages)
 #   "rate"       number to two decimals                "pct"      a share, as a fraction (0.104 -> 10%)
 #   "pct_change" % change as a fraction (-0.18 -> -18%), None when undefined (zero base): blank plus a note
-#   "z"          Poisson z score, one decimal          "date"     a date (pandas Timestamp or datetime.date)
+#   "z"          z = √2·(√C − √P), one decimal           "date"     a date (pandas Timestamp or datetime.date)
 COLUMN_KINDS = ("label", "text", "count", "decimal1", "rate", "pct", "pct_change", "z", "date")
 
 
@@ -33,6 +33,13 @@ class ReportTable:
     # Free-form key for drill-through: per (row, col) -> a description of the records behind the number, set by
     # the report; consumers that do not drill through ignore it.
     cell_keys: dict = field(default_factory=dict)
+    # Chance-aware flags of change cells, per (row, col) -> "notable" | "significant" (reports/rules.py: the exact
+    # binomial test of the two counts). A change cell not listed is within chance. Views and the workbook colour
+    # strongly only the cells listed here: the strength cannot be read off the z alone.
+    cell_flags: dict = field(default_factory=dict)
+    # Marks shown after a cell's value, per (row, col) -> "†" and the like; the notes say what each mark means
+    # (e.g. a window cut short because a dataset ends before the as-of date).
+    cell_marks: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.columns) != len(self.column_kinds):
