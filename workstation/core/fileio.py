@@ -7,6 +7,7 @@ previous file untouched; the temporary file is removed on error.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -23,6 +24,31 @@ def check_target(path, what: str = "the file") -> Path:
     if path.is_dir():
         raise UserError(f"Cannot write {what} {path}: a folder of that name is in the way. Choose another file name.")
     return folder
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows (``os.umask`` can only be read by
+    setting it, which would briefly give files created by other threads the wrong mode)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode(path) -> int:
+    """The permission bits a file written at ``path`` should get: those of the file it replaces, else what any
+    program gets for a new file (0666 less the umask). ``mkstemp`` makes its files 0600, so without this every
+    workbook, CSV, map page and workspace would be readable by its owner only."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
 
 
 def fsync_folder(folder) -> None:
@@ -58,6 +84,7 @@ def write_atomically(path, write: Callable[[Path], None], what: str = "the file"
         if fsync:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
+        os.chmod(tmp, new_file_mode(path))
         os.replace(tmp, path)
         if fsync:
             fsync_folder(folder)
@@ -74,3 +101,13 @@ def write_atomically(path, write: Callable[[Path], None], what: str = "the file"
 def write_text_atomically(path, text: str, what: str = "the file", encoding: str = "utf-8", **kw) -> Path:
     """``write_atomically`` for a text file (JSON, HTML, GeoJSON)."""
     return write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding=encoding), what, **kw)
+
+
+def sqlite_read_only(path, **kwargs):
+    """Open an SQLite file read-only, whatever its name. The URI is built by ``Path.as_uri()``, which percent-encodes
+    the name: pasting the path into ``file:{path}?mode=ro`` made ``Dist%41.psw`` open ``DistA.psw`` and cut
+    ``Case #12?.psw`` at the ``#`` (then created an empty file named ``Case ``)."""
+    import sqlite3
+
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    return sqlite3.connect(uri, uri=True, **kwargs)

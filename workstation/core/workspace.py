@@ -21,7 +21,7 @@ import pandas as pd
 
 from workstation.core import schema
 from workstation.core.errors import UserError
-from workstation.core.fileio import write_atomically
+from workstation.core.fileio import sqlite_read_only, write_atomically
 
 SCHEMA_VERSION = 1
 FILE_SUFFIX = ".psw"
@@ -290,7 +290,7 @@ def read_workspace(path: Path) -> Workspace:
     if head != b"SQLite format 3\x00":
         raise WorkspaceError(f"{path.name} is not a PSP workspace file (it is not an SQLite database).")
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = sqlite_read_only(path)
     except sqlite3.Error as exc:
         raise WorkspaceError(f"Could not open {path.name}: {exc}.") from exc
     try:

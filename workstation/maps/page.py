@@ -29,7 +29,7 @@ from workstation.engine import geometry as geo
 from workstation.engine import periods
 from workstation.core import schema
 from workstation.core.errors import UserError
-from workstation.core.fileio import write_atomically
+from workstation.core.fileio import sqlite_read_only, write_atomically
 from workstation.core.paths import ROOT, RESOURCES
 
 ASSET_DIR = RESOURCES / "map_assets"
@@ -232,7 +232,7 @@ def open_mbtiles(path) -> MBTiles:
     if not p.is_file():
         raise UserError(f"The tile file {p} does not exist.")
     try:
-        con = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+        con = sqlite_read_only(p)
         try:
             meta = dict(con.execute("SELECT name, value FROM metadata").fetchall())
             zooms = con.execute("SELECT MIN(zoom_level), MAX(zoom_level) FROM tiles").fetchone()
@@ -261,7 +261,7 @@ class MBTilesReader:
 
     def __init__(self, path) -> None:
         self.info = open_mbtiles(path)
-        self._con = sqlite3.connect(f"file:{self.info.path}?mode=ro", uri=True, check_same_thread=False)
+        self._con = sqlite_read_only(self.info.path, check_same_thread=False)
         self._lock = threading.Lock()
 
     def tile(self, z: int, x: int, y: int) -> bytes | None:
