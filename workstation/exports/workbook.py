@@ -127,7 +127,15 @@ def export_context(ws, as_of=None, area_keys=None, scenario=None, progress=None,
     footer = f"{city} CompStat, as of {as_of_date:%Y-%m-%d}"
     ctx = ExportContext(ws=ws, as_of=as_of_date, areas=refs, scenario=scen_ref, scenario_base=base_area,
                         footer=footer, progress=progress, should_stop=should_stop)
-    ctx.history = _history_years(ws, as_of_date, history_years)
+    try:
+        ctx.history = _history_years(ws, as_of_date, history_years)
+    except UserError as exc:
+        if history_years is not None:
+            raise  # the analyst asked for these years: tell them why they cannot be had
+        # the saved setting does not fit this as-of date (an earlier date than the setting was made for): the
+        # workbook still gets written, with the default years and a sentence saying why
+        ctx.history = None
+        ctx.sheet_notes.setdefault("Part I History", []).append(f"{exc} The default years are shown instead.")
     return ctx
 
 
@@ -352,6 +360,7 @@ def _plan_history(ctx: ExportContext) -> SheetPlan:
         plan.blocks.append(("text", "No offense records are loaded, so there is no Part I history."))
         return plan
     years = ctx.history
+    plan.blocks += [("text", n) for n in ctx.sheet_notes.get("Part I History", [])]
     for ref in ctx.areas:
         if years is not None:
             t = part1_history(ctx.ws, ref.key, baseline=years[:2], current=years[2], as_of=ctx.as_of)

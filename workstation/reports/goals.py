@@ -147,8 +147,18 @@ def goal_table(ws, goals: list[Goal] | None = None, as_of=None) -> ReportTable:
     as_of = to_date(eng.default_as_of(as_of))
     rows = []
     for g in goals:
-        p = goal_progress(ws, g, as_of)
         m = eng.catalog.get(g.measure)
+        try:
+            resolve_area(ws, g.area_key)
+        except UserError:
+            # the goal's area was removed or renamed since the goal was set: say so on its row rather than fail the
+            # whole table (and with it the workbook's Summary)
+            rows.append([g.name, m.label, g.area_key.split(":", 1)[-1],
+                         f"{g.baseline_start:%Y-%m-%d} to {g.baseline_end:%Y-%m-%d}", None, g.target_change,
+                         g.deadline, g.effective_start, None, None, None, None, None,
+                         "area not in this workspace"])
+            continue
+        p = goal_progress(ws, g, as_of)
         rows.append([
             g.name, m.label, resolve_area(ws, g.area_key).label,
             f"{g.baseline_start:%Y-%m-%d} to {g.baseline_end:%Y-%m-%d}", p.baseline_count, g.target_change,

@@ -127,12 +127,21 @@ def review_window(ws, as_of=None, days: int = 7) -> tuple[pd.Timestamp, pd.Times
     return end - pd.Timedelta(days=days), end
 
 
+def _no_incidents() -> pd.DataFrame:
+    """No incidents, with the column types real ones have: an untyped empty frame (object columns) cannot be
+    compared with the review window's Timestamps (a workspace without shootings or homicides crashed the export)."""
+    return pd.DataFrame({
+        "incident_id": pd.Series([], dtype=object), "occurred": pd.Series([], dtype="datetime64[ns]"),
+        "lat": pd.Series([], dtype="float64"), "lon": pd.Series([], dtype="float64"),
+        "district": pd.Series([], dtype=object), "address": pd.Series([], dtype=object),
+        "victims": pd.Series([], dtype="int64"), "fatal": pd.Series([], dtype="int64")})
+
+
 def shooting_incidents(ws) -> pd.DataFrame:
     """The shootings dataset, one row per incident: first time, first known location, victims and fatal victims."""
     s = ws.frames["shootings"]
     if not len(s):
-        return pd.DataFrame({c: [] for c in ("incident_id", "occurred", "lat", "lon", "district", "address",
-                                             "victims", "fatal")})
+        return _no_incidents()
     g = s.assign(fatal=s["fatal"].astype(bool)).groupby("incident_id", sort=False, observed=True)
     out = g.agg(occurred=("occurred", "min"), lat=("lat", "first"), lon=("lon", "first"),
                 district=("district", "first"), address=("address", "first"), victims=("record_id", "size"),
@@ -146,8 +155,7 @@ def _homicide_incidents(ws, shooting_ids: set) -> pd.DataFrame:
     h = o[o["category"] == "homicide"] if len(o) else o
     h = h[~h["incident_id"].isin(shooting_ids)] if len(h) else h
     if not len(h):
-        return pd.DataFrame({c: [] for c in ("incident_id", "occurred", "lat", "lon", "district", "address",
-                                             "victims", "fatal")})
+        return _no_incidents()
     # one homicide offense per victim (UCR counts homicides by victim)
     g = h.groupby("incident_id", sort=False, observed=True)
     out = g.agg(occurred=("occurred", "min"), lat=("lat", "first"), lon=("lon", "first"),
