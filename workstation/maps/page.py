@@ -336,6 +336,7 @@ class MapOptions:
     embed_all_fields: bool | None = None  # None: all fields up to EMBED_ALL_FIELDS_UP_TO points
     point_radius: int = 3
     outlines: tuple = ()              # Outline(s) over everything else, the first on top; the view fits them all
+    overlay: object = None            # maps.spatial.SpatialOverlay: Gi* cells, density, buffer ring (issue 10)
 
 
 @dataclass
@@ -652,6 +653,8 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         css.insert(0, ("leaflet_draw_css", DRAW_CSS))
     if opts.bridge:
         js.insert(0, ("qwebchannel", QWEBCHANNEL_URL))
+    if opts.overlay is not None:
+        js.append(("psp_spatial", ASSET_BASE + "local/psp_spatial.js"))
     own = _Own(js, css)
     own.add_to(m)
 
@@ -743,6 +746,8 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
     data = encode_points(records, dataset=measure.dataset, label=measure.label, embed_all=embed_all)
 
     data_tags = []
+    if opts.overlay is not None:
+        data_tags += _add_overlay(m, opts.overlay, legend)
     if n_points and (opts.points or opts.heat):
         pd_el = _PointData(json.dumps(data, separators=(",", ":")))
         data_tags.append(pd_el.data_tag())
@@ -783,6 +788,34 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         cut = html.rindex("</body>")
         html = html[:cut] + "\n".join(data_tags) + "\n" + html[cut:]
     return MapPage(html, n_points, n_unlocated, bounds, title, legend)
+
+
+def _add_overlay(m, overlay, legend: list) -> list[str]:
+    """Draw a spatial analysis overlay (maps.spatial): its cell layers from one data tag, its rings as outlines."""
+    import folium
+    import shapely
+
+    _Own, _PointData, _PointLayer, _Legend = _elements()
+    tags = []
+    if overlay.cell_layers:
+        data = _PointData(overlay.to_json())
+        tags.append(data.data_tag())
+        data.add_to(m)
+        for i, layer in enumerate(overlay.cell_layers):
+            _PointLayer("PSP.cellLayer", f"{data.get_name()}.layers[{i}]", {}, layer.name, layer.show).add_to(m)
+    for ring in overlay.rings:
+        if ring.geometry is None or ring.geometry.is_empty:
+            continue
+        feat = {"type": "Feature", "geometry": json.loads(shapely.to_geojson(ring.geometry)),
+                "properties": {"name": ring.label}}
+        _casing(feat, 6).add_to(m)
+        folium.GeoJson(feat, name=ring.label,
+                       style_function=lambda f, r=ring: {"color": r.colour, "weight": 3, "dashArray": r.dash,
+                                                         "fillColor": r.colour, "fillOpacity": r.fill_opacity},
+                       tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(m)
+    if overlay.legend_html:
+        legend.insert(0, overlay.legend_html)
+    return tags
 
 
 def _casing(geojson, weight: float):
