@@ -169,6 +169,13 @@ class MainWindow(QMainWindow):
         self.shoot_review.import_requested.connect(lambda: self.import_files([]))
         self.shoot_review.demo_requested.connect(self.open_demo_workspace)
         self.tabs.addTab(self.shoot_review, icon("shoot_review"), "Shoot Review")
+        from ui.panels.spatial import SpatialPanel
+
+        self.spatial = SpatialPanel(self.state, self)
+        self.spatial.status_message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.spatial.demo_requested.connect(self.open_demo_workspace)
+        self.spatial.show_on_map.connect(self.show_overlay_on_map)
+        self.tabs.addTab(self.spatial, icon("hot_spots"), "Hot Spots")
         self.data = DataPanel(self.state, self)
         self.data.kind = self.settings.get("data/dataset") or "offenses"
         split = self.settings.get_bytes("data/splitter")
@@ -185,6 +192,12 @@ class MainWindow(QMainWindow):
             self.addAction(a)
             self.tab_actions.append(a)
             self.tabs.setTabToolTip(i, f"{self.tabs.tabText(i)} (Ctrl+{i + 1})")
+
+    def show_overlay_on_map(self, overlay) -> None:
+        """A spatial analysis result onto the Map tab (which is built now if it was not yet)."""
+        if self.map_tab is not None and self.map_tab.ensure() is self.map_panel and self.map_panel is not None:
+            self.map_panel.set_overlay(overlay)
+            self.tabs.setCurrentWidget(self.map_tab)
 
     def _make_map_panel(self):
         try:

@@ -77,8 +77,8 @@ def test_hotspot_cells_carry_bins_colours_and_figures():
     # the popup fields of a cell: its count, z, p and bin
     f = gi["fields"]
     assert (f["Events in cell"][9], f["Gi* z-score"][9], f["p-value"][9], f["Bin"][9]) == (
-        "18", "4.00", "< 0.0001", "Hot spot – 99% confidence")
-    assert (f["Gi* z-score"][5], f["p-value"][5], f["Bin"][5]) == ("-2.10", "0.0360", "Cold spot – 95% confidence")
+        "18", "4.00", "< 0.0001", "Hot spot, 99% confidence")
+    assert (f["Gi* z-score"][5], f["p-value"][5], f["Bin"][5]) == ("-2.10", "0.0360", "Cold spot, 95% confidence")
     # the cell polygons: corners of the lattice projected back to the cell's own feet
     lon = np.array(gi["lon"]).reshape(-1, gi["width"])
     lat = np.array(gi["lat"]).reshape(-1, gi["width"])
@@ -95,8 +95,8 @@ def test_hotspot_cells_carry_bins_colours_and_figures():
     # legend: every bin with its count of cells, the band and the cell size
     legend = " ".join(page.legend)
     assert "500 ft cells, 1,500 ft band" in legend
-    assert "Hot spot – 99% confidence (2)" in legend and "Not significant (5)" in legend
-    assert "Cold spot – 99% confidence (1)" in legend
+    assert "Hot spot, 99% confidence (2)" in legend and "Not significant (5)" in legend
+    assert "Cold spot, 99% confidence (1)" in legend
     assert "bandwidth 1,200 ft" in legend
 
 

@@ -187,6 +187,7 @@ class MapPanel(QWidget):
         self._pending_figures = None
         self._last_paint = 0.0                   # perf_counter of the last repaint of the side panel
         self._sticky_message = ""                # a notice that stays until the next edit (a restored draft)
+        self.overlay = None                      # a spatial analysis drawn over the map (ui/panels/spatial.py)
 
         # ---- controls ----
         self.measure_box = QComboBox()
@@ -337,7 +338,12 @@ class MapPanel(QWidget):
             measure=self.measure_box.currentData() or "part1_violent",
             window=self.window_box.currentData() or "ytd", points=self.points_box.isChecked(),
             heat=self.heat_box.isChecked(), choropleth=self.shade_box.currentData() or None,
-            editor=True, bridge=True, tiles=self._tiles)
+            editor=True, bridge=True, tiles=self._tiles, overlay=self.overlay)
+
+    def set_overlay(self, overlay) -> None:
+        """Draw a spatial analysis result (workstation.maps.spatial.SpatialOverlay) over the map; None takes it off."""
+        self.overlay = overlay
+        self._schedule()
 
     # ------------------------------------------------------------------------------------------------------------
     # following the state
@@ -352,6 +358,7 @@ class MapPanel(QWidget):
             self._rebuild_timer.start(0)
 
     def _workspace_changed(self) -> None:
+        self.overlay = None                      # another workspace's analysis does not belong on this map
         self.stop_editing(keep_draft=True)
         self._engine = None
         self._fill_choices()

@@ -26,9 +26,9 @@ SPATIAL_JS = "local/psp_spatial.js"
 GI_BINS = (3, 2, 1, 0, -1, -2, -3)
 GI_BIN_COLOURS = {3: "#d62f27", 2: "#ed7551", 1: "#fab984", 0: "#ffffff", -1: "#c0ccbe", -2: "#849eba",
                   -3: "#4575b5"}
-GI_BIN_LABELS = {3: "Hot spot – 99% confidence", 2: "Hot spot – 95% confidence", 1: "Hot spot – 90% confidence",
-                 0: "Not significant", -1: "Cold spot – 90% confidence", -2: "Cold spot – 95% confidence",
-                 -3: "Cold spot – 99% confidence"}
+GI_BIN_LABELS = {3: "Hot spot, 99% confidence", 2: "Hot spot, 95% confidence", 1: "Hot spot, 90% confidence",
+                 0: "Not significant", -1: "Cold spot, 90% confidence", -2: "Cold spot, 95% confidence",
+                 -3: "Cold spot, 99% confidence"}
 # Density classes: light yellow to dark red (ColorBrewer YlOrRd), five equal-count classes of the non-zero cells.
 DENSITY_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 # Emerging hot-spot categories (ArcGIS Pro's pattern names and colours).
@@ -199,9 +199,10 @@ def emerging_overlay(result, *, title: str = "Emerging hot spots") -> SpatialOve
     lon, lat, width, rr, cc, bounds = _lattice(result.grid, rows, cols)
     ov.bounds = bounds
     cats = [str(c) if c is not None and c == c else "No pattern detected" for c in cells["category"].tolist()]
-    names = [c for c in EMERGING_COLOURS if c in set(cats)]
+    colour_of = {k.lower(): v for k, v in EMERGING_COLOURS.items()}     # "New Hot Spot" or "New hot spot"
+    names = sorted({c for c in cats if c.lower() in colour_of}, key=lambda c: list(colour_of).index(c.lower()))
     palette = names + ["No pattern detected"]
-    colours = [EMERGING_COLOURS[c] for c in names] + [None]
+    colours = [colour_of[c.lower()] for c in names] + [None]
     cls = [palette.index(c) if c in palette else len(palette) - 1 for c in cats]
     fields = {"Pattern": cats}
     for col, name in (("count", "Events in cell"), ("trend_z", "Mann-Kendall z"), ("trend_p", "Trend p-value"),
@@ -213,7 +214,7 @@ def emerging_overlay(result, *, title: str = "Emerging hot spots") -> SpatialOve
     ov.cell_layers.append(CellLayer(title, lon, lat, width, rr, cc, cls, colours, fields, title=title, opacity=0.8))
     counts = {c: cats.count(c) for c in names}
     ov.legend_html = f"<h4>{_esc(title)}</h4>" + legend_rows(
-        [(EMERGING_COLOURS[c], f"{c} ({counts[c]:,})") for c in names]) + (
+        [(colour_of[c.lower()], f"{c} ({counts[c]:,})") for c in names]) + (
         "" if names else "<div class='note'>No cell shows a pattern.</div>")
     return ov
 
