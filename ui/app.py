@@ -47,6 +47,10 @@ def run(argv: list[str] | None = None) -> int:
     app = make_application([])
     from PySide6.QtCore import QTimer
 
+    from ui.errors import install_error_handling
+
+    install_error_handling()
+
     from ui.main_window import MainWindow
 
     win = MainWindow()

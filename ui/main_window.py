@@ -3,6 +3,7 @@ panels as tabs, import/export, shortcuts, the status bar with data freshness, an
 from __future__ import annotations
 
 import importlib.util
+import logging
 import traceback
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from ui.settings import Settings
 from ui.state import AppState
 from ui.widgets.area_bar import AreaBar
 from ui.workers import TaskRunner
+
+log = logging.getLogger(__name__)
 
 APP_TITLE = "PSP Analyst Workstation"
 WORKSPACE_FILTER = f"PSP workspaces (*{FILE_SUFFIX})"
@@ -208,7 +211,7 @@ class MainWindow(QMainWindow):
             self.map_panel = None
             lab = QLabel(f"The map could not be started: {exc}. The other panels work as usual.")
             lab.setWordWrap(True)
-            traceback.print_exc()
+            log.exception("The map could not be started")
             return lab
         return self.map_panel
 
@@ -253,6 +256,9 @@ class MainWindow(QMainWindow):
         self.act_network.triggered.connect(lambda _checked=False: self.show_network())
         h = mb.addMenu("&Help")
         h.addAction(self.act_shortcuts)
+        self.act_log_folder = h.addAction("Open &Log Folder")
+        self.act_log_folder.setStatusTip("The workstation's log files, to send when something went wrong")
+        self.act_log_folder.triggered.connect(lambda _checked=False: self.open_log_folder())
         h.addSeparator()
         h.addAction(self.act_about)
         self._fill_recent_menu()
@@ -399,6 +405,7 @@ class MainWindow(QMainWindow):
             return False
         except Exception as exc:  # noqa: BLE001
             QApplication.restoreOverrideCursor()
+            log.exception("Opening %s failed", path)
             self.show_error("The workspace could not be opened",
                             f"{Path(path).name} could not be opened: {exc}.", traceback.format_exc())
             return False
@@ -497,10 +504,22 @@ class MainWindow(QMainWindow):
         return out
 
     def show_error(self, title: str, message: str, details: str = "") -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        """A sentence the analyst can act on; with technical ``details`` (an unexpected error, already logged) the
+        unexpected-error dialog: the sentence, the log's path and Copy details, never the traceback itself."""
         if details:
-            box.setDetailedText(details)
+            from ui.errors import UnexpectedErrorDialog
+
+            dlg = UnexpectedErrorDialog(message, details, self)
+            dlg.exec()
+            dlg.deleteLater()
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
         box.exec()
+
+    def open_log_folder(self) -> bool:
+        from ui.errors import open_log_folder
+
+        return open_log_folder()
 
     def show_shortcuts(self) -> None:
         from ui.dialogs.shortcuts import ShortcutsDialog

@@ -1,4 +1,4 @@
-"""Where the app keeps its own files: the first-start demo and the recovery (autosave) files.
+"""Where the app keeps its own files: the first-start demo, the recovery (autosave) files and the log.
 
 PSP_WORKSTATION_DATA_DIR overrides the platform's per-user data folder (tests send it to a temporary folder).
 """
@@ -26,6 +26,13 @@ def data_dir() -> Path:
 
 def demo_path() -> Path:
     return data_dir() / DEMO_NAME
+
+
+def log_dir() -> Path:
+    """The log files' folder (workstation.log and its rotated copies)."""
+    d = data_dir() / "logs"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
 
 
 def recovery_dir() -> Path:

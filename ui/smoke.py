@@ -9,7 +9,9 @@ Steps, each timed and printed on one line:
 6. close the window cleanly.
 
 Exit code 0 when every step passed; 1 with ``smoke test FAILED at <step>: <reason>`` otherwise. Anything that would
-show a traceback to a user (an exception escaping a Qt slot) is caught and fails the test.
+show a traceback to a user (an exception escaping a Qt slot) is caught and fails the test, and so does anything
+logged at ERROR or above (by the app, a worker, or Qt itself through its message handler); the log is written to the
+temporary data folder as in a real start.
 """
 from __future__ import annotations
 
@@ -59,8 +61,16 @@ def run_smoke_test(keep: bool = False) -> int:
     def hook(etype, value, tb):
         # an exception leaving a Qt slot would reach the user as a traceback on stderr: that is a failure here
         escaped.append("".join(traceback.format_exception(etype, value, tb)))
+        log_uncaught(etype, value, tb)
         old_hook(etype, value, tb)
 
+    import logging
+
+    from workstation.core.logs import ErrorTally, log_uncaught, setup_logging
+
+    log_file = setup_logging(tmp / "appdata" / "logs")
+    tally = ErrorTally()
+    logging.getLogger().addHandler(tally)
     sys.excepthook = hook
     step = "start"
     t_all = time.perf_counter()
@@ -71,7 +81,11 @@ def run_smoke_test(keep: bool = False) -> int:
         step = "open the main window"
         t0 = time.perf_counter()
         app = make_application([])
-        from PySide6.QtCore import QSettings
+        from PySide6.QtCore import QSettings, qInstallMessageHandler
+
+        from ui.errors import qt_message
+
+        qInstallMessageHandler(qt_message)
 
         from ui.main_window import MainWindow
         from ui.settings import Settings
@@ -155,21 +169,30 @@ def run_smoke_test(keep: bool = False) -> int:
         win = None
         _no_escapes(escaped)
         _ok(step, t0, "")
+
+        step = "check the log"
+        t0 = time.perf_counter()
+        if tally.records:
+            raise SmokeFailure(f"{len(tally.records)} error(s) were logged, the first: {tally.first()} "
+                               f"(see {log_file})")
+        _ok(step, t0, f"no errors in {log_file.name}")
     except SmokeFailure as exc:
         _say(f"smoke test FAILED at '{step}': {exc}")
         return 1
     except Exception as exc:  # noqa: BLE001 - the reason must be printed, whatever it is
+        logging.getLogger(__name__).error("smoke test failed at %s", step, exc_info=True)
         _say(f"smoke test FAILED at '{step}': {type(exc).__name__}: {exc}")
         traceback.print_exc()
         return 1
     finally:
         sys.excepthook = old_hook
+        logging.getLogger().removeHandler(tally)
         if win is not None:
             try:
                 win.shutdown()
                 _close(app, win)
             except Exception:  # noqa: BLE001 - already failing; the first reason is the one reported
-                pass
+                logging.getLogger(__name__).warning("closing after a failed smoke test failed too", exc_info=True)
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
     _say(f"smoke test: ok ({time.perf_counter() - t_all:.1f} s)")

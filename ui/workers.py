@@ -5,6 +5,7 @@ does. The worker never touches widgets: results come back through queued signals
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
@@ -14,6 +15,8 @@ import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from workstation.core.errors import Cancelled, UserError
+
+log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress repaints a second, however often the job reports
 
@@ -62,10 +65,13 @@ class Worker(QRunnable):
             result = self.fn(progress=self._progress, should_stop=self.should_stop)
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the UI as a message
             if self._stop.is_set() or isinstance(exc, Cancelled):
+                log.info("%s: cancelled", self.description)
                 self.signals.cancelled.emit()
             elif isinstance(exc, UserError):
+                log.info("%s: %s", self.description, exc)
                 self.signals.failed.emit(str(exc), "")
             else:
+                log.error("%s failed", self.description, exc_info=True)
                 self.signals.failed.emit(
                     f"Something went wrong in {self.description}: {exc}. Nothing was changed; "
                     "please try again, and report it with the details below if it happens again.",

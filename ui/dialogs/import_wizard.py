@@ -6,6 +6,7 @@ finishes does the open workspace take the result, so Cancel (or a failure) leave
 """
 from __future__ import annotations
 
+import logging
 import copy
 import html
 import re
@@ -26,6 +27,8 @@ from ui.panels.data import DATASET_LABELS, column_header, show_rejects_in
 from ui.widgets.records_view import RecordsTable, RecordsView
 from ui.models.dataframe_model import DataFrameModel
 from ui.workers import TaskRunner
+
+log = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 200
 CHECK_ROWS = 50_000            # the live location check runs on at most this many rows
@@ -106,6 +109,7 @@ def all_profiles() -> list[Profile]:
         try:
             out.append(Profile.load(p))
         except Exception:  # noqa: BLE001 - a broken user profile must not stop the wizard
+            log.warning("The user import profile %s could not be read; it is left out", p, exc_info=True)
             continue
     return out
 
@@ -236,6 +240,7 @@ class FilesPage(QWizardPage):
         try:
             df = read_table(first, nrows=PREVIEW_ROWS)
         except Exception as exc:  # noqa: BLE001 - shown as a sentence, the analyst picks another file
+            log.warning("The preview of the chosen file failed", exc_info=True)
             self.preview_label.setText(f"<span style='color:#a11'>{html.escape(str(exc))}</span>")
             self.completeChanged.emit()
             return
@@ -499,6 +504,7 @@ class CategoriesPage(QWizardPage):
         try:
             counts = category_value_counts(wiz.sample, wiz.profile)
         except Exception as exc:  # noqa: BLE001 - a sentence for the analyst
+            log.warning("The profile step failed", exc_info=True)
             self.status.setText(f"<span style='color:#a11'>{html.escape(str(exc))}</span>")
             self.table.setRowCount(0)
             self.completeChanged.emit()
@@ -558,6 +564,7 @@ class CategoriesPage(QWizardPage):
         try:
             self._update_status(category_value_counts(self.wiz.sample, prof))
         except Exception:  # noqa: BLE001
+            log.warning("Counting the category values of the sample failed", exc_info=True)
             pass
 
     def _update_status(self, counts: pd.DataFrame) -> None:
@@ -677,6 +684,7 @@ class LocationPage(QWizardPage):
         try:
             inside, total = points_inside_city(ws, sample, prof)
         except Exception as exc:  # noqa: BLE001 - a sentence for the analyst
+            log.warning("The import check failed", exc_info=True)
             self.check.setText(f"<span style='color:#a11'>{html.escape(str(exc))}</span>")
             wiz.location_check = None
             return

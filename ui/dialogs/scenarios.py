@@ -7,6 +7,7 @@ outlines (A solid orange, B dashed blue, built by ``workstation.maps.page.build_
 """
 from __future__ import annotations
 
+import logging
 import html
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from workstation.whatif import scenarios as core
 from workstation.core.errors import UserError
 from ui.models.report_model import CHANGE_ROLE, FILL, TEXT, ReportModel
 from ui.widgets.grouped_header import GroupedHeader
+
+log = logging.getLogger(__name__)
 
 SHAPE_FILL = QColor("#f2f5f9")
 GEOJSON_FILTER = "GeoJSON (*.geojson *.json);;Shapefile (*.shp);;All files (*)"
@@ -269,6 +272,7 @@ class CompareDialog(QDialog):
             try:
                 out[m.id] = m.definition()
             except Exception:  # noqa: BLE001 - a tooltip must never break the table
+                log.warning("The definition of %s could not be made for its tooltip", m.id, exc_info=True)
                 pass
         return out
 

@@ -1,6 +1,7 @@
 """CompStat panel: the grid for the selected area and as-of date, coloured by change, with drill-through."""
 from __future__ import annotations
 
+import logging
 import html
 
 from PySide6.QtCore import QEvent, Qt
@@ -14,6 +15,8 @@ from workstation.core.errors import UserError
 from ui.models.report_model import ReportModel
 from ui.panels.base import StatePanel
 from ui.widgets.grouped_header import GroupedHeader
+
+log = logging.getLogger(__name__)
 
 WINDOW_NAMES = {"WTD": "Week to date", "28d": "28 days", "YTD": "Year to date"}
 
@@ -36,6 +39,7 @@ def measure_definition(ws, measure_id: str) -> str:
 
         return analysis_for(ws).catalog.get(measure_id).definition()
     except Exception:  # noqa: BLE001 - a tooltip must never break the grid
+        log.warning("The definition of %s could not be made for its tooltip", measure_id, exc_info=True)
         return ""
 
 
@@ -156,6 +160,7 @@ class CompStatPanel(StatePanel):
 
             sq = resolve_area(ws, key).sq_miles
         except Exception:  # noqa: BLE001
+            log.warning("The area %s has no size to show", key, exc_info=True)
             sq = None
         bits = [f"boundary version {a.version}"]
         if sq:

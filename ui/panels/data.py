@@ -1,6 +1,7 @@
 """Data panel: the datasets with their source files, row counts, as-of stamps and import log; a records table."""
 from __future__ import annotations
 
+import logging
 import html
 
 from PySide6.QtCore import Qt, Signal
@@ -11,6 +12,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogBut
 
 from workstation.core import schema
 from ui.widgets.records_view import RecordsView
+
+log = logging.getLogger(__name__)
 
 DATASET_LABELS = {"offenses": "Offenses", "shootings": "Shootings", "calls": "Calls for service",
                   "activity": "Activity", "people": "People links"}
@@ -260,6 +263,7 @@ class DataPanel(QWidget):
         try:
             scope = self.area_scope()
         except Exception:  # noqa: BLE001 - an unknown area shows every record rather than none
+            log.warning("The area %s could not be resolved; every record is shown", self.state.area_key, exc_info=True)
             scope = None
         self._scoped_key = self.state.area_key
         self.records.model.set_scope(scope)

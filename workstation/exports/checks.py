@@ -5,10 +5,13 @@ Reads the saved .xlsx package itself (zip + XML), not openpyxl's model of it, so
 """
 from __future__ import annotations
 
+import logging
 import re
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
+
+log = logging.getLogger(__name__)
 
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -40,6 +43,7 @@ def _formula_parses(text: str) -> bool:
     try:
         Tokenizer("=" + text)
     except Exception:  # noqa: BLE001 - any tokenizer failure is a broken formula
+        log.debug("formula check: the tokenizer failed on %r", text, exc_info=True)
         return False
     return text.count("(") == text.count(")") and text.strip() != ""
 

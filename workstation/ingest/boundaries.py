@@ -6,6 +6,7 @@ are repaired with shapely.make_valid and reported, never fatal.
 """
 from __future__ import annotations
 
+import logging
 import json
 import re
 from pathlib import Path
@@ -17,6 +18,8 @@ from workstation.core.schema import normalise_district
 from workstation.core.workspace import Area, Workspace, now_stamp
 from workstation.ingest import readers
 from workstation.ingest.result import ImportResult, stop_import
+
+log = logging.getLogger(__name__)
 
 # Property names that carry a district key, most specific first (PHL has DISTRICT_, DIST_NUM and DIST_NUMC).
 DISTRICT_KEYS = ("district", "dist_num", "dist_numc", "district_", "district_id", "dist", "police_district",
@@ -60,6 +63,7 @@ def _read_geojson(path: Path, data: bytes):
             try:
                 geom = shapely.from_geojson(json.dumps(g))
             except Exception:
+                log.debug("%s: a feature's geometry could not be read; it is rejected", path, exc_info=True)
                 geom = None
         out.append((props, geom))
     return out, crs
@@ -99,6 +103,7 @@ def _read_shapefile(path: Path):
                     gi = sr.shape.__geo_interface__
                     geom = shape(gi) if gi and gi.get("coordinates") else None
                 except Exception:
+                    log.debug("%s: a shape could not be read; it is rejected", path, exc_info=True)
                     geom = None
                 out.append((props, geom))
     except UserError:

@@ -6,8 +6,11 @@ how a two-digit year read with ``%Y`` ("8/27/06" as year 6) is caught and left f
 """
 from __future__ import annotations
 
+import logging
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 US_FORMATS = [
     "ISO8601",
@@ -52,6 +55,7 @@ def _arrow_strptime(sub: pd.Series, fmt: str):
         res = pc.strptime(arr, format=fmt, unit="ns", error_is_null=True)
         return res.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
     except Exception:  # an Arrow build without this format: let pandas do it
+        log.debug("Arrow cannot parse the format %r; pandas will", fmt, exc_info=True)
         return None
 
 

@@ -9,6 +9,7 @@ only when a file needs it; xlsx/xls/ods go through python-calamine.
 """
 from __future__ import annotations
 
+import logging
 import csv
 import datetime as _dt
 import hashlib
@@ -20,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from workstation.core.errors import UserError
+
+log = logging.getLogger(__name__)
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -152,12 +155,14 @@ def _read_text(path: Path, data: bytes, *, header: bool, nrows: int | None, str_
             df = pd.read_csv(io.BytesIO(data), engine="pyarrow", **common)
             return RawTable(df=_finish(df, header), first_row=2 if header else 1)
         except Exception as exc:  # pyarrow is strict about ragged rows and type changes mid-file
+            log.debug("%s: the fast CSV reader failed (%s); trying the next", path, exc)
             errors.append(exc)
             if dtype is not str:
                 try:
                     df = pd.read_csv(io.BytesIO(data), engine="pyarrow", **{**common, "dtype": str})
                     return RawTable(df=_finish(df, header), first_row=2 if header else 1)
                 except Exception as exc2:
+                    log.debug("%s: the CSV reader failed again (%s)", path, exc2)
                     errors.append(exc2)
 
     def on_bad(fields):
