@@ -24,6 +24,7 @@ MIN_WIDTH = 5.0
 DEFAULT_WIDTH = 8.43  # a column nobody sized (Excel's and LibreOffice's default)
 MAX_NUMBER_WIDTH = 18.0
 LINE_HEIGHT = 13.0  # points per line of 10-pt text
+IMAGE_ROW_HEIGHT = 15.0  # points: the rows a picture covers are set to this height
 # Excel sheet names: at most 31 characters, none of these.
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 # Columns of kind "count" that hold a difference get the change colours as well.
@@ -134,6 +135,7 @@ class SheetWriter:
     _group_widths: list[tuple[int, int, float]] = field(default_factory=list)
     _notes_written: set[str] = field(default_factory=set)
     _blocks: list[tuple[int, int]] = field(default_factory=list)  # rows a table occupies: kept on one page
+    _images: list[tuple[int, float]] = field(default_factory=list)  # (first column, width in points) of pictures
 
     @classmethod
     def new(cls, wb, title: str, footer_text: str = "", max_text_width: float = 40.0) -> "SheetWriter":
@@ -181,6 +183,32 @@ class SheetWriter:
     def keep_together(self, first_row: int, last_row: int) -> None:
         """Rows (a chart's rows, say) that print on one page when they fit on one."""
         self._blocks.append((first_row, last_row))
+
+    def image(self, png: bytes, width_in: float, height_in: float, title: str | None = None,
+              first_col: int = 1) -> tuple[int, int]:
+        """A picture (a map) at its print size under a title row; its rows print on one page with the title, and the
+        sheet's printed width grows to hold it. Returns (first, last) row it covers."""
+        import io
+
+        from openpyxl.drawing.image import Image
+
+        start = self.row
+        if title:
+            write_text(self.ws.cell(row=self.row, column=first_col), title, st.FONT_TABLE_TITLE, st.ALIGN_NOTE)
+            self._spans.append(_Span(self.row, first_col, None, title, 11))
+            self.row += 1
+        pic = Image(io.BytesIO(png))
+        pic.width, pic.height = round(width_in * 96), round(height_in * 96)   # drawing units: 96 per inch
+        self.ws.add_image(pic, f"{get_column_letter(first_col)}{self.row}")
+        # rows of a fixed height under the picture, so the page-break simulation knows how tall it prints
+        n = math.ceil(height_in * 72 / IMAGE_ROW_HEIGHT)
+        for r in range(self.row, self.row + n):
+            self._fixed_heights[r] = IMAGE_ROW_HEIGHT
+        self.row += n
+        self._blocks.append((start, self.row - 1))
+        self._images.append((first_col, width_in * 72))
+        self.row += 1
+        return start, self.row - 2
 
     def table(self, t: ReportTable, first_col: int = 1, blank_after: int = 1) -> Placement:
         """Write one ReportTable: title, optional header band, header, rows, notes; colours on change columns."""
@@ -388,6 +416,13 @@ class SheetWriter:
         ws = self.ws
         for a, b, w in self._group_widths:
             self._note_width_span(a, b, w)
+        for first, width_pt in self._images:  # the printed width reaches the picture's right edge
+            col, total = first, 0.0
+            while total + 1 < width_pt:
+                if col > self._max_col:
+                    self.extend_to(col)
+                total += self.column_points(col)
+                col += 1
         for col in range(1, self._max_col + 1):
             ws.column_dimensions[get_column_letter(col)].width = round(self.width(col), 1)
 
@@ -424,6 +459,8 @@ class SheetWriter:
                 freeze = None
         if freeze:
             ws.freeze_panes = freeze
+        if self._images and header_rows and self.heading_rows:
+            header_rows = None  # a table header repeated above a map page would head nothing: repeat the heading
         if header_rows:
             ws.print_title_rows = f"{header_rows[0]}:{header_rows[1]}"
         elif self.heading_rows:

@@ -151,7 +151,8 @@ class SheetPlan:
 
     name: str
     title: str
-    blocks: list = field(default_factory=list)  # ("tables", [ReportTable]) | ("table", ReportTable) | ("text", str)
+    # ("tables", [ReportTable]) | ("table", ReportTable) | ("text", str) | ("map", (title, MapImage))
+    blocks: list = field(default_factory=list)
     max_text_width: float = 40.0
     freeze_heading: bool = False  # freeze under the sheet heading rather than under a table header
     trends: object = None  # the Trends sheet: (measures, [(AreaRef, ReportTable)])
@@ -209,6 +210,9 @@ def _write_plan(wb, ctx: ExportContext, plan: SheetPlan) -> SheetWriter:
             sw.tables(v)
         elif kind == "table":
             sw.table(v)
+        elif kind == "map":
+            title, img = v
+            sw.image(img.png, img.width_in, img.height_in, title)
         else:
             sw.paragraph(v)
     sw.finish(freeze=f"A{sw.heading_rows + 1}" if plan.freeze_heading else "auto")
@@ -391,9 +395,34 @@ def _plan_districts(ctx: ExportContext) -> SheetPlan:
     measures = _district_measures(ctx)
     if measures:
         plan.blocks.append(("tables", district_tables(ctx.ws, ctx.as_of, measures)))
+        # the case study's "Citywide Map" comes right after the citywide tables
+        plan.blocks += _maps(ctx, "citywide")
     else:
         plan.blocks.append(("text", "No homicide or shooting records are loaded."))
     return plan
+
+
+def _maps(ctx: ExportContext, which: str) -> list:
+    """Map blocks (title, MapImage) of the year-to-date homicides and non-fatal shootings: "citywide", "overview"
+    (every target area of the workbook on one map, when there are several) or "areas" (one map per target area);
+    none when the workspace has no geometry to draw on."""
+    from workstation.maps import static
+
+    if not static.can_draw(ctx.ws):
+        return []
+    cat = _catalog(ctx)
+    if which == "citywide":
+        return [("map", ("Citywide Map", static.citywide_map(ctx.ws, ctx.as_of, catalog=cat)))]
+    keys = [r.key for r in _non_city(ctx) if r.geometry is not None and not r.geometry.is_empty]
+    if which == "overview":
+        if not keys:
+            return []
+        title = "PSP Areas Map" if len(keys) > 1 else f"PSP Area Map — {area_mod.resolve_area(ctx.ws, keys[0]).label}"
+        return [("map", (title, static.target_areas_map(ctx.ws, ctx.as_of, keys, catalog=cat)))]
+    if len(keys) < 2:
+        return []  # the overview already is the one area's map
+    return [("map", (f"Map — {area_mod.resolve_area(ctx.ws, k).label}",
+                     static.target_areas_map(ctx.ws, ctx.as_of, [k], catalog=cat))) for k in keys]
 
 
 # ---- Target Areas -----------------------------------------------------------------------------------------------
@@ -408,10 +437,14 @@ def _plan_target_areas(ctx: ExportContext) -> SheetPlan:
         return plan
     measures = _district_measures(ctx)
     if measures:
+        # the case study's "PSP Areas Map" comes before the PSP-area tables; each area's own map after them
+        plan.blocks += _maps(ctx, "overview")
         plan.blocks.append(("tables", target_area_tables(ctx.ws, ctx.as_of, measures, [r.key for r in areas])))
     for r in areas:
         if r.geometry is not None:
             plan.blocks.append(("table", concentration_table(ctx.ws, r.key, "ytd", ctx.as_of)))
+    if measures:
+        plan.blocks += _maps(ctx, "areas")
     return plan
 
 
