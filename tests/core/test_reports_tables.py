@@ -142,6 +142,8 @@ def test_peer_table_with_the_workspace_row(tmp_path):
     t = peer_comparison(ws)
     assert t.rows[0][0] == "Testville (this workspace)"
     assert t.rows[0][1:3] == [594_833, 2419] and round_half_away(t.rows[0][3], 2) == 406.67
+    # the peer rows come from the list, never this city's own figures twice
+    assert [r[0] for r in t.rows[1:]] == ["Philadelphia", "Chicago", "Los Angeles", "New York City"]
     bad = tmp_path / "peers.json"
     bad.write_text('{"comparisons": [{"id": "x", "measure": "gun_recoveries", "label": "Guns", "year": 2016,'
                    ' "cities": [{"city": "Nowhere", "population": 0, "count": 5}]}]}', encoding="utf-8")
@@ -192,6 +194,7 @@ def test_clearance_rates():
     # the UCR rate can exceed 100%: in 2019 to January 31 no case is known yet one old case was cleared
     jan, _ = clearance_table(ws, CSC_KEY, ("2019-01-01", "2019-01-31"), AS_OF, measures=["homicide_clearance"])
     assert jan.rows[0][1:4] == [0, 1, None]
+    assert jan.cell_marks == {}  # no rate (zero known), so nothing over 100% to explain
 
 
 # ---- goals -----------------------------------------------------------------------------------------------------------
@@ -218,7 +221,8 @@ def test_goal_progress_and_projection():
     assert goals_of(ws) == [g]
     t = goal_table(ws, as_of=dt.date(2018, 6, 30))
     row = dict(zip(t.columns, t.rows[0]))
-    assert row["Status"] == "on track" and row["Baseline count"] == 365 and row["Area"] == "Center Street Corridor"
+    assert row["Status"].startswith("on track (projected −") and row["Status"].endswith("by 31 Dec 2018 vs −20% target)")
+    assert row["Baseline count"] == 365 and row["Area"] == "Center Street Corridor"
     with pytest.raises(UserError, match="goal 'x': field 'deadline' is missing"):
         Goal.from_json({"name": "x", "measure": "homicides", "baseline_start": "2017-01-01",
                         "baseline_end": "2017-12-31", "target_change": -0.2})
@@ -231,6 +235,7 @@ def test_goal_missed_after_deadline():
     g = Goal("g", "homicides", CSC_KEY, dt.date(2017, 1, 1), dt.date(2017, 12, 31), -0.2, dt.date(2018, 9, 30))
     p = goal_progress(ws, g, dt.date(2018, 12, 31))
     assert p.change_so_far == pytest.approx(0.0) and p.status == "missed"
+    assert p.status_text == "missed at deadline (0% vs −20% target)" and p.progress == pytest.approx(0.0)
     assert p.projected_change == pytest.approx(0.0, abs=1e-9)
 
 
@@ -250,7 +255,10 @@ def test_goal_is_judged_on_the_level_reached_at_the_deadline():
     assert goal_progress(ws, g_hard, dt.date(2020, 3, 1)).status == "missed"
     t = goal_table(ws, [g], as_of=dt.date(2020, 3, 1))
     row = dict(zip(t.columns, t.rows[0]))
-    assert row["Latest change"] == pytest.approx(183 / 365 - 1) and row["Status"] == "met"
+    assert row["Latest change"] == pytest.approx(183 / 365 - 1)
+    # status and progress agree: met at the deadline with the level reached, progress over 100%
+    assert row["Status"] == "met at deadline (−50% vs −30% target)"
+    assert row["Progress to target"] == pytest.approx((183 / 365 - 1) / -0.3) and row["Progress to target"] > 1
 
 
 # ---- concentration ---------------------------------------------------------------------------------------------------

@@ -148,6 +148,11 @@ def test_export_dialog_writes_the_workbook_for_the_chosen_areas(qtbot, state, tm
     out = tmp_path / "week.xlsx"
     dlg.path_edit.setText(str(out))
     dlg.open_box.setChecked(True)
+    dlg.history_edit.setText("2016")                  # malformed: one clear sentence, nothing written
+    dlg.start_export()
+    assert "Part I history years &#x27;2016&#x27; should look like 2007-2015:2016" in dlg.status.text()
+    assert not dlg.runner.is_running() and not out.exists()
+    dlg.history_edit.setText("2016-2017:2018")        # the same years as --history 2016-2017:2018
     dlg.start_export()
     qtbot.waitUntil(lambda: dlg.written is not None or "No workbook" in dlg.status.text(), timeout=120000)
     assert dlg.written == out and out.exists()
@@ -156,6 +161,8 @@ def test_export_dialog_writes_the_workbook_for_the_chosen_areas(qtbot, state, tm
     assert "CompStat" in wb.sheetnames and "Notes" in wb.sheetnames
     text = " ".join(str(c) for row in wb["Summary"].iter_rows(values_only=True) for c in row if c is not None)
     assert "2019-09-22" in text or "September 22, 2019" in text or "22 Sep 2019" in text
+    head = next(r for r in wb["Part I History"].iter_rows(values_only=True) if r[0] == "Crime")
+    assert head[1:6] == ("2016", "2017", "2016 - 2017 Average", "2018", "Average - 2018 % Change")
     wb.close()
     assert settings.get("export/last_folder") == str(tmp_path)
     dlg.shutdown()

@@ -18,11 +18,11 @@ from ui.workers import TaskRunner
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-def run_export(ws, out, as_of, area_keys, scenario, progress, should_stop):
+def run_export(ws, out, as_of, area_keys, scenario, progress, should_stop, history_years=None):
     from workstation.exports.workbook import export_workbook
 
     return export_workbook(ws, out, as_of=as_of, area_keys=area_keys, scenario=scenario, progress=progress,
-                           should_stop=should_stop)
+                           should_stop=should_stop, history_years=history_years)
 
 
 def default_name(ws, as_of) -> str:
@@ -77,6 +77,13 @@ class ExportDialog(QDialog):
         self.scenario_combo.setEnabled(self.scenario_combo.count() > 1)
         self.scenario_combo.setToolTip("A saved what-if scenario replaces its target area in every sheet")
 
+        # Part I History's years, as --history takes them; blank: the workspace's setting or the default
+        self.history_edit = QLineEdit()
+        self.history_edit.setPlaceholderText("e.g. 2007-2015:2016 (blank: the workspace's choice or the last "
+                                             "complete year against the nine before it)")
+        self.history_edit.setToolTip("Part I History compares one calendar year with the average of earlier years: "
+                                     "FIRST-LAST:CURRENT, the same as main.py export --history")
+
         folder = settings.get("export/last_folder") or str(Path.home())
         self.path_edit = QLineEdit(str(Path(folder) / default_name(ws, from_qdate(self.date_edit.date()))))
         browse = QPushButton("Browse…")
@@ -104,6 +111,7 @@ class ExportDialog(QDialog):
         form.addRow("Areas:", self.areas)
         form.addRow("As of:", _wrap(date_row))
         form.addRow("Boundaries:", self.scenario_combo)
+        form.addRow("Part I history years:", self.history_edit)
         form.addRow("Save as:", _wrap(path_row))
         form.addRow("", self.open_box)
 
@@ -164,6 +172,15 @@ class ExportDialog(QDialog):
         keys = self.area_keys()
         as_of = from_qdate(self.date_edit.date())
         scenario = self.scenario_combo.currentData()
+        from workstation.core.errors import UserError
+        from workstation.exports.cli import parse_history
+
+        try:
+            history = parse_history(self.history_edit.text().strip() or None)
+        except UserError as exc:
+            self.status.setText(f"<span style='color:#a11'>{html.escape(str(exc).replace('--history', 'Part I '
+                                                                                         'history years'))}</span>")
+            return
         self.settings.set("export/last_folder", str(out.parent))
         self.settings.set("export/open_when_done", self.open_box.isChecked())
         self.progress.setValue(0)
@@ -172,7 +189,8 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(False)
         self.show_button.hide()
         self.runner.start(lambda progress, should_stop: run_export(ws, out, as_of, keys, scenario, progress,
-                                                                   should_stop), "the export")
+                                                                   should_stop, history_years=history),
+                          "the export")
         self._update_buttons()
 
     def _done(self, path) -> None:

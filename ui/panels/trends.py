@@ -374,7 +374,8 @@ class TrendsPanel(StatePanel):
             if a.get("freq") == "W" else f"{pd.Timestamp(r['period_start']):%B %Y}"
         parts = [f"<b>{html.escape(span)}</b>" + (" (partial)" if r["partial"] else ""),
                  f"<span style='color:{COLORS['this'].name()}'>{year}: <b>{n(r['this_year'])}</b></span>",
-                 f"<span style='color:{COLORS['last'].name()}'>{year - 1}: {n(r['last_year'])}</span>",
+                 f"<span style='color:{COLORS['last'].name()}'>{year - 1}: {n(r['last_year'])}"
+                 + _flag_text(r["this_year"], r["last_year"]) + "</span>",
                  f"<span style='color:{COLORS['ma'].name()}'>moving avg: {n(r['moving_avg'], 1)}</span>"]
         if not np.isnan(r["baseline_mean"]):
             parts.append(f"<span style='color:{COLORS['mean'].name()}'>prior years: {n(r['baseline_mean'], 1)} "
@@ -407,3 +408,14 @@ class TrendsPanel(StatePanel):
     def shutdown(self) -> None:
         for proxy in self._mouse_proxies:
             proxy.blockSignal = True  # no read-outs while closing (the proxies go with the panel)
+
+
+def _flag_text(this_year, last_year) -> str:
+    """The grid's chance-aware flag for this period against the same days a year earlier (exact binomial test)."""
+    from workstation.reports.rules import change_flag, exact_p
+
+    if this_year is None or last_year is None or np.isnan(this_year) or np.isnan(last_year):
+        return ""
+    word = change_flag(this_year, last_year)
+    p = exact_p(this_year, last_year)
+    return f" ({word}, exact p = {'< 0.001' if p < 0.001 else f'{p:.3f}'})" if word else ""

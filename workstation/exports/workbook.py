@@ -53,6 +53,7 @@ class ExportContext:
     should_stop: Callable[[], bool] | None = None
     sheet_notes: dict[str, list[str]] = field(default_factory=dict)  # sheet -> notes of its tables, for Notes
     history: tuple[int, int, int] | None = None  # Part I History years; None: the engine's default
+    history_source: str = ""  # where those years came from, said on the sheet
 
     def check(self, fraction: float) -> None:
         if self.should_stop is not None and self.should_stop():
@@ -136,6 +137,9 @@ def export_context(ws, as_of=None, area_keys=None, scenario=None, progress=None,
         # workbook still gets written, with the default years and a sentence saying why
         ctx.history = None
         ctx.sheet_notes.setdefault("Part I History", []).append(f"{exc} The default years are shown instead.")
+    ctx.history_source = ("chosen for this export" if history_years is not None else
+                          "the workspace's setting" if ctx.history is not None else
+                          "the default: the last complete year against the nine before it")
     return ctx
 
 
@@ -365,6 +369,18 @@ def _plan_history(ctx: ExportContext) -> SheetPlan:
         return plan
     years = ctx.history
     plan.blocks += [("text", n) for n in ctx.sheet_notes.get("Part I History", [])]
+    if years is None:
+        from workstation.reports.history import default_years
+
+        b0, b1, cur = default_years(ctx.ws, ctx.as_of)
+    else:
+        b0, b1, cur = years
+    # the span shown and how to change it, first on the sheet: a 2016 table in a 2019 report must say why
+    plan.blocks.append(("text", (
+        f"Calendar years: {cur} against the {b0}–{b1} average ({ctx.history_source}). To show other years, export "
+        f"with --history FIRST-LAST:CURRENT (e.g. main.py export … --history {ctx.as_of.year - 10}-"
+        f"{ctx.as_of.year - 2}:{ctx.as_of.year - 1}) or fill in 'Part I history years' in the export dialog. "
+        f"Below them, year to date (January 1 – {ctx.as_of:%B %d}) for {ctx.as_of.year - 9}–{ctx.as_of.year}.")))
     for ref in ctx.areas:
         if years is not None:
             t = part1_history(ctx.ws, ref.key, baseline=years[:2], current=years[2], as_of=ctx.as_of)

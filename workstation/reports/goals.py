@@ -15,7 +15,7 @@ from workstation.engine.analysis import analysis_for
 from workstation.engine.areas import resolve_area
 from workstation.core.errors import UserError
 from workstation.engine.periods import Window, to_date
-from workstation.reports.rules import pct_change
+from workstation.reports.rules import pct_change, whole_percent
 from workstation.reports.table import ReportTable
 
 GOALS_META_KEY = "goals"
@@ -81,6 +81,13 @@ class GoalProgress:
     # as-of date or the deadline, vs the baseline rate. "A 20% reduction by September 2018" is judged on this.
     latest_change: float | None = None
     latest_days: int = 0
+    # the status in words, with the figures it was judged on: "met at deadline (−27% vs −20% target)"
+    status_text: str = ""
+
+
+def _pct_text(fraction) -> str:
+    p = whole_percent(fraction)
+    return "–" if p is None else f"{p:+d}%".replace("-", "−").replace("+0%", "0%")
 
 
 def goal_progress(ws, goal: Goal, as_of=None) -> GoalProgress:
@@ -102,20 +109,27 @@ def goal_progress(ws, goal: Goal, as_of=None) -> GoalProgress:
     change = pct_change(c_rate, b_rate)
     latest_days = min(base.days, days)
     latest = pct_change(float(daily[-latest_days:].sum()) / latest_days, b_rate)
-    progress = None if change is None or goal.target_change == 0 else change / goal.target_change
+    # progress is the level reached (the latest change) over the target: the same figure the status is judged on
+    # after the deadline, so "met" always comes with progress >= 100% and "missed" with less
+    progress = None if latest is None or goal.target_change == 0 else latest / goal.target_change
     projected = _projected_change(daily, start, goal.deadline, b_rate)
     reduce = goal.target_change < 0
 
     def reaches(x: float) -> bool:
         return x <= goal.target_change if reduce else x >= goal.target_change
 
+    target = _pct_text(goal.target_change)
     if change is None:
-        status = "no baseline (zero count)"
+        status = text = "no baseline (zero count)"
     elif as_of >= goal.deadline:
         status = "met" if reaches(latest) else "missed"
+        text = f"{status} at deadline ({_pct_text(latest)} vs {target} target)"
     else:
-        status = "on track" if reaches(projected if projected is not None else latest) else "behind"
-    return GoalProgress(goal, b, base.days, c, days, change, progress, projected, status, latest, latest_days)
+        judged = projected if projected is not None else latest
+        status = "on track" if reaches(judged) else "behind"
+        text = (f"{status} (projected {_pct_text(projected)} by {goal.deadline:%d %b %Y} vs {target} target)"
+                if projected is not None else f"{status} ({_pct_text(latest)} so far vs {target} target)")
+    return GoalProgress(goal, b, base.days, c, days, change, progress, projected, status, latest, latest_days, text)
 
 
 def _projected_change(daily: np.ndarray, start: _dt.date, deadline: _dt.date, b_rate: float) -> float | None:
@@ -163,13 +177,14 @@ def goal_table(ws, goals: list[Goal] | None = None, as_of=None) -> ReportTable:
             g.name, m.label, resolve_area(ws, g.area_key).label,
             f"{g.baseline_start:%Y-%m-%d} to {g.baseline_end:%Y-%m-%d}", p.baseline_count, g.target_change,
             g.deadline, g.effective_start, p.count_since_start, p.change_so_far, p.progress, p.latest_change,
-            p.projected_change, p.status,
+            p.projected_change, p.status_text,
         ])
     notes = [
         f"As of {as_of:%B %d, %Y}. Change so far = (count since start / its days) against (baseline count / "
         "baseline days) − 1, so windows of different lengths compare.",
-        "Progress = change so far / target change (100% = target reached). Projection: a straight line through the "
-        "monthly daily rates since the start, read at the deadline (needs three months).",
+        "Progress = latest change / target change (100% = target reached): after the deadline a goal is met exactly "
+        "when its progress is 100% or more. Projection: a straight line through the monthly daily rates since the "
+        "start, read at the deadline (needs three months).",
         "Latest change: the rate over the last baseline-length window (e.g. the 12 months) ending at the as-of date or "
         "the deadline, against the baseline rate. After the deadline the goal is met when this latest change reaches "
         "the target; before it, 'on track' follows the projection.",

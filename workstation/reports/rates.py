@@ -24,6 +24,7 @@ from workstation.reports.table import ReportTable
 from workstation.core.paths import RESOURCES
 
 PEER_FILE = RESOURCES / "peer_cities.json"
+OVER_100_MARK = "‡"  # after a UCR clearance rate over 100%
 DEFAULT_RATE_MEASURES = ("part1_violent", "homicides", "nonfatal_shooting_victims", "gun_recoveries")
 
 
@@ -129,7 +130,15 @@ def peer_comparison(ws=None, comparison: str | None = None, *, path: str | Path 
         else:
             notes.append(f"This workspace has no {m.dataset} records for {comp.year} (or no population), so it is "
                          "not compared.")
+    own = rows[0] if rows else None
     for pc in comp.cities:
+        # a peer row that is this city itself (same name, or the very population and count computed from the
+        # workspace, as for the demo city calibrated to the case study's Milwaukee) would repeat the row above it
+        if own is not None and (pc.city.strip().lower() == city_name(ws).strip().lower()
+                                or (round(pc.population) == round(own[1]) and round(pc.count) == round(own[2]))):
+            notes.append(f"{pc.city} is left out of the peer rows: its figures in the peer list are this "
+                         "workspace's own, shown in the first row.")
+            continue
         rows.append([pc.city, pc.population, pc.count, per_100k(pc.count, pc.population)])
         kinds.append("data")
     return ReportTable(title=f"{comp.label} per 100,000 residents, {comp.year}", columns=cols,
@@ -269,8 +278,16 @@ def clearance_table(ws, area_key: str = "citywide", window="ytd", as_of=None, *,
         MEMBERSHIP_NOTES.get(ref.kind, ""),
         COUNTING_NOTES[counting or counting_rule(ws)],
     ] + [eng.catalog.get(cm.of).definition() for cm in used]
+    # a rate over 100% draws the question "how?": the cell carries a mark and the answer sits under the table
+    marks = {(r, 3): OVER_100_MARK for r, row in enumerate(rows) if row[3] is not None and row[3] > 1}
+    if marks:
+        notes.insert(0, f"{OVER_100_MARK} Over 100%: "
+                     + "; ".join(f"{rows[r][0]}: {rows[r][2]:,d} cleared in the period against {rows[r][1]:,d} known "
+                                 "in it" for r, _c in sorted(marks))
+                     + ". Cases from earlier years cleared in this period count as clearances (UCR rule), so more "
+                       "can be cleared than were known; the cohort rate beside it cannot exceed 100%.")
     main = ReportTable(title=f"Clearance — {area_name} ({w.describe()})", columns=CLEARANCE_COLUMNS,
-                       column_kinds=CLEARANCE_KINDS, rows=rows, direction="activity", notes=notes)
+                       column_kinds=CLEARANCE_KINDS, rows=rows, direction="activity", notes=notes, cell_marks=marks)
     codes = ReportTable(
         title=f"Exceptional clearances by code — {area_name}",
         columns=["Exceptional clearance"] + [cm.label for cm in used],
