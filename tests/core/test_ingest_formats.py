@@ -192,11 +192,13 @@ def test_calls_people_and_activity_generic_profiles(tmp_path):
     assert ws.frame("calls")["call_type"].tolist()[0] == "SHOTSPOTTER ACTIVATION"
     assert import_files(ws, "people", [people]).by_category == {"arrestee": 1, "suspect": 1, "victim": 1}
     r1 = import_files(ws, "activity", [act])
-    assert r1.by_category == {"gun_recovery": 2, "search_warrant": 1, "arrest": 6}
+    # the last line repeats the one before cell for cell: an exact duplicate is dropped and counted (issue 9)
+    assert r1.by_category == {"gun_recovery": 2, "search_warrant": 1, "arrest": 3}
+    assert r1.duplicates_dropped == 1 and r1.rejected_by_reason == {"exact duplicate of an earlier row": 1}
     # no id column: a stable id from the row's values, so the same file again replaces instead of doubling
     r2 = import_files(ws, "activity", [act])
-    assert (r2.added, r2.replaced) == (0, 4) and len(ws.frame("activity")) == 4
-    assert ws.frame("activity")["count"].sum() == 9
+    assert (r2.added, r2.replaced) == (0, 3) and len(ws.frame("activity")) == 3
+    assert ws.frame("activity")["count"].sum() == 6
 
 
 def test_unknown_category_in_profile_is_refused(tmp_path):

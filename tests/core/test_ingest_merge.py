@@ -110,5 +110,9 @@ def test_changed_is_announced_once_per_import(tmp_path):
     ws.subscribe(heard.append)
     import_files(ws, "offenses", [_write(tmp_path / "a.csv", ["F1,2020-01-01,120,1,,"]),
                                   _write(tmp_path / "b.csv", ["F2,2020-01-01,120,1,,"])])
-    assert heard == ["offenses"] and ws.dirty
+    # the records name district 1 and no boundaries are loaded: that district is made once, announced once
+    assert heard == ["offenses", "areas"] and ws.dirty
+    assert [(a.name, a.geometry) for a in ws.districts] == [("1", None)]
+    import_files(ws, "offenses", [_write(tmp_path / "c.csv", ["F3,2020-01-02,120,1,,"])])
+    assert heard == ["offenses", "areas", "offenses"]
     assert pd.Series([e["file_name"] for e in ws.import_log]).tolist() == ["a.csv", "b.csv"]

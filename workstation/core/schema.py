@@ -7,6 +7,7 @@ and ``load_id`` (the import-log entry that brought the record in).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # --- UCR Part I, in hierarchy order (summary counting keeps the first one an incident has; arson is exempt) ---------
@@ -113,6 +114,8 @@ DATASETS: dict[str, tuple[Field, ...]] = {
         Field("category", "category", True, "shotspotter | disorder | priority | other"),
         Field("call_type", "str", False, "the source's own call type"),
         Field("priority", "str", False, "dispatch priority as the source gives it"),
+        Field("status", "str", False, "the last status the call reached (a feed lists a call once per status)"),
+        Field("statuses", "str", False, "every status the call passed through, in order, joined with ' > '"),
     ) + _LOCATION + _TAIL,
     "activity": _COMMON_HEAD + (
         Field("agency", "category", True, "MPD, FBI, ATF, DEA, USMS, DA, USAO, ..."),
@@ -211,8 +214,16 @@ def conform(df, kind: str):
     return res
 
 
+# "District 7", "Dist. 07", "D-7", "Precinct 007", "7th District" and "#7" all name district 7: real files write a
+# district code every one of these ways (records, boundary files, what an analyst types after --area).
+_DISTRICT_WORDS = re.compile(
+    r"^(?:(?:police\s+)?(?:district|dist|precinct|pct|d)\.?\s*(?:no\.?|number|#)?\s*[-#:]?\s*|#\s*)?"
+    r"0*(\d+)(?:\s*(?:st|nd|rd|th))?(?:\s+(?:police\s+)?(?:district|precinct))?$", re.IGNORECASE)
+
+
 def normalise_district(value) -> str | None:
-    """'01', '1', '001', 1.0 and ' 1 ' are all district '1'; blank or 'unknown' is None; other text is kept."""
+    """'01', '1', '001', 1.0, ' 1 ', 'District 1' and 'Precinct 001' are all district '1'; blank or 'unknown' is None;
+    other text is kept as written (stripped)."""
     if value is None:
         return None
     if isinstance(value, float):
@@ -225,6 +236,9 @@ def normalise_district(value) -> str | None:
         return None
     if s.isdigit():
         return str(int(s))
+    m = _DISTRICT_WORDS.match(s)
+    if m:
+        return str(int(m.group(1)))
     try:
         f = float(s)
         if f.is_integer():

@@ -56,7 +56,7 @@ class Area:
         import shapely
 
         return {
-            "name": self.name, "kind": self.kind, "geojson": shapely.to_geojson(self.geometry),
+            "name": self.name, "kind": self.kind, "geojson": shapely.to_geojson(self.geometry) if self.geometry is not None else "null",
             "population": self.population, "version": self.version, "source": self.source, "base": self.base,
             "notes": self.notes, "history": json.dumps(self.history), "created": self.created,
             "modified": self.modified,
@@ -67,11 +67,18 @@ class Area:
         import shapely
 
         return cls(
-            name=row["name"], kind=row["kind"], geometry=shapely.from_geojson(row["geojson"]),
+            name=row["name"], kind=row["kind"], geometry=_geometry_or_none(row["geojson"]),
             population=row["population"], version=row["version"], source=row["source"] or "", base=row["base"],
             notes=row["notes"] or "", history=json.loads(row["history"] or "[]"), created=row["created"] or "",
             modified=row["modified"] or "",
         )
+
+
+def _geometry_or_none(text):
+    """A district known only from the records' district column has no polygon yet: stored as JSON null."""
+    import shapely
+
+    return None if text in (None, "", "null") else shapely.from_geojson(text)
 
 
 def now_stamp() -> str:

@@ -41,7 +41,8 @@ COUNTING_NOTES = {
 MEMBERSHIP_NOTES = {
     "citywide": "Citywide counts include every record, with or without a location.",
     "district": "A record is in a district when its location falls inside the district boundary; records without "
-                "coordinates are placed by their district column.",
+                "coordinates, and every record of a district that has no boundary yet, are placed by their district "
+                "column.",
     "target_area": "A record is in a target area when its location falls inside the boundary; records without "
                    "coordinates are never placed in a target area (activity credited to the area by name is "
                    "counted).",
@@ -327,7 +328,10 @@ class Analysis:
             inside = np.zeros(ix.n, dtype=bool)
         if area_kind == "district" and district is not None and ix.district_codes is not None \
                 and district in ix.district_names:
-            inside |= ~ix.has_xy & (ix.district_codes == ix.district_names.index(district))
+            by_column = ix.district_codes == ix.district_names.index(district)
+            # a district known only from the records' district column (no polygon yet) holds every record that
+            # names it; with a polygon, the column places only the records without coordinates
+            inside |= by_column if geometry is None else (~ix.has_xy & by_column)
         if area_kind == "target_area" and name is not None and ix.credit_codes is not None \
                 and name in ix.credit_names:
             inside |= ~ix.has_xy & (ix.credit_codes == ix.credit_names.index(name))

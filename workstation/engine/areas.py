@@ -5,7 +5,6 @@ geometry, population, square miles); ``area_choices`` lists every area of a work
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -15,15 +14,34 @@ from workstation.core.errors import UserError
 
 CITYWIDE = "citywide"
 KEY_KINDS = ("district", "target_area", "scenario")
-_DISTRICT_NUMBER = re.compile(r"^\s*(?:district|dist\.?|d)?\s*#?\s*(\d+)\s*$", re.IGNORECASE)
 
 
 def district_key(name) -> str | None:
-    """The key a district is known by in record data: "District 01", "01" and 1 are all "1"."""
-    if name is None:
+    """The key a district is known by in record data: "District 01", "007", "07" and 7 are all "7" (one rule for
+    records, boundary files, --area and the area bar: schema.normalise_district)."""
+    return schema.normalise_district(name)
+
+
+def find_district(ws, name):
+    """The workspace district that ``name`` names ("7", "007", "District 7" all find district 7), or None."""
+    exact = ws.area(name, "district")
+    if exact is not None:
+        return exact
+    want = district_key(name)
+    if want is None:
         return None
-    m = _DISTRICT_NUMBER.match(str(name))
-    return str(int(m.group(1))) if m else schema.normalise_district(name)
+    for a in ws.districts:
+        if district_key(a.name) == want:
+            return a
+    return None
+
+
+def canonical_key(key: str) -> str:
+    """An area key with its district part normalised: "district:007" and "district:District 7" are "district:7"."""
+    kind, sep, name = str(key).partition(":")
+    if sep and kind == "district":
+        return f"district:{district_key(name) or name}"
+    return key
 
 
 def district_sort_key(key: str):
@@ -126,14 +144,14 @@ def resolve_area(ws, key: str) -> AreaRef:
     if kind == CITYWIDE:
         return AreaRef(CITYWIDE, CITYWIDE, city_name(ws), "Citywide", ws.city, city_geometry(ws),
                        city_population(ws))
-    a = ws.area(name, kind)
+    a = find_district(ws, name) if kind == "district" else ws.area(name, kind)
     if a is None:
         what = kind.replace("_", " ")
         names = ", ".join(x.name for x in ws.areas_of(kind)) or "none"
         raise UserError(f"The workspace has no {what} named '{name}' (area key '{key}'). Known: {names}.")
     if kind == "district":
         dk = district_key(a.name)
-        return AreaRef(key, kind, a.name, district_label(dk), a, a.geometry, a.population, dk)
+        return AreaRef(area_key(a), kind, a.name, district_label(dk), a, a.geometry, a.population, dk)
     label = a.name if kind == "target_area" else f"Scenario: {a.name}"
     return AreaRef(key, kind, a.name, label, a, a.geometry, a.population)
 

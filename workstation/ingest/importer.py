@@ -22,10 +22,13 @@ from workstation.core.workspace import Workspace, now_stamp
 from workstation.ingest import readers
 from workstation.ingest.boundaries import import_areas
 from workstation.ingest.dates import parse_dates
+from workstation.ingest.profiles import (Profile, detect_headerless, detect_profile, is_optional, norm_name, norm_value,
+                                        resolve_column)
 from workstation.ingest.result import ImportResult, stop_import
-from workstation.ingest.profiles import Profile, detect_profile, is_optional, norm_name, norm_value, resolve_column
 
 OUTSIDE_WARNING = "most points fall outside the city's districts — is the EPSG code right?"
+DUPLICATE_REASON = "exact duplicate of an earlier row"
+FUTURE_REASON = "date in the future"
 TRUE_VALUES = ("Y", "YES", "TRUE", "T", "1", "X", "1.0")
 
 # Arrow's hashing and hashlib run without the GIL: the file hash and the id hashing run beside the parse.
@@ -43,6 +46,11 @@ _NEEDS = {
 
 # ---------------------------------------------------------------------------------------------------------------------
 # value helpers (each works on distinct values, so a 1M-row column costs one factorize)
+def rows_text(n: int) -> str:
+    """'1 row', '2,345 rows': counts in warnings read as sentences."""
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+
+
 def _map_unique(s: pd.Series, fn, out_dtype=object):
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     mapped = np.array([fn(u) for u in uniques] + [fn(None)], dtype=out_dtype)
@@ -97,8 +105,17 @@ def _as_text(s: pd.Series, strip: bool = True) -> pd.Series:
 
 
 def _numeric(s: pd.Series) -> np.ndarray:
+    """Numbers parsed on purpose from text: ' 43.05 ', '1,234' and '-87.9' are numbers, anything else is missing."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         return s.to_numpy(dtype="float64", na_value=np.nan)
+    if s.dtype == "str":
+        try:  # a clean column (the usual case) casts in one Arrow pass; anything odd takes the careful path
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            return pc.cast(pa.array(s.array), pa.float64()).to_numpy(zero_copy_only=False)
+        except Exception:
+            pass
     t = s.astype("str").str.strip().str.replace(",", "", regex=False)
     return pd.to_numeric(t, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
@@ -172,6 +189,8 @@ class Mapped:
     reason: np.ndarray  # per input row: None (accepted) or the reason text
     warnings: list
     no_location: int = 0
+    duplicates: int = 0  # exact duplicate rows (rejected as such: listed, never silently lost)
+    merged: int = 0  # status rows of a call folded into the call's one record
 
 
 class _Resolver:
@@ -210,8 +229,21 @@ class _Resolver:
         return None if cols is None else self.column(cols)
 
 
+_LEADING_ZEROS = re.compile(r"^0+(?=\d)")
+
+
+def code_key(value: str) -> str:
+    """A code compared without its leading zeros: '03' and '3', '01A' and '1A', '007' and '7' are one code. A
+    spreadsheet that stored the code as a number has already lost the zeros; the mapping must not depend on it."""
+    return _LEADING_ZEROS.sub("", value)
+
+
 def _category_fn(profile: Profile):
     vmap = {norm_value(k): v for k, v in profile.categories.items()}
+    by_code: dict = {}
+    for k, v in vmap.items():
+        by_code.setdefault(code_key(k), set()).add(v)
+    by_code = {k: next(iter(v)) for k, v in by_code.items() if len(v) == 1}  # only where it is unambiguous
     pats = [(re.compile(p, re.IGNORECASE), c) for p, c in profile.category_patterns]
 
     def fn(v):
@@ -222,6 +254,8 @@ def _category_fn(profile: Profile):
             return None  # a blank cell is "no category value", never the default
         if key in vmap:
             return vmap[key]
+        if code_key(key) in by_code:
+            return by_code[code_key(key)]
         for rx, c in pats:
             if rx.search(key):
                 return c
@@ -370,6 +404,8 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
         id_codes = _POOL.submit(_factorize_codes, ids)
     else:
         id_codes = None
+    duplicate = _exact_duplicates(df, id_codes.result() if id_codes is not None else None)
+    reject(duplicate, DUPLICATE_REASON)
     stop()
 
     # ---- dates ----
@@ -387,6 +423,10 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
             reject(missing, "no date")
             reject(bad, "date not understood")
         cols["occurred"] = occurred
+        # a date after the import day is a typo or a placeholder ("2031"): accepted, it would move the as-of date
+        # and every default figure with it
+        tomorrow = pd.Timestamp.now().normalize() + pd.Timedelta(days=1)
+        reject((occurred >= tomorrow).to_numpy(dtype=bool, na_value=False), FUTURE_REASON)
     if (src := r.get("reported")) is not None:
         cols["reported"], _, _ = parse_dates(src, profile.date_formats, profile.dayfirst)
     stop()
@@ -457,7 +497,7 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
         cols["clearance_type"] = pd.Categorical(np.where(cols["cleared"], "arrest", None),
                                                 categories=pd.Index(["arrest"], dtype="str"))
     for fld in ("offense_code", "call_type", "priority", "agency", "unit", "person_id", "exceptional_code",
-                "clearance_type"):
+                "clearance_type", "status"):
         if (src := r.get(fld)) is not None:
             cols[fld] = _as_text(src)
     if (src := r.get("cleared_date")) is not None:
@@ -558,11 +598,81 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
         rec["record_id"] = _suffix_duplicates(rec["record_id"].astype("str"))
     if wide_counts:
         rec["record_id"] = _suffix_duplicates(rec["record_id"].astype("str"))
+    merged = 0
+    if kind == "calls" and "incident_id" in profile.columns and len(rec):
+        rec, merged = _merge_call_rows(rec)
+        if merged:
+            warnings.append(f"{label}: {rows_text(merged)} {'was a further status update' if merged == 1 else 'were further status updates'} "
+                            f"of calls already in the file (same call number); each call is one record ({len(rec):,} calls), with its first time, its last "
+                            "status and every status in order.")
     no_loc = int((~np.isfinite(lat[keep])).sum()) if kind != "people" and len(keep) else 0
     if no_loc and kind != "people" and ("lat" in profile.columns or "x" in profile.columns):
         warnings.append(f"{no_loc:,} accepted rows have no usable coordinates; they still count citywide and by "
                         "their district column.")
-    return Mapped(records=rec, reason=reason, warnings=warnings, no_location=no_loc)
+    return Mapped(records=rec, reason=reason, warnings=warnings, no_location=no_loc,
+                  duplicates=int((reason == DUPLICATE_REASON).sum()), merged=merged)
+
+
+def _exact_duplicates(df: pd.DataFrame, id_codes: np.ndarray | None) -> np.ndarray:
+    """True for every row that repeats an earlier row cell for cell (scraped feeds repeat rows). Two equal rows
+    share their id, so with ids only the rows of a repeated id are compared (a 1M-row file of unique ids costs one
+    bincount)."""
+    n = len(df)
+    out = np.zeros(n, dtype=bool)
+    if n < 2 or not df.shape[1]:
+        return out
+    if id_codes is not None:
+        counts = np.bincount(id_codes[id_codes >= 0]) if (id_codes >= 0).any() else np.zeros(0, np.int64)
+        repeated = np.zeros(n, dtype=bool)
+        has = id_codes >= 0
+        repeated[has] = counts[id_codes[has]] > 1
+        pos = np.flatnonzero(repeated)
+        if not len(pos):
+            return out
+        out[pos] = df.iloc[pos].duplicated(keep="first").to_numpy()
+        return out
+    return df.duplicated(keep="first").to_numpy()
+
+
+STATUS_SEPARATOR = " > "
+
+
+def _merge_call_rows(rec: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """One record per call number: a dispatch feed lists a call once per status it passed through. The record keeps
+    the first row's fields and time (earliest), the last status (latest time; file order breaks ties) and every
+    distinct status in that order in ``statuses``. Returns (records, rows folded away)."""
+    ids = rec["incident_id"].astype("str")
+    codes, uniques = pd.factorize(ids)
+    if len(uniques) == len(rec):
+        if "status" in rec:
+            rec["statuses"] = rec["status"]
+        return rec, 0
+    occ = pd.to_datetime(rec["occurred"]).to_numpy(dtype="datetime64[ns]") if "occurred" in rec else \
+        np.zeros(len(rec), "datetime64[ns]")
+    occ_key = np.where(np.isnat(occ), np.iinfo(np.int64).max, occ.astype("int64"))
+    order = np.lexsort((rec["_row"].to_numpy(), occ_key, codes))
+    sc = codes[order]
+    first = order[np.r_[True, sc[1:] != sc[:-1]]]
+    last = order[np.r_[sc[1:] != sc[:-1], True]]
+    out = rec.iloc[first].reset_index(drop=True)
+    if "status" in rec:
+        st = rec["status"].astype("str").to_numpy(dtype=object)[order]
+        joined: list = []
+        cur, seen, parts = None, None, None
+        for c, v in zip(sc, st):
+            if c != cur:
+                if parts is not None:
+                    joined.append(STATUS_SEPARATOR.join(parts) or None)
+                cur, seen, parts = c, set(), []
+            if isinstance(v, str) and v and v not in seen:
+                seen.add(v)
+                parts.append(v)
+        joined.append(STATUS_SEPARATOR.join(parts) or None)
+        out["status"] = rec["status"].to_numpy(dtype=object)[last]
+        out["statuses"] = pd.Series(joined, dtype="str")
+    # a call's record id is its call number (the ':2' suffixes of status rows are gone with the rows)
+    out["record_id"] = out["incident_id"].astype("str").to_numpy()
+    return out, len(rec) - len(out)
 
 
 def _take(base: dict, take: np.ndarray, everything: bool = False) -> dict:
@@ -667,6 +777,8 @@ class _Prepared:
     warnings: list
     size: int
     sha256: str
+    duplicates: int = 0
+    merged: int = 0
 
 
 def _rejects_frame(raw: readers.RawTable, reason: np.ndarray) -> pd.DataFrame:
@@ -711,8 +823,10 @@ def prepare_file(path, kind: str, profile: Profile | None = None, should_stop=No
             raw = readers.read_source(path, data=data)
             columns = list(raw.df.columns)
         else:
-            columns = list(readers.read_source(path, nrows=5, all_text=True, data=data).df.columns)
+            columns = list(readers.read_source(path, nrows=5, data=data).df.columns)
         profile = detect_profile(columns, kind)
+        if profile is None:
+            profile = detect_headerless(readers.read_source(path, header=False, nrows=50, data=data).df, kind)
         if profile is None:
             other = detect_profile(columns, None)
             agg = _aggregate_problem(columns)
@@ -728,27 +842,10 @@ def prepare_file(path, kind: str, profile: Profile | None = None, should_stop=No
         raise UserError(f"{path.name}: profile '{profile.name}' imports {profile.kind}, not {kind}.")
     stop_import(should_stop)
 
-    text_fields = ("incident_id", "district", "category", "role", "person_id", "offense_code", "call_type",
-                   "priority", "agency", "address", "exceptional_code", "target_area")
-
-    def str_columns(names):
-        out = set()
-        for f in text_fields:
-            spec = profile.columns.get(f)
-            if spec is None:
-                continue
-            got = resolve_column(names, spec)
-            if got:
-                out.update(g for g in got if isinstance(g, str))
-        for f in profile.id_from:
-            got = resolve_column(names, profile.columns.get(f, f))
-            if got:
-                out.update(g for g in got if isinstance(g, str))
-        return out
-
+    # every column arrives as text (readers.read_source): codes keep their zeros, numbers and dates are parsed by
+    # map_frame field by field
     if raw is None or not profile.header or profile.sheet is not None:
-        raw = readers.read_source(path, header=profile.header, sheet=profile.sheet, str_columns=str_columns,
-                                  data=data)
+        raw = readers.read_source(path, header=profile.header, sheet=profile.sheet, data=data)
     if progress:
         progress(0.4)
     if not len(raw.df) and not raw.bad_lines:
@@ -770,13 +867,15 @@ def prepare_file(path, kind: str, profile: Profile | None = None, should_stop=No
     return _Prepared(path=path, kind=kind, profile=profile, records=rec, rejects=rejects, rows_read=rows_read,
                      accepted=int(pd.isna(mapped.reason).sum()), rejected_by_reason={str(k): int(v) for k, v in
                                                                                       reasons.items()},
-                     warnings=list(mapped.warnings), size=len(data), sha256=sha_future.result())
+                     warnings=list(mapped.warnings), size=len(data), sha256=sha_future.result(),
+                     duplicates=mapped.duplicates, merged=mapped.merged)
 
 
 def _district_union(ws: Workspace):
     import shapely
 
-    geoms = [a.geometry for a in ws.districts] or ([ws.city.geometry] if ws.city else [])
+    geoms = [a.geometry for a in ws.districts if a.geometry is not None] or \
+        ([ws.city.geometry] if ws.city is not None and ws.city.geometry is not None else [])
     if not geoms:
         return None
     return shapely.union_all(geoms) if len(geoms) > 1 else geoms[0]
@@ -793,6 +892,103 @@ def _inside_count(ws: Workspace, lat, lon) -> tuple[int | None, int]:
     if g is None:
         return None, total
     return int(contains(g, lon[have], lat[have]).sum()), total
+
+
+# Codes a district column carries that name no district: outside the city, the city as a whole, other agencies
+# (Milwaukee's calls feed: SPD = school police, OCOE = the county's office of emergency management).
+NOT_DISTRICT_CODES = frozenset({"OUT", "OUTSIDE", "CITY", "CITYWIDE", "SPD", "OCOE", "OOJ", "OOC", "OTHER", "NONE",
+                                "HQ", "COUNTY", "STATE", "MCSO", "UNASSIGNED"})
+RARE_CODE_SHARE = 0.001  # a short numeric code on fewer than 0.1% of the rows is a typo, not a district
+_SHORT_NUMBER = re.compile(r"^\d{1,3}$")
+
+
+def districts_in_records(district: pd.Series, rows: int) -> tuple[list, list]:
+    """(district keys, [(code, rows)] that are not districts) from a normalised district column. Not districts:
+    the codes in NOT_DISTRICT_CODES, and, when most rows carry a short numeric code, any other code and any numeric
+    code on fewer than RARE_CODE_SHARE of the rows."""
+    vc = district.astype("str").value_counts(dropna=True)
+    vc = vc[vc > 0]
+    if not len(vc):
+        return [], []
+    numeric = np.array([bool(_SHORT_NUMBER.match(str(k))) for k in vc.index])
+    mostly_numeric = vc[numeric].sum() > 0.5 * vc.sum()
+    keys, nots = [], []
+    for (k, n), is_num in zip(vc.items(), numeric):
+        k = str(k)
+        if k.upper() in NOT_DISTRICT_CODES or (mostly_numeric and (not is_num or n < RARE_CODE_SHARE * rows)):
+            nots.append((k, int(n)))
+        else:
+            keys.append(k)
+    from workstation.engine.areas import district_sort_key
+
+    return sorted(keys, key=district_sort_key), sorted(nots, key=lambda kv: -kv[1])
+
+
+def areas_from_district_column(ws: Workspace, keys: dict) -> list:
+    """New district areas (no polygon) for district keys the records name, when the workspace has no district
+    polygons: analysts often have the records long before anyone sends them boundaries."""
+    from workstation.core.workspace import Area
+    from workstation.engine.areas import district_key
+
+    if not keys or any(a.geometry is not None for a in ws.districts):
+        return []
+    have = {district_key(a.name) for a in ws.districts}
+    return [Area(name=k, kind="district", geometry=None, source=f"{src}: district column")
+            for k, src in keys.items() if district_key(k) not in have]
+
+
+FAR_KM = 80.0  # without an outline: this far from the median point of the file is not in the city
+FAR_MARGIN_DEG = 0.25  # with an outline: this far (about 25 km) beyond its bounding box
+
+
+def _km(lat1, lon1, lat2, lon2):
+    """Great-circle distance in km (haversine)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def check_places(records: pd.DataFrame, outline, label: str) -> list[str]:
+    """Plausible places before acceptance (changes ``records`` in place): a point whose latitude and longitude were
+    swapped and that falls in the city when swapped back is swapped back; points far outside the city are counted
+    in a warning. The city is ``outline`` (districts or city outline) when there is one, else the file's own median
+    point."""
+    lat = records["lat"].to_numpy(dtype="float64", copy=True)
+    lon = records["lon"].to_numpy(dtype="float64", copy=True)
+    have = np.isfinite(lat) & np.isfinite(lon)
+    if not have.any():
+        return []
+    out = []
+    if outline is not None:
+        from workstation.engine.geometry import contains
+
+        idx = np.flatnonzero(have)
+        outside = idx[~contains(outline, lon[idx], lat[idx])]
+        ok_swap = outside[np.abs(lon[outside]) <= 90]
+        fix = ok_swap[contains(outline, lat[ok_swap], lon[ok_swap])] if len(ok_swap) else ok_swap
+    else:
+        clat, clon = float(np.median(lat[have])), float(np.median(lon[have]))
+        far = have & (_km(lat, lon, clat, clon) > FAR_KM)
+        cand = np.flatnonzero(far & (np.abs(lon) <= 90))
+        fix = cand[_km(lon[cand], lat[cand], clat, clon) <= FAR_KM] if len(cand) else cand
+    if len(fix):
+        lat[fix], lon[fix] = lon[fix].copy(), lat[fix].copy()
+        records["lat"], records["lon"] = lat, lon
+        out.append(f"{label}: {len(fix):,} points had latitude and longitude swapped; they were swapped back "
+                   "(they fall inside the city that way).")
+    if outline is not None:
+        x0, y0, x1, y1 = outline.bounds
+        m = FAR_MARGIN_DEG
+        far = have & ((lon < x0 - m) | (lon > x1 + m) | (lat < y0 - m) | (lat > y1 + m))
+        where = "more than about 25 km beyond the city's boundaries"
+    else:
+        far = have & (_km(lat, lon, clat, clon) > FAR_KM)
+        where = f"more than {FAR_KM:.0f} km from the middle of the file's points (no boundaries are loaded)"
+    if far.any():
+        out.append(f"{label}: {int(far.sum()):,} of {int(have.sum()):,} located records lie far outside the city "
+                   f"({where}); check their coordinates.")
+    return out
 
 
 def points_inside_city(ws: Workspace, df: pd.DataFrame, profile: Profile) -> tuple[int | None, int]:
@@ -856,12 +1052,29 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
     frame = ws.frames[kind]
     next_id = ws.next_load_id()
     log_entries, rejects, result = [], {}, ImportResult(kind=kind)
+    record_districts: dict = {}  # district key -> the file whose district column named it first
     union = _district_union(ws) if kind != "people" else None
     for prep in prepared:
         load_id = next_id
         next_id += 1
         new = prep.records
         new["load_id"] = load_id
+        warnings = list(prep.warnings)
+        if prep.duplicates:
+            warnings.insert(0, f"{prep.path.name}: {rows_text(prep.duplicates)} "
+                               f"{'was an exact duplicate' if prep.duplicates == 1 else 'were exact duplicates'} of "
+                               "earlier rows and dropped (listed with the rejected rows).")
+        if kind != "people" and len(new) and "lat" in new:  # before the merge: a swapped point is fixed in place
+            warnings += check_places(new, union, prep.path.name)
+        if kind != "people" and "district" in new:
+            keys, not_districts = districts_in_records(new["district"], len(new))
+            if not_districts:
+                shown = ", ".join(f"'{k}' ({rows_text(n)})" for k, n in not_districts)
+                warnings.append(f"{prep.path.name}: {shown} in the district column "
+                                f"{'is' if len(not_districts) == 1 else 'are'} not a district; those records count "
+                                "citywide but make no district.")
+            for k in keys:
+                record_districts.setdefault(k, prep.path.name)
         if len(frame):
             old_hit = frame["incident_id"].isin(pd.unique(new["incident_id"])).to_numpy()
             removed = int(old_hit.sum())
@@ -873,7 +1086,6 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
             frame = new
         replaced = int(known.sum())
         added = len(new) - replaced
-        warnings = list(prep.warnings)
         if union is not None and len(new) and "lat" in new:
             from workstation.engine.geometry import contains
 
@@ -906,6 +1118,8 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
         result.replaced += replaced
         result.removed += removed
         result.records += len(new)
+        result.duplicates_dropped += prep.duplicates
+        result.merged += prep.merged
         result.files.append({k: entry[k] for k in ("file_name", "load_id", "profile", "rows_read", "accepted",
                                                    "rejected", "added", "replaced", "data_as_of")})
     result.profile = ", ".join(dict.fromkeys(p.profile.name for p in prepared))
@@ -914,11 +1128,22 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
         if rejects else None
     stop()
 
+    new_areas = areas_from_district_column(ws, record_districts)
+    if new_areas:
+        result.warnings.append(f"No district boundaries are loaded: {len(new_areas)} districts were made from the "
+                               "records' district column (records are placed by that column; boundaries imported "
+                               "later take over).")
+
     # ---- the only mutation: everything above succeeded ----
     ws.frames[kind] = frame.reset_index(drop=True)
     ws.import_log.extend(log_entries)
     ws.rejects.update(rejects)
     ws.changed(kind)
+    if new_areas:
+        for a in new_areas:
+            a.created = a.modified = now_stamp()
+            ws.areas.append(a)
+        ws.changed("areas")
     if progress:
         progress(1.0)
     return result

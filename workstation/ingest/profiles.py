@@ -161,7 +161,7 @@ class Profile:
 # can still make any field optional with {"one_of": [...], "optional": true}.
 OPTIONAL_FIELDS = frozenset({"lat", "lon", "x", "y", "address", "district", "reported", "offense_code", "priority",
                              "call_type", "quantity", "unit", "target_area", "cleared_date", "exceptional_code",
-                             "clearance_type"})
+                             "clearance_type", "status"})
 
 
 def is_optional(fld: str, spec) -> bool:
@@ -239,6 +239,31 @@ def builtin_profiles() -> list[Profile]:
     stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(BUILTIN_DIR.glob("*.json")))
     # copies: a caller (the wizard) may edit the profile it was given without changing the shipped one
     return [copy.deepcopy(p) for p in _builtin_cached(stamp)]
+
+
+HEADERLESS_SHARE = 0.9  # of the sampled rows that must fit a header-less profile's row patterns
+
+
+def detect_headerless(rows, kind: str | None = None, profiles: list[Profile] | None = None) -> Profile | None:
+    """The header-less profile whose ``match.row_patterns`` (one regular expression per column) the first rows of a
+    file fit, for a file saved without its header row. ``rows`` is the file read without a header (text). The first
+    row must fit (it is data, not a header) and at least HEADERLESS_SHARE of the rows."""
+    if rows is None or not len(rows):
+        return None
+    best, best_share = None, 0.0
+    for p in profiles if profiles is not None else builtin_profiles():
+        pats = p.match.get("row_patterns") if not p.header else None
+        if not pats or (kind is not None and p.kind != kind) or len(pats) != rows.shape[1]:
+            continue
+        fits = None
+        for j, pat in enumerate(pats):
+            col = rows.iloc[:, j].astype("str").fillna("").str.strip()
+            ok = col.str.fullmatch(pat).fillna(False).to_numpy(dtype=bool)
+            fits = ok if fits is None else fits & ok
+        share = float(fits.mean())
+        if fits[0] and share >= HEADERLESS_SHARE and share > best_share:
+            best, best_share = p, share
+    return best
 
 
 def detect_profile(columns, kind: str | None = None, profiles: list[Profile] | None = None) -> Profile | None:

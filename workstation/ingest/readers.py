@@ -4,8 +4,13 @@ Real exports arrive with byte-order marks, CR-only / CRLF / LF line endings, Win
 embedded commas, title rows above the header in workbooks, and now and then a row with too many fields. Every
 reader here turns a file into a DataFrame or raises a UserError that names the file and the problem.
 
-CSV goes through pandas' pyarrow engine (multi-threaded, typed) and falls back to the C and then the python engine
-only when a file needs it; xlsx/xls/ods go through python-calamine.
+Every column is read as text: a reader that guesses types turns district "007", FBI code "03" or ZIP "02134" into a
+number and loses the zeros. Numbers and dates are parsed on purpose by the importer, field by field, and the import
+wizard's preview reads through the very same function (``read_table``), so the two cannot disagree.
+
+CSV goes through pandas' pyarrow engine (multi-threaded) and falls back to the python engine only when a file needs
+it (ragged rows); xlsx/xls/ods go through python-calamine, whose typed cells are turned into the text the workbook
+shows (whole numbers without '.0', dates as ISO).
 """
 from __future__ import annotations
 
@@ -124,7 +129,7 @@ def _dedupe(names: list) -> list:
     return out
 
 
-def _read_text(path: Path, data: bytes, *, header: bool, nrows: int | None, str_columns, all_text: bool) -> RawTable:
+def _read_text(path: Path, data: bytes, *, header: bool, nrows: int | None) -> RawTable:
     if nrows is not None and len(data) > (1 << 20) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         # a preview needs the first rows only: decode a prefix cut at a line end
         cut = data.rfind(b"\n", 0, 1 << 20)
@@ -139,31 +144,18 @@ def _read_text(path: Path, data: bytes, *, header: bool, nrows: int | None, str_
         raise _fail(path, "the first line is blank; it should hold the column names.")
     if names is not None:
         names = _dedupe([n if n else f"column_{i + 1}" for i, n in enumerate(names)])
-    if all_text:
-        dtype = str
-    else:
-        keep = set(str_columns(names)) if (str_columns and names is not None) else set()
-        dtype = {c: str for c in keep} or None
-    common = dict(sep=sep, header=None, skiprows=1 if header else 0, names=names, dtype=dtype,
+    # every column as text, always: no type inference anywhere (see the module doc)
+    common = dict(sep=sep, header=None, skiprows=1 if header else 0, names=names, dtype=str,
                   skip_blank_lines=True)
     if names is None:
         common.pop("names")
     bad: list = []
-    errors = []
     if nrows is None:
         try:
             df = pd.read_csv(io.BytesIO(data), engine="pyarrow", **common)
             return RawTable(df=_finish(df, header), first_row=2 if header else 1)
-        except Exception as exc:  # pyarrow is strict about ragged rows and type changes mid-file
-            log.debug("%s: the fast CSV reader failed (%s); trying the next", path, exc)
-            errors.append(exc)
-            if dtype is not str:
-                try:
-                    df = pd.read_csv(io.BytesIO(data), engine="pyarrow", **{**common, "dtype": str})
-                    return RawTable(df=_finish(df, header), first_row=2 if header else 1)
-                except Exception as exc2:
-                    log.debug("%s: the CSV reader failed again (%s)", path, exc2)
-                    errors.append(exc2)
+        except Exception as exc:  # pyarrow is strict about ragged rows: the python engine lists them instead
+            log.debug("%s: the fast CSV reader failed (%s); trying the python engine", path, exc)
 
     def on_bad(fields):
         bad.append(sep.join(str(f) for f in fields))
@@ -172,8 +164,7 @@ def _read_text(path: Path, data: bytes, *, header: bool, nrows: int | None, str_
     # a narrative pasted into one cell can pass the csv module's 128 KB field limit: read it, never refuse the file
     csv.field_size_limit(max(csv.field_size_limit(), min(len(data) + 1, 2**31 - 1)))
     try:
-        df = pd.read_csv(io.BytesIO(data), engine="python", on_bad_lines=on_bad, nrows=nrows,
-                         **{**common, "dtype": str})
+        df = pd.read_csv(io.BytesIO(data), engine="python", on_bad_lines=on_bad, nrows=nrows, **common)
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         raise _fail(path, f"the text cannot be split into columns ({exc}); check that it is a CSV export.") from None
     # The python engine does not report where a bad line was; they are listed after the good rows.
@@ -358,10 +349,10 @@ def read_bytes(path) -> bytes:
         raise _fail(path, f"the file cannot be read ({exc.strerror or exc}).") from None
 
 
-def read_source(path, *, header: bool = True, nrows: int | None = None, sheet=None, str_columns=None,
-                all_text: bool = False, data: bytes | None = None) -> RawTable:
-    """Read any supported file. ``str_columns(names)`` names the columns to keep as text (ids, districts) when the
-    rest may be typed by the parser; ``all_text`` reads every column as text."""
+def read_source(path, *, header: bool = True, nrows: int | None = None, sheet=None,
+                data: bytes | None = None) -> RawTable:
+    """Read any supported file, every column as text (missing cells NaN): the one reader behind both the import and
+    the wizard's preview."""
     path = Path(path)
     if data is None:
         data = read_bytes(path)
@@ -373,13 +364,12 @@ def read_source(path, *, header: bool = True, nrows: int | None = None, sheet=No
             raise _fail(path, "this is a zip archive, not a spreadsheet; unpack it and import the file inside.")
         raw = _read_workbook(path, data, header=header, nrows=nrows, sheet=sheet)
         raw.file_format = fmt
-        if all_text:
-            raw.df = cells_to_text(raw.df)
+        raw.df = cells_to_text(raw.df)
     else:
         if path.suffix.lower() in EXCEL_SUFFIXES:
             raise _fail(path, f"the file is named {path.suffix} but is not a workbook (it may be truncated or "
                               "renamed); export it again.")
-        raw = _read_text(path, data, header=header, nrows=nrows, str_columns=str_columns, all_text=all_text)
+        raw = _read_text(path, data, header=header, nrows=nrows)
         raw.file_format = "csv"
     raw.size = len(data)
     return raw
@@ -396,5 +386,4 @@ def sha256_of(data: bytes) -> str:
 
 def read_table(path, nrows: int | None = None, header: bool = True, sheet=None) -> pd.DataFrame:
     """The file as a DataFrame of text (missing cells are NaN): what the import wizard previews and maps."""
-    raw = read_source(path, header=header, nrows=nrows, sheet=sheet, all_text=True)
-    return raw.df
+    return read_source(path, header=header, nrows=nrows, sheet=sheet).df

@@ -39,6 +39,8 @@ class ImportResult:
     load_ids: list = field(default_factory=list)
     files: list = field(default_factory=list)  # one summary dict per file
     kind: str = ""
+    duplicates_dropped: int = 0  # exact duplicate rows (also counted in rejected, reason "exact duplicate ...")
+    merged: int = 0  # rows folded into an earlier row's record (a call's further status rows)
 
     def count_file(self, entry: dict) -> None:
         """Add one file's import-log entry to the totals: rows read, accepted and rejected (by reason), records by
@@ -60,4 +62,6 @@ class ImportResult:
             "profile": self.profile, "records": self.records, "added": self.added, "replaced": self.replaced,
             "removed": self.removed, "warnings": list(self.warnings), "load_id": self.load_id,
             "load_ids": list(self.load_ids), "files": list(self.files),
+            "duplicates_dropped": self.duplicates_dropped, "records_added": self.added,
+            "records_replaced": self.replaced, "rows_merged": self.merged,
         }

@@ -623,7 +623,7 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
     if outline_geoms:
         focus = shapely.union_all([g for _, g in outline_geoms])
     if focus is None and ws.districts:
-        focus = shapely.union_all([d.geometry for d in ws.districts])
+        focus = shapely.union_all([d.geometry for d in ws.districts if d.geometry is not None]) or None
     if focus is not None and not focus.is_empty:
         x0, y0, x1, y1 = focus.bounds
         bounds = (y0, x0, y1, x1)
@@ -670,6 +670,8 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         breaks = class_breaks(vals.values())
         feats = []
         for d in ws.districts:
+            if d.geometry is None:  # known from the records' district column only: nothing to draw
+                continue
             v = vals.get(d.name)
             colour = "#dddddd" if v is None or not breaks else _class_colour(_class_of(v, breaks), len(breaks))
             label = f"District {d.name}" if str(d.name).isdigit() else d.name
@@ -690,7 +692,7 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
     elif ws.districts:
         feats = [{"type": "Feature", "geometry": json.loads(shapely.to_geojson(d.geometry)),
                   "properties": {"name": f"District {d.name}" if str(d.name).isdigit() else d.name}}
-                 for d in ws.districts]
+                 for d in ws.districts if d.geometry is not None]
         folium.GeoJson({"type": "FeatureCollection", "features": feats}, name="Districts", pane=BASE_PANE,
                        style_function=lambda f: {"color": "#777", "weight": 1.2, "fillOpacity": 0},
                        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(m)
