@@ -24,7 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--kind", required=True, choices=list(DATASET_KINDS) + ["areas"])
     i.add_argument("--profile", help="import profile JSON (default: detected from the header)")
     i.add_argument("--area-kind", choices=["districts", "target_areas", "city"], default=None,
-                   help="with --kind areas: what the polygons are (default: guessed from the file)")
+                   help="with --kind areas: what the polygons are (default: decided from the naming field: a match "
+                        "with the records' districts or a district field such as DISTRICT/POLICE/PRECINCT)")
+    i.add_argument("--name-field", dest="name_field", default=None, metavar="F",
+                   help="with --kind areas: the field that names each feature (default: the field matching the "
+                        "records' districts, else a name-like field); features sharing a name are dissolved")
     i.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     i.add_argument("files", nargs="+")
 

@@ -115,4 +115,4 @@ def test_changed_is_announced_once_per_import(tmp_path):
     assert [(a.name, a.geometry) for a in ws.districts] == [("1", None)]
     import_files(ws, "offenses", [_write(tmp_path / "c.csv", ["F3,2020-01-02,120,1,,"])])
     assert heard == ["offenses", "areas", "offenses"]
-    assert pd.Series([e["file_name"] for e in ws.import_log]).tolist() == ["a.csv", "b.csv"]
+    assert pd.Series([e["file_name"] for e in ws.import_log]).tolist() == ["a.csv", "b.csv", "c.csv"]

@@ -153,6 +153,8 @@ class FilesPage(QWizardPage):
         self.area_kind_combo = QComboBox()
         for k, label in AREA_KIND_CHOICES:
             self.area_kind_combo.addItem(label, k)
+        self.name_field_combo = QComboBox()
+        self.name_field_combo.addItem("Work it out from the file", "")
         self.preview_label = QLabel()
         self.preview_label.setWordWrap(True)
         self.preview = RecordsTable()
@@ -171,6 +173,8 @@ class FilesPage(QWizardPage):
         form.addRow("The files hold:", self.kind_combo)
         self.area_kind_row = QLabel("The shapes are:")
         form.addRow(self.area_kind_row, self.area_kind_combo)
+        self.name_field_row = QLabel("Each shape is named by:")
+        form.addRow(self.name_field_row, self.name_field_combo)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addLayout(form)
@@ -196,6 +200,8 @@ class FilesPage(QWizardPage):
         self.wiz.kind = kind
         self.area_kind_row.setVisible(kind == "areas")
         self.area_kind_combo.setVisible(kind == "areas")
+        self.name_field_row.setVisible(kind == "areas")
+        self.name_field_combo.setVisible(kind == "areas")
         self.completeChanged.emit()
 
     def _add(self) -> None:
@@ -234,7 +240,7 @@ class FilesPage(QWizardPage):
         if all(Path(f).suffix.lower() in AREA_SUFFIXES for f in files) and first.suffix.lower() != ".json" \
                 or first.suffix.lower() in (".geojson", ".shp"):
             self._select_kind("areas")
-            self.preview_label.setText(f"{len(files)} boundary file(s); their shapes are read on import.")
+            self.preview_label.setText(self._describe_boundaries(first, len(files)))
             self.completeChanged.emit()
             return
         try:
@@ -258,6 +264,36 @@ class FilesPage(QWizardPage):
                                    f", {len(df.columns)} columns{html.escape(more)}.")
         self.completeChanged.emit()
 
+    def _describe_boundaries(self, first: Path, n_files: int) -> str:
+        """What the importer will make of the first boundary file (the same functions the import runs): its naming
+        field and why, and districts or target areas; the analyst can override both above."""
+        from workstation.ingest.boundaries import decide_kind, name_field, read_features, record_district_keys
+
+        head = f"{n_files} boundary file(s)."
+        self.name_field_combo.blockSignals(True)
+        self.name_field_combo.clear()
+        self.name_field_combo.addItem("Work it out from the file", "")
+        self.name_field_combo.blockSignals(False)
+        try:
+            feats, _crs = read_features(first)
+        except Exception as exc:  # noqa: BLE001 - shown as a sentence; the import reports it again
+            return f"{head} <span style='color:#a11'>{html.escape(str(exc))}</span>"
+        props = [p for p, _ in feats]
+        fields = list(dict.fromkeys(k for p in props for k in p))
+        for f in fields:
+            self.name_field_combo.addItem(str(f), str(f))
+        ws = self.wiz.state.workspace
+        field, why = name_field(props, record_district_keys(ws) if ws is not None else None)
+        kind = decide_kind(props, field, why)
+        if field is None:
+            return (f"{head} No field of <b>{html.escape(first.name)}</b> names its {len(feats):,} shapes; choose "
+                    "one above, or they will be called Area 1, Area 2, …")
+        names = {str(p.get(field)).strip() for p in props if p.get(field) not in (None, "")}
+        what = "districts" if kind == "districts" else "target areas"
+        return (f"{head} <b>{html.escape(first.name)}</b>: {len(feats):,} shapes named by "
+                f"<b>{html.escape(str(field))}</b> ({html.escape(why)}) → {len(names):,} {what}; shapes sharing a "
+                "name become one.")
+
     def isComplete(self) -> bool:
         if not self.wiz.files:
             return False
@@ -265,6 +301,7 @@ class FilesPage(QWizardPage):
 
     def validatePage(self) -> bool:
         self.wiz.area_kind = self.area_kind_combo.currentData() or None
+        self.wiz.name_field = self.name_field_combo.currentData() or None
         return True
 
     def nextId(self) -> int:
@@ -830,6 +867,7 @@ class ImportWizard(QWizard):
         self.files = list(files or [])
         self.kind = settings.get("import/kind") or "offenses"
         self.area_kind: str | None = None
+        self.name_field: str | None = None
         self.preview: pd.DataFrame | None = None
         self.sample: pd.DataFrame | None = None
         self.sample_error: str | None = None
@@ -918,12 +956,13 @@ class ImportWizard(QWizard):
         files = list(self.files)
         profile = None if kind == "areas" else copy.deepcopy(self.profile)
         area_kind = self.area_kind
+        name_field = self.name_field
         self.settings.set("import/kind", kind)
         self.settings.set("import/last_folder", str(Path(files[0]).parent))
 
         def job(progress, should_stop):
             return import_files(work, kind, files, profile=profile, progress=progress, should_stop=should_stop,
-                                area_kind=area_kind)
+                                area_kind=area_kind, name_field=name_field)
 
         self.importer.start(job, "the import")
 

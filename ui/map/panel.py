@@ -497,6 +497,10 @@ class MapPanel(QWidget):
             if area is None:
                 return False
             shape = area.geometry
+            if shape is None:
+                self.figures_panel.message.setText("This district is known only from the records' district column "
+                                                   "and has no boundary yet; import the district boundaries first.")
+                return False
         if getattr(shape, "geom_type", "Polygon") == "MultiPolygon":
             self.figures_panel.message.setText("This area has several separate parts; the map edits one-part "
                                                "boundaries. Draw a new shape instead.")
@@ -603,7 +607,7 @@ class MapPanel(QWidget):
         kind, _, name = (self.editing_key or "").partition(":")
         ws = self.state.workspace
         a = ws.area(name, kind) if ws is not None and name else None
-        return shape_from_geometry(a.geometry) if a is not None else None
+        return shape_from_geometry(a.geometry) if a is not None and a.geometry is not None else None
 
     def undo(self) -> None:
         if self.editor is not None:

@@ -7,6 +7,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from ui import compat
+from workstation.engine.areas import canonical_key
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -107,8 +108,11 @@ class AreaBar(QWidget):
 
     def sync_from_state(self) -> None:
         with QSignalBlocker(self.area_combo):
+            # "district:007", "district:District 7" and "district:7" are one district (areas.canonical_key)
+            wanted = canonical_key(self.state.area_key) if self.state.area_key else None
             for row in range(self._model.rowCount()):
-                if self._model.item(row).data(KEY_ROLE) == self.state.area_key:
+                key = self._model.item(row).data(KEY_ROLE)
+                if key and canonical_key(key) == wanted:
                     self.area_combo.setCurrentIndex(row)
                     break
         with QSignalBlocker(self.date_edit):

@@ -1,8 +1,14 @@
 """Districts, target areas and the city outline from GeoJSON or ESRI shapefiles.
 
-Geometry is converted to WGS84 (the GeoJSON 'crs' member or the shapefile's .prj says what it was in); features
-that share a district name are dissolved into one polygon (Chicago publishes beats, not districts); invalid polygons
-are repaired with shapely.make_valid and reported, never fatal.
+Geometry is converted to WGS84 (the GeoJSON 'crs' member or the shapefile's .prj says what it was in); invalid
+polygons are repaired with shapely.make_valid and reported, never fatal.
+
+The file is understood, not just read (``name_field``): the field that names each feature is the one whose values
+match the district values the workspace's records carry, else a name-like field (DISTRICT, DIST_NUM, POLICE,
+PRECINCT, ... for districts; NAME, NEIGHBORHD, ... for other areas), else any text field that tells the features
+apart; features sharing a name are dissolved into one (Chicago publishes beats, not districts; Milwaukee's district
+4 is two records). Districts vs target areas follows from that field: a match with the records' districts or a
+district-like field with a district-sized number of names means districts. The analyst overrides either.
 """
 from __future__ import annotations
 
@@ -21,14 +27,22 @@ from workstation.ingest.result import ImportResult, stop_import
 
 log = logging.getLogger(__name__)
 
-# Property names that carry a district key, most specific first (PHL has DISTRICT_, DIST_NUM and DIST_NUMC).
-DISTRICT_KEYS = ("district", "dist_num", "dist_numc", "district_", "district_id", "dist", "police_district",
-                 "precinct", "pct", "division", "beat_num", "beat", "name")
-TARGET_KEYS = ("name", "area_name", "target_area", "zone", "label", "title", "id")
+# Field names that name a district, most specific first (PHL has DISTRICT_, DIST_NUM and DIST_NUMC; Milwaukee's
+# district layer calls it POLICE; NYC's precinct layer Precinct).
+DISTRICT_KEYS = ("district", "dist_num", "dist_numc", "district_", "police_district", "police", "district_id",
+                 "dist", "dist_no", "district_no", "precinct", "pct", "police_precinct", "division")
+# Field names that name other areas (neighbourhoods, zones, beats, wards), most specific first.
+TARGET_KEYS = ("name", "area_name", "target_area", "neighborhd", "neighborhood", "neighbourhood", "nbhd", "nbhd_name",
+               "hood", "community", "community_area", "zone", "label", "title", "beat", "beat_num", "sector", "ward",
+               "tract", "id")
 POPULATION_KEYS = ("population", "pop", "pop2020", "pop2010", "total_pop", "totpop", "pop_total")
-DISTRICTISH = ("district", "dist_num", "dist_numc", "precinct", "pct", "police_district", "district_")
-
-
+# Fields that never name a feature: ids of the record, measurements, contact details.
+NOT_NAMES = ("objectid", "fid", "ogc_fid", "globalid", "shape_area", "shape_leng", "shape_length", "shape__area",
+             "shape__length", "area", "perimeter", "sum_area", "area_sqmi", "acres", "sq_mi", "sqmi", "st_area",
+             "st_length", "len", "length", "phone", "location", "address", "socrataid", "created", "modified",
+             "last_edited_date", "created_date")
+MAX_DISTRICTS = 100  # more names than this is a finer layer (beats, blocks), not districts
+MATCH_SHARE = 0.5  # Jaccard overlap with the records' district keys that makes a field the district field
 def _norm(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", str(name).lower()).strip("_")
 
@@ -146,9 +160,94 @@ def _pick(props_list, keys) -> str | None:
     return None
 
 
-def guess_area_kind(props_list) -> str:
-    names = {_norm(k) for p in props_list for k in p}
-    return "districts" if any(k in names for k in DISTRICTISH) else "target_areas"
+def _text(v) -> str | None:
+    """A property value as a name: whole numbers without '.0', blanks as None."""
+    if v is None:
+        return None
+    if isinstance(v, float):
+        if v != v:
+            return None
+        if v.is_integer():
+            return str(int(v))
+    t = str(v).strip()
+    return t or None
+
+
+def _fields(props_list) -> list:
+    out: dict = {}
+    for p in props_list:
+        for k in p:
+            out.setdefault(k, None)
+    return list(out)
+
+
+def _usable(props_list, field) -> bool:
+    """A field that could name features: filled on at least half of them, and not an id or a measurement."""
+    if _norm(field).lstrip("_") in NOT_NAMES:
+        return False
+    vals = [_text(p.get(field)) for p in props_list]
+    return sum(v is not None for v in vals) >= max(1, len(vals) // 2)
+
+
+def name_field(props_list, record_keys=None, wanted: str | None = None, label: str = "") -> tuple[str | None, str]:
+    """(the field that names each feature, why): ``wanted`` when given; else the field whose values best match the
+    records' district keys (Jaccard >= MATCH_SHARE); else a district-like or name-like field; else the text field
+    that tells most features apart. None only when no field can name a feature."""
+    fields = _fields(props_list)
+    if wanted:
+        for f in fields:
+            if f == wanted or _norm(f) == _norm(wanted):
+                return f, "chosen"
+        raise UserError(f"{label}: the boundary file has no field '{wanted}' (its fields: "
+                        f"{', '.join(map(str, fields)) or 'none'}); pick one of those with --name-field.")
+    usable = [f for f in fields if _usable(props_list, f)]
+    if record_keys:
+        rk = set(record_keys)
+        best, best_score = None, 0.0
+        for f in usable:
+            vals = {normalise_district(v) for v in (p.get(f) for p in props_list)} - {None}
+            hit = len(vals & rk)
+            score = hit / len(vals | rk) if hit else 0.0
+            if score > best_score:
+                best, best_score = f, score
+        if best is not None and best_score >= MATCH_SHARE:
+            return best, "matches the records' districts"
+    by_norm = {_norm(f): f for f in usable}
+    for k in DISTRICT_KEYS:
+        if k in by_norm:
+            return by_norm[k], "district field"
+    for k in TARGET_KEYS:
+        if k in by_norm:
+            return by_norm[k], "name field"
+    best, best_n = None, 1
+    for f in usable:
+        vals = [_text(p.get(f)) for p in props_list]
+        if all(v is None or re.fullmatch(r"-?[\d.]+", v) for v in vals):
+            continue  # numbers that no name-like field holds are measurements or ids
+        n = len({v for v in vals if v is not None})
+        if n > best_n:
+            best, best_n = f, n
+    if best is not None:
+        return best, "text field"
+    return None, "none"
+
+
+def decide_kind(props_list, field: str | None, why: str) -> str:
+    """Districts when the naming field matches the records' districts, or is district-like and names a
+    district-sized number of areas; otherwise target areas."""
+    if field is None:
+        return "target_areas"
+    names = {normalise_district(p.get(field)) for p in props_list} - {None}
+    if why == "matches the records' districts":
+        return "districts"
+    if _norm(field) in DISTRICT_KEYS and len(names) <= MAX_DISTRICTS:
+        return "districts"
+    return "target_areas"
+
+
+def guess_area_kind(props_list, record_keys=None) -> str:
+    f, why = name_field(props_list, record_keys)
+    return decide_kind(props_list, f, why)
 
 
 def read_features(path) -> tuple[list, str | None]:
@@ -162,8 +261,9 @@ def read_features(path) -> tuple[list, str | None]:
     return _read_geojson(path, data)
 
 
-def read_areas(path, area_kind: str | None = None):
-    """(areas, warnings, rows_read, rejected_by_reason) from a GeoJSON or shapefile, in WGS84; nothing changes."""
+def read_areas(path, area_kind: str | None = None, name_field_wanted: str | None = None, record_keys=None):
+    """(areas, warnings, rows_read, rejected_by_reason) from a GeoJSON or shapefile, in WGS84; nothing changes.
+    ``record_keys``: the district keys the workspace's records carry (they pick the naming field)."""
     import shapely
 
     from workstation.engine.geometry import transform_geometry
@@ -173,9 +273,8 @@ def read_areas(path, area_kind: str | None = None):
     feats, crs = read_features(path)
     if not feats:
         raise UserError(f"{path.name}: the file holds no features.")
-    kind = area_kind or guess_area_kind([p for p, _ in feats])
-    if kind not in ("districts", "target_areas", "city"):
-        raise UserError(f"Unknown area kind '{kind}'; use districts, target_areas or city.")
+    if area_kind is not None and area_kind not in ("districts", "target_areas", "city"):
+        raise UserError(f"Unknown area kind '{area_kind}'; use districts, target_areas or city.")
     rejected: dict = {}
     good = []
     for i, (props, geom) in enumerate(feats):
@@ -204,17 +303,26 @@ def read_areas(path, area_kind: str | None = None):
                         "coordinate system they are in; add a .prj (shapefile) or a 'crs' member (GeoJSON).")
     props_list = [p for p, _ in good]
     pop_key = _pick(props_list, POPULATION_KEYS)
+    field, why = name_field(props_list, record_keys, name_field_wanted, path.name)
+    kind = area_kind or decide_kind(props_list, field, why)
     groups: dict = {}
     if kind == "city":
         groups["City"] = [(p, g) for p, g in good]
     else:
-        key = _pick(props_list, DISTRICT_KEYS if kind == "districts" else TARGET_KEYS)
+        unnamed = 0
         for i, (p, g) in enumerate(good):
-            raw = p.get(key) if key else None
-            name = normalise_district(raw) if kind == "districts" else (str(raw).strip() if raw not in (None, "")
-                                                                         else None)
-            name = name or f"Area {i + 1}"
+            raw = p.get(field) if field else None
+            name = normalise_district(raw) if kind == "districts" else _text(raw)
+            if name is None:
+                unnamed += 1
+                name = f"Area {i + 1}"
             groups.setdefault(name, []).append((p, g))
+        if field is None:
+            warnings.append(f"{path.name}: no field names the features, so they are called Area 1, Area 2, ...; "
+                            "rename them in the workspace or add a name field to the file.")
+        elif unnamed:
+            warnings.append(f"{path.name}: {unnamed} features have no {field}; they are called 'Area N' by their "
+                            "place in the file.")
     areas = []
     one_kind = {"districts": "district", "target_areas": "target_area", "city": "city"}[kind]
     for name, members in groups.items():
@@ -227,8 +335,51 @@ def read_areas(path, area_kind: str | None = None):
         areas.append(Area(name=name, kind=one_kind, geometry=geom, population=pop, source=path.name))
     if kind != "city" and len(groups) < len(good):
         warnings.append(f"{path.name}: {len(good)} features were dissolved into {len(groups)} {kind.replace('_', ' ')}"
-                        " by name.")
+                        f" by their {field}.")
     return areas, warnings, len(feats), rejected
+
+
+OUTSIDE_WARNING = "most points fall outside the city's districts — is the EPSG code right?"
+
+
+def district_union(ws: Workspace):
+    """The union of the district polygons, else the city outline; None when the workspace has neither."""
+    import shapely
+
+    geoms = [a.geometry for a in ws.districts if a.geometry is not None] or \
+        ([ws.city.geometry] if ws.city is not None and ws.city.geometry is not None else [])
+    if not geoms:
+        return None
+    return shapely.union_all(geoms) if len(geoms) > 1 else geoms[0]
+
+
+def inside_count(ws: Workspace, lat, lon) -> tuple[int | None, int]:
+    """(inside, total) of the points with usable coordinates; inside is None without districts or outline."""
+    from workstation.engine.geometry import contains
+
+    lat = np.asarray(lat, dtype="float64")
+    lon = np.asarray(lon, dtype="float64")
+    have = np.isfinite(lat) & np.isfinite(lon)
+    total = int(have.sum())
+    g = district_union(ws)
+    if g is None:
+        return None, total
+    return int(contains(g, lon[have], lat[have]).sum()), total
+
+
+def _recheck_records(ws: Workspace) -> list:
+    """The wrong-EPSG check again once boundaries arrive after the records: most points outside the new districts."""
+    if district_union(ws) is None:
+        return []
+    out = []
+    for kind, frame in ws.frames.items():
+        if "lat" not in frame or not len(frame):
+            continue
+        inside, total = inside_count(ws, frame["lat"].to_numpy(), frame["lon"].to_numpy())
+        if inside is not None and total and inside < total / 2:
+            out.append(f"{kind}: {OUTSIDE_WARNING} ({total - inside:,} of {total:,} located records are outside the "
+                       "boundaries just loaded; check the EPSG code of the records' profile).")
+    return out
 
 
 def _num(v):
@@ -243,14 +394,27 @@ def _sort_key(name: str):
     return (0, int(name), "") if name.isdigit() else (1, 0, name)
 
 
-def import_areas(ws: Workspace, paths, area_kind: str | None = None, progress=None, should_stop=None):
+def record_district_keys(ws: Workspace) -> set:
+    """Every district key the workspace's records carry (what a boundary file's naming field should match)."""
+    keys: set = set()
+    for kind, frame in ws.frames.items():
+        if "district" in frame and len(frame):
+            s = frame["district"]
+            vals = s.cat.categories if hasattr(s, "cat") else s.dropna().unique()
+            keys |= {normalise_district(v) for v in vals} - {None}
+    return keys
+
+
+def import_areas(ws: Workspace, paths, area_kind: str | None = None, progress=None, should_stop=None,
+                 name_field: str | None = None):
     result = ImportResult(kind="areas")
     staged = []
+    record_keys = record_district_keys(ws)
     for i, p in enumerate(paths):
         stop_import(should_stop)
         p = Path(p)
         data = readers.read_bytes(p)  # for the log's size and hash (a shapefile: its .shp part)
-        areas, warnings, n, rejected = read_areas(p, area_kind)
+        areas, warnings, n, rejected = read_areas(p, area_kind, name_field, record_keys)
         staged.append((p, data, areas, warnings, n, rejected))
         if progress:
             progress((i + 1) / len(paths) * 0.9)
@@ -283,7 +447,7 @@ def import_areas(ws: Workspace, paths, area_kind: str | None = None, progress=No
                 a.created = old.created
                 a.history = list(old.history)
                 a.version = old.version
-                if not old.geometry.equals(a.geometry):
+                if old.geometry is not None and not old.geometry.equals(a.geometry):  # None: from the records
                     a.history.append({"version": old.version, "geojson": shapely.to_geojson(old.geometry),
                                       "changed": now_stamp(), "note": f"replaced by {p.name}"})
                     a.version = old.version + 1
@@ -298,6 +462,19 @@ def import_areas(ws: Workspace, paths, area_kind: str | None = None, progress=No
         result.records += len(areas)
         result.files.append({k: entry[k] for k in ("file_name", "load_id", "rows_read", "accepted", "rejected",
                                                    "added", "replaced")})
+    # polygons take over from districts known only from the records' district column
+    polygons = {a.name for _, _, areas, *_ in staged for a in areas if a.kind == "district"}
+    if polygons:
+        stale = [a for a in ws.districts if a.geometry is None and a.name not in polygons]
+        if stale:
+            ws.areas = [a for a in ws.areas if not (a.kind == "district" and a.geometry is None
+                                                   and a.name not in polygons)]
+            result.warnings.append(
+                f"District boundaries are now loaded; {len(stale)} districts named only by the records' district "
+                f"column have no polygon and were removed ({', '.join(sorted((a.name for a in stale), key=_sort_key))}"
+                "); their records count citywide.")
+    if polygons or any(a.kind == "city" for _, _, areas, *_ in staged for a in areas):
+        result.warnings += _recheck_records(ws)
     ws.import_log.extend(entries)
     ws.changed("areas")  # once for the whole import, not once per polygon
     result.profile = "areas"

@@ -33,7 +33,7 @@ def cli_import(args) -> int:
     ws = Workspace.open(path) if path.exists() else Workspace()
     profile = Profile.load(args.profile) if getattr(args, "profile", None) else None
     result = import_files(ws, args.kind, [Path(f) for f in args.files], profile=profile,
-                          area_kind=getattr(args, "area_kind", None))
+                          area_kind=getattr(args, "area_kind", None), name_field=getattr(args, "name_field", None))
     ws.save(path)
     print(_human(result, args.kind))
     if getattr(args, "json", False):

@@ -20,13 +20,12 @@ from workstation.core import schema
 from workstation.core.errors import UserError
 from workstation.core.workspace import Workspace, now_stamp
 from workstation.ingest import readers
-from workstation.ingest.boundaries import import_areas
+from workstation.ingest.boundaries import OUTSIDE_WARNING, district_union, import_areas, inside_count
 from workstation.ingest.dates import parse_dates
 from workstation.ingest.profiles import (Profile, detect_headerless, detect_profile, is_optional, norm_name, norm_value,
                                         resolve_column)
 from workstation.ingest.result import ImportResult, stop_import
 
-OUTSIDE_WARNING = "most points fall outside the city's districts — is the EPSG code right?"
 DUPLICATE_REASON = "exact duplicate of an earlier row"
 FUTURE_REASON = "date in the future"
 TRUE_VALUES = ("Y", "YES", "TRUE", "T", "1", "X", "1.0")
@@ -433,10 +432,29 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
 
     # ---- categories ----
     cat = None
+    listed = None  # (row of each listed offense, its category, its text) when a cell lists several
     counts_matrix = None
     if kind in ("offenses", "calls", "activity", "people") and not wide_flags and not wide_counts:
         fld = "role" if kind == "people" else "category"
-        if fld in profile.columns:
+        if fld in profile.columns and profile.category_separator and kind == "offenses":
+            # one cell lists every offense of the incident ("Burglary; Theft"): one record per listed offense
+            src = r.get(fld)
+            parts = _as_text(src).str.split(profile.category_separator, regex=True).explode()
+            part_rows = np.asarray(parts.index, dtype=np.int64)  # the frame's RangeIndex: row positions
+            parts = parts.astype("str").str.strip()
+            parts = parts.where(parts != "").reset_index(drop=True)
+            part_cat = _categorical(parts, _category_fn(profile))
+            has_value = np.zeros(n, dtype=bool)
+            has_value[part_rows[parts.notna().to_numpy()]] = True
+            mapped = np.zeros(n, dtype=bool)
+            mapped[part_rows[np.asarray(pd.notna(part_cat))]] = True
+            reject(~has_value, "no category value")
+            reject(~mapped, "category not mapped")
+            listed = (part_rows, part_cat, parts)
+            cat = pd.Categorical([None] * n, categories=part_cat.categories)  # per record, set below
+            if "offense_code" not in profile.columns:
+                cols["offense_code"] = _as_text(src, strip=False)
+        elif fld in profile.columns:
             src = r.get(fld)
             cat = _categorical(src, _category_fn(profile))
             word = "role" if kind == "people" else "category"
@@ -572,6 +590,18 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
         else:
             rec = pd.DataFrame({"_row": np.zeros(0, np.int64)})
         rec = rec.drop(columns=[c for c in ("_src",) if c in rec])
+    elif listed is not None:
+        part_rows, part_cat, parts = listed
+        sel = np.flatnonzero(ok[part_rows] & np.asarray(pd.notna(part_cat)))
+        take = part_rows[sel]
+        part = _take(base, take)
+        part["category"] = part_cat.take(sel)
+        part["offense_code"] = parts.to_numpy(dtype=object)[sel]
+        inc = ids.iloc[take].reset_index(drop=True)
+        part["incident_id"] = inc
+        part["_row"] = take
+        rec = pd.DataFrame(part)
+        rec["record_id"] = _suffix_duplicates(inc.astype("str") + ":" + rec["category"].astype("str"))
     else:
         take = keep
         if kind == "shootings" and "victims" in profile.columns:
@@ -871,29 +901,6 @@ def prepare_file(path, kind: str, profile: Profile | None = None, should_stop=No
                      duplicates=mapped.duplicates, merged=mapped.merged)
 
 
-def _district_union(ws: Workspace):
-    import shapely
-
-    geoms = [a.geometry for a in ws.districts if a.geometry is not None] or \
-        ([ws.city.geometry] if ws.city is not None and ws.city.geometry is not None else [])
-    if not geoms:
-        return None
-    return shapely.union_all(geoms) if len(geoms) > 1 else geoms[0]
-
-
-def _inside_count(ws: Workspace, lat, lon) -> tuple[int | None, int]:
-    from workstation.engine.geometry import contains
-
-    lat = np.asarray(lat, dtype="float64")
-    lon = np.asarray(lon, dtype="float64")
-    have = np.isfinite(lat) & np.isfinite(lon)
-    total = int(have.sum())
-    g = _district_union(ws)
-    if g is None:
-        return None, total
-    return int(contains(g, lon[have], lat[have]).sum()), total
-
-
 # Codes a district column carries that name no district: outside the city, the city as a whole, other agencies
 # (Milwaukee's calls feed: SPD = school police, OCOE = the county's office of emergency management).
 NOT_DISTRICT_CODES = frozenset({"OUT", "OUTSIDE", "CITY", "CITYWIDE", "SPD", "OCOE", "OOJ", "OOC", "OTHER", "NONE",
@@ -996,7 +1003,7 @@ def points_inside_city(ws: Workspace, df: pd.DataFrame, profile: Profile) -> tup
     workspace's districts (or city outline). ``inside`` is None when the workspace has no geography to check."""
     r = _Resolver(df, profile, "preview")
     lat, lon = _coordinates(r, profile)
-    return _inside_count(ws, lat, lon)
+    return inside_count(ws, lat, lon)
 
 
 def category_value_counts(df: pd.DataFrame, profile: Profile) -> pd.DataFrame:
@@ -1026,7 +1033,7 @@ def category_value_counts(df: pd.DataFrame, profile: Profile) -> pd.DataFrame:
 
 def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None,
                  progress: Callable[[float], None] | None = None, should_stop: Callable[[], bool] | None = None,
-                 area_kind: str | None = None) -> ImportResult:
+                 area_kind: str | None = None, name_field: str | None = None) -> ImportResult:
     """Import files into ``ws`` (see the module doc). ``kind`` 'areas' imports GeoJSON/shapefiles as areas."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -1034,7 +1041,8 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
     if not paths:
         raise UserError("No files were given to import.")
     if kind == "areas":
-        return import_areas(ws, paths, area_kind=area_kind, progress=progress, should_stop=should_stop)
+        return import_areas(ws, paths, area_kind=area_kind, progress=progress, should_stop=should_stop,
+                            name_field=name_field)
     if kind not in schema.DATASETS:
         raise UserError(f"Unknown kind '{kind}'; use one of {', '.join(schema.DATASET_KINDS)} or areas.")
 
@@ -1053,7 +1061,7 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
     next_id = ws.next_load_id()
     log_entries, rejects, result = [], {}, ImportResult(kind=kind)
     record_districts: dict = {}  # district key -> the file whose district column named it first
-    union = _district_union(ws) if kind != "people" else None
+    union = district_union(ws) if kind != "people" else None
     for prep in prepared:
         load_id = next_id
         next_id += 1

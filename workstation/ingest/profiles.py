@@ -50,6 +50,7 @@ class Profile:
     categories: dict = field(default_factory=dict)  # source value -> canonical category
     category_patterns: list = field(default_factory=list)  # [[regex, category], ...] tried on unmapped values
     category_default: str | None = None  # unmapped values get this; None: the row is rejected
+    category_separator: str | None = None  # the category cell lists several offenses: a regex that splits them
     flag_columns: dict = field(default_factory=dict)  # WIBR layout: source column -> category or rule dict
     count_columns: dict = field(default_factory=dict)  # wide activity layout: source column -> category
     flags: dict = field(default_factory=dict)  # firearm / carjacking / cleared / fatal: {"column", "pattern"|"true_values"}
@@ -173,6 +174,7 @@ def is_optional(fld: str, spec) -> bool:
 _FIELD_TYPES = {
     "name": str, "kind": str, "description": str, "match": dict, "header": bool, "sheet": (str, int),
     "columns": dict, "categories": dict, "category_patterns": list, "category_default": str, "flag_columns": dict,
+    "category_separator": str,
     "count_columns": dict, "flags": dict, "date_formats": list, "dayfirst": bool, "timezone": dict,
     "epsg": (int, str), "constants": dict, "id_from": list,
 }
