@@ -277,6 +277,7 @@ class FilesPage(QWizardPage):
         try:
             feats, _crs = read_features(first)
         except Exception as exc:  # noqa: BLE001 - shown as a sentence; the import reports it again
+            log.info("boundary preview of %s failed: %s", first, exc)
             return f"{head} <span style='color:#a11'>{html.escape(str(exc))}</span>"
         props = [p for p, _ in feats]
         fields = list(dict.fromkeys(k for p in props for k in p))

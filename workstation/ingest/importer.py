@@ -108,12 +108,12 @@ def _numeric(s: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         return s.to_numpy(dtype="float64", na_value=np.nan)
     if s.dtype == "str":
-        try:  # a clean column (the usual case) casts in one Arrow pass; anything odd takes the careful path
-            import pyarrow as pa
-            import pyarrow.compute as pc
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
+        try:  # a clean column (the usual case) casts in one Arrow pass; anything odd takes the careful path
             return pc.cast(pa.array(s.array), pa.float64()).to_numpy(zero_copy_only=False)
-        except Exception:
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             pass
     t = s.astype("str").str.strip().str.replace(",", "", regex=False)
     return pd.to_numeric(t, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
