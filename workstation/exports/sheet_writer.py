@@ -136,6 +136,7 @@ class SheetWriter:
     _notes_written: set[str] = field(default_factory=set)
     _blocks: list[tuple[int, int]] = field(default_factory=list)  # rows a table occupies: kept on one page
     _images: list[tuple[int, float]] = field(default_factory=list)  # (first column, width in points) of pictures
+    _page_starts: set[int] = field(default_factory=set)  # rows that begin a printed page (a map under its title)
 
     @classmethod
     def new(cls, wb, title: str, footer_text: str = "", max_text_width: float = 40.0) -> "SheetWriter":
@@ -193,6 +194,9 @@ class SheetWriter:
         from openpyxl.drawing.image import Image
 
         start = self.row
+        # a map fills most of a page: it starts one (with its title), unless the sheet's heading is all above it
+        if start > self.heading_rows + 2:
+            self._page_starts.add(start)
         if title:
             write_text(self.ws.cell(row=self.row, column=first_col), title, st.FONT_TABLE_TITLE, st.ALIGN_NOTE)
             self._spans.append(_Span(self.row, first_col, None, title, 11))
@@ -499,7 +503,11 @@ class SheetWriter:
         r = 1
         while r <= last:
             cap = avail_h - (0.0 if first_page else titles)
-            if r in starts and y > 0:
+            if r in self._page_starts and y > 0:
+                ws.row_breaks.append(Break(id=r - 1))
+                y, first_page = 0.0, False
+                cap = avail_h - titles
+            elif r in starts and y > 0:
                 block = sum(height(k) for k in range(r, starts[r] + 1))
                 if y + block > cap and block <= avail_h - titles:
                     ws.row_breaks.append(Break(id=r - 1))

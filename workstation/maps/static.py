@@ -28,11 +28,6 @@ MAP_MEASURES = ("homicides", "nonfatal_shooting_victims")
 MARKERS = {"homicides": ("#7b0000", "o", 34, 0.95), "nonfatal_shooting_victims": ("#e67e22", "^", 16, 0.85)}
 DISTRICT_EDGE = "#555555"
 CITY_FILL = "#f4f4f2"
-# Getis-Ord Gi* bins as ArcGIS draws them: hot 99/95/90% red, not significant white-ish, cold blue
-GI_COLOURS = {3: "#d62f27", 2: "#ed7551", 1: "#fab984", 0: "#f2f0e6", -1: "#c0ccbe", -2: "#849eba", -3: "#4575b5"}
-GI_LABELS = {3: "Hot spot, 99% confidence", 2: "Hot spot, 95% confidence", 1: "Hot spot, 90% confidence",
-             0: "Not significant", -1: "Cold spot, 90% confidence", -2: "Cold spot, 95% confidence",
-             -3: "Cold spot, 99% confidence"}
 
 
 @dataclass
@@ -86,7 +81,7 @@ def citywide_map(ws, as_of, *, width_in: float = 9.0, height_in: float = 6.0, dp
     _basemap(ax, ws, proj, label_districts=True)
     layers = _records(ax, ws, proj, as_of, None, catalog)
     _fit(ax, view)
-    title = f"Homicides and non-fatal shootings, {_window_text(as_of)}, citywide"
+    title = f"Homicides and non-fatal shootings, {window_text(as_of)}, citywide"
     return _finish(fig, ax, side, title, layers, ws, dpi, width_in, height_in, extra_handles=_outline_handles(ws))
 
 
@@ -126,7 +121,7 @@ def target_areas_map(ws, as_of, area_keys: list[str], *, width_in: float = 9.0, 
     _fit(ax, view)
     names = ", ".join(r.label for r in refs)
     if title is None:
-        title = f"{names}: homicides and non-fatal shootings, {_window_text(as_of)}"
+        title = f"{names}: homicides and non-fatal shootings, {window_text(as_of)}"
     in_layers = [(f"{lab} inside {'the area' if len(refs) == 1 else 'the areas'}", n, h)
                  for lab, (n, h) in inside.items()]
     elsewhere = sum(n for _l, n, _h in layers) - sum(n for n, _h in inside.values())
@@ -137,37 +132,37 @@ def target_areas_map(ws, as_of, area_keys: list[str], *, width_in: float = 9.0, 
     return img
 
 
-def hotspot_map(ws, cells, *, title: str, cell_size_m: float, lon_col: str = "lon", lat_col: str = "lat",
-                bin_col: str = "gi_bin", width_in: float = 9.0, height_in: float = 6.0, dpi: int = PRINT_DPI,
+def hotspot_map(ws, cells_lonlat, bins, *, colours: dict, labels: dict, title: str, counts_by_bin: dict | None = None,
+                width_in: float = 9.0, height_in: float = 6.0, dpi: int = PRINT_DPI,
                 notes: list[str] | None = None) -> MapImage:
-    """Getis-Ord Gi* cells (a table with each cell's centre lon/lat and its confidence bin -3..3) as squares
-    ``cell_size_m`` wide, coloured as ArcGIS colours them, over the districts and target areas."""
-    from matplotlib.collections import PatchCollection
-    from matplotlib.patches import Patch, Rectangle
+    """Getis-Ord Gi* cells (lon/lat polygons with their confidence bin -3..3) painted in ``colours`` by bin over the
+    districts and target areas; bin 0 (not significant) is left unpainted so the districts read through.
+    ``counts_by_bin`` (default: the cells given) gives the legend's cell counts."""
+    from matplotlib.patches import Patch
 
     proj = _Projection(ws)
     city = area_mod.city_geometry(ws)
     view = _padded(proj.geom(city).bounds, 0.03)
     fig, ax, side = _figure(view, width_in, height_in, dpi)
     _basemap(ax, ws, proj, label_districts=True)
-    bins = np.asarray(cells[bin_col], dtype="int64") if len(cells) else np.zeros(0, dtype="int64")
-    x, y = proj.points(np.asarray(cells[lon_col], dtype="float64"), np.asarray(cells[lat_col], dtype="float64")) \
-        if len(cells) else (np.zeros(0), np.zeros(0))
-    half = cell_size_m / 2
-    shown = bins != 0            # not-significant cells stay unpainted: the districts read through
-    rects = [Rectangle((xi - half, yi - half), cell_size_m, cell_size_m) for xi, yi in zip(x[shown], y[shown])]
-    if rects:
-        pc = PatchCollection(rects, facecolors=[GI_COLOURS[int(b)] for b in bins[shown]], edgecolors="none",
-                             alpha=0.85, zorder=3)
-        ax.add_collection(pc)
+    bins = np.asarray(bins, dtype="int64")
+    for b in sorted(set(bins.tolist())):
+        if b == 0:
+            continue
+        import shapely
+
+        shape = proj.geom(shapely.union_all(list(np.asarray(cells_lonlat, dtype=object)[bins == b])))
+        p = _patch(shape, facecolor=colours[b], edgecolor="none", alpha=0.85, zorder=3)
+        if p is not None:
+            ax.add_patch(p)
     _basemap(ax, ws, proj, label_districts=False, lines_only=True)
     _fit(ax, view)
-    present = sorted({int(b) for b in bins}, reverse=True)
-    layers = [(GI_LABELS[b], int((bins == b).sum()), Patch(facecolor=GI_COLOURS[b], edgecolor="#999999",
-                                                           linewidth=0.4)) for b in present]
-    img = _finish(fig, ax, side, title, layers, ws, dpi, width_in, height_in,
-                  extra_handles=_outline_handles(ws), count_word="cells", notes=notes or [])
-    return img
+    if counts_by_bin is None:
+        counts_by_bin = {int(b): int((bins == b).sum()) for b in set(bins.tolist())}
+    layers = [(labels[b], n, Patch(facecolor=colours[b] if b else "none", edgecolor="#999999", linewidth=0.4))
+              for b, n in sorted(counts_by_bin.items(), reverse=True) if n]
+    return _finish(fig, ax, side, title, layers, ws, dpi, width_in, height_in,
+                   extra_handles=_outline_handles(ws), count_word="cells", notes=notes or [])
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -373,7 +368,7 @@ def _north_arrow(ax) -> None:
                 bbox={"boxstyle": "circle,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
 
 
-def _window_text(as_of) -> str:
+def window_text(as_of) -> str:
     import datetime as dt
 
     d = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of)[:10])
@@ -421,4 +416,4 @@ def _finish(fig, ax, side, title, layers, ws, dpi, width_in, height_in, extra_ha
 
 
 __all__ = ["MapImage", "citywide_map", "target_areas_map", "hotspot_map", "can_draw", "nice_scale_miles",
-           "PRINT_DPI", "GI_COLOURS"]
+           "PRINT_DPI", "window_text"]
