@@ -34,15 +34,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import bench_env  # noqa: E402,F401 - this checkout on sys.path, Qt offscreen (see bench_env.py)
 
 
 def demo_version() -> str:
     import hashlib
 
     h = hashlib.sha1()
-    for name in ("demo.py", "demo_city.py"):
-        h.update((ROOT / "workstation" / name).read_bytes())
+    for f in sorted((ROOT / "workstation" / "demo").glob("*.py")):
+        h.update(f.read_bytes())
     return h.hexdigest()[:10]
 
 
@@ -65,10 +65,6 @@ def main() -> None:
     ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / f"psp_drag_bench_demo_{demo_version()}.psw"),
                     help="the demo workspace, built once (named by a hash of the demo's code, so a change rebuilds)")
     args = ap.parse_args()
-
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
     from ui.map.scheme import register_scheme
 
     register_scheme()

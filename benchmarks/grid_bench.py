@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import bench_env  # noqa: E402,F401 - this checkout on sys.path, Qt offscreen (see bench_env.py)
 from workstation.core import schema  # noqa: E402
 from workstation.engine.analysis import Analysis  # noqa: E402
 from workstation.engine.measures import default_catalog  # noqa: E402

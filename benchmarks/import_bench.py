@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import bench_env  # noqa: E402,F401 - this checkout on sys.path, Qt offscreen (see bench_env.py)
 
 CODES = np.array(["09A", "11A", "120", "13A", "13B", "220", "23F", "23H", "240", "200", "290", "35A", "520", "90Z"])
 WEAPONS = np.array(["", "", "", "HANDGUN", "PERSONAL WEAPON", "KNIFE/CUTTING INSTRUMENT", "NONE"])

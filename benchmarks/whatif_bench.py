@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import bench_env  # noqa: E402,F401 - this checkout on sys.path, Qt offscreen (see bench_env.py)
 
 from workstation.engine import geometry as geo  # noqa: E402
 from workstation.whatif.engine import InvalidShape, build_whatif  # noqa: E402
@@ -129,9 +129,6 @@ def bench_moves(ws: Workspace, moves: int, seed: int = 7) -> dict:
 
 
 def bench_map(n_points: int) -> dict:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
     from ui.map.scheme import register_scheme
 
     register_scheme()

@@ -17,66 +17,14 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import FRAME_PRELUDE, ROOT, child_env, kill_mid_write
+
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX kill -9")
 
 
-def _env(**extra):
-    env = dict(os.environ)
-    env.update(QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), **extra)
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        env["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
-    return env
-
-
-def _kill_mid_write(script: Path, args: list[str], folder: Path, partial_glob: str, env: dict, attempts: int,
-                    rng: random.Random, check) -> int:
-    """Run the writer ``attempts`` times; each time, once it has finished a write, kill it while its next temporary
-    file exists. ``check(last_done)`` verifies the target after each kill. Returns how many kills hit a write."""
-    hits = 0
-    for attempt in range(attempts):
-        proc = subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE, text=True, env=env,
-                                cwd=ROOT)
-        last_done = 0
-        try:
-            while True:
-                line = proc.stdout.readline()
-                assert line, f"the writer died on its own (exit {proc.poll()})"
-                word, num = line.split()[:2]
-                if word == "done":
-                    last_done = int(num)
-                elif word == "start" and last_done >= 1:
-                    break
-            deadline = time.monotonic() + 60
-            while not list(folder.glob(partial_glob)):          # the next write has opened its temporary file
-                assert time.monotonic() < deadline, "the writer never started its next write"
-                time.sleep(0.0005)
-            time.sleep(rng.uniform(0, 0.02 * (attempt + 1)))     # somewhere inside the write
-            hit = bool(list(folder.glob(partial_glob)))
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        hits += hit
-        check(last_done)
-        for p in folder.glob(partial_glob):     # what a crash leaves behind; the next save cleans old ones itself
-            p.unlink()
-    return hits
-
-
 # ---------------------------------------------------------------------------------------------------------------------
-AUTOSAVER = textwrap.dedent("""
-    import sys, numpy as np, pandas as pd
+AUTOSAVER = FRAME_PRELUDE + textwrap.dedent("""
     from ui import recovery
-    from workstation.core.workspace import Workspace
-    n = 300_000
-    rng = np.random.default_rng(1)
-    base = pd.DataFrame({"record_id": np.arange(n).astype(str), "incident_id": np.arange(n).astype(str),
-        "occurred": pd.Timestamp("2019-01-01") + pd.to_timedelta(rng.integers(0, 10**7, n), unit="s"),
-        "category": rng.choice(["robbery", "burglary"], n), "lat": rng.uniform(43, 43.1, n),
-        "lon": rng.uniform(-88, -87.9, n), "load_id": 1})
     ws = Workspace()
     source = sys.argv[1]
     version = 0
@@ -97,7 +45,7 @@ def test_kill_during_autosave_leaves_a_whole_recovery_file(tmp_path):
     script.write_text(AUTOSAVER)
     data_dir = tmp_path / "appdata"
     source = tmp_path / "work.psw"             # never saved: the recovery file is all there is
-    env = _env(PSP_WORKSTATION_DATA_DIR=str(data_dir))
+    env = child_env(PSP_WORKSTATION_DATA_DIR=str(data_dir))
     os.environ["PSP_WORKSTATION_DATA_DIR"] = str(data_dir)
     try:
         rec_dir = data_dir / "recovery"
@@ -115,7 +63,7 @@ def test_kill_during_autosave_leaves_a_whole_recovery_file(tmp_path):
             assert ws.dirty and ws.path == source.resolve()
 
         rec_dir.mkdir(parents=True)
-        hits = _kill_mid_write(script, [str(source)], rec_dir, ".*.saving", env, 4, random.Random(3), check)
+        hits = kill_mid_write(script, [str(source)], rec_dir, ".*.saving", env, 4, random.Random(3), check)
         assert hits >= 3, "the kill never landed while the recovery file was being written"
     finally:
         del os.environ["PSP_WORKSTATION_DATA_DIR"]
@@ -137,17 +85,7 @@ EXPORTER = textwrap.dedent("""
 """)
 
 
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
-    from workstation.demo.records import build_demo
-    from workstation.core.workspace import write_atomic
-
-    p = tmp_path_factory.mktemp("demo") / "demo.psw"
-    write_atomic(build_demo(), p, fsync=False)
-    return p
-
-
-def test_kill_during_workbook_export_leaves_the_previous_workbook_whole(tmp_path, demo_file):
+def test_kill_during_workbook_export_leaves_the_previous_workbook_whole(tmp_path, demo_path):
     from openpyxl import load_workbook
 
     script = tmp_path / "exporter.py"
@@ -170,7 +108,7 @@ def test_kill_during_workbook_export_leaves_the_previous_workbook_whole(tmp_path
         finally:
             wb.close()
 
-    hits = _kill_mid_write(script, [str(demo_file), str(out), *dates], tmp_path, ".CompStat.xlsx.*.part", _env(), 3,
+    hits = kill_mid_write(script, [str(demo_path), str(out), *dates], tmp_path, ".CompStat.xlsx.*.part", child_env(), 3,
                            random.Random(5), check)
     assert hits >= 2, "the kill never landed while the workbook was being written"
 
@@ -217,7 +155,7 @@ EDITOR = textwrap.dedent("""
 """)
 
 
-def test_the_recovery_file_brings_back_an_unsaved_boundary_edit(tmp_path, qtbot, app_dirs, demo_file):
+def test_the_recovery_file_brings_back_an_unsaved_boundary_edit(tmp_path, qtbot, app_dirs, demo_path):
     import shutil
 
     from PySide6.QtCore import QSettings
@@ -229,7 +167,7 @@ def test_the_recovery_file_brings_back_an_unsaved_boundary_edit(tmp_path, qtbot,
     from workstation.core.workspace import Workspace
 
     work = tmp_path / "city.psw"
-    shutil.copy(demo_file, work)
+    shutil.copy(demo_path, work)
     before = work.read_bytes()
     data_dir = Path(os.environ["PSP_WORKSTATION_DATA_DIR"])
     script = tmp_path / "editor.py"
@@ -237,7 +175,7 @@ def test_the_recovery_file_brings_back_an_unsaved_boundary_edit(tmp_path, qtbot,
     key = "target_area:Center Street Corridor"
     proc = subprocess.Popen([sys.executable, str(script), str(work), str(tmp_path / "child.ini"), key],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
-                            env=_env(PSP_WORKSTATION_DATA_DIR=str(data_dir)))
+                            env=child_env(PSP_WORKSTATION_DATA_DIR=str(data_dir)))
     try:
         line = proc.stdout.readline()
         assert line.startswith("autosaved "), f"the editing app failed (exit {proc.poll()}): {line!r}"

@@ -12,7 +12,6 @@ from ui import errors
 from ui.workers import TaskRunner
 from workstation.core import logs
 
-pytestmark = pytest.mark.usefixtures("no_leaks")
 
 TRACE = 'Traceback (most recent call last):\n  File "x.py", line 3, in job\nZeroDivisionError: division by zero\n'
 

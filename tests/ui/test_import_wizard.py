@@ -10,7 +10,6 @@ from workstation.core.workspace import Workspace
 
 from ui_fixtures import small_workspace
 
-pytestmark = pytest.mark.usefixtures("no_leaks")
 
 
 def _real(name):

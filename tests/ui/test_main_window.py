@@ -14,7 +14,6 @@ from workstation.reports import formatting
 from workstation.reports.compstat import compstat_grid
 from workstation.core.workspace import Area, Workspace
 
-pytestmark = pytest.mark.usefixtures("no_leaks")
 
 
 @pytest.fixture

@@ -327,7 +327,9 @@ def test_the_map_waits_while_the_figures_are_prepared(qtbot, panel):
     first = panel.last_page
     panel.state.set_ready(False)                      # the main window builds the engine's indexes in a worker
     panel.state.set_area(CORRIDOR)
-    qtbot.wait(300)
+    # the change was taken in (no rebuild pending or loading) and the panel says why it waits
+    qtbot.waitUntil(lambda: "Preparing" in panel.notice.text() and not panel._rebuild_timer.isActive()
+                    and not panel.view.loading, timeout=10000)
     assert panel.editor is None and panel.last_page is first and "Preparing" in panel.notice.text()
     panel.state.set_ready(True)
     qtbot.waitUntil(lambda: panel.editor is not None and panel.last_page is not first, timeout=10000)

@@ -16,7 +16,6 @@ from workstation.whatif import scenarios as sc
 from workstation.core.commands import freeze_shape
 from workstation.core.workspace import Workspace
 
-pytestmark = pytest.mark.usefixtures("no_leaks")
 WIDER = CORRIDOR.buffer(0.01, join_style="mitre")
 
 

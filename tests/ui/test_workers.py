@@ -59,6 +59,8 @@ def test_result_after_the_runner_was_deleted_is_dropped(qtbot):
         return "late"
 
     worker = runner.start(job)
+    delivered = []
+    worker.signals.finished.connect(lambda r: delivered.append(r))  # queued after the runner's own connection
     parent.deleteLater()
     qtbot.waitUntil(lambda: not shiboken6.isValid(runner), timeout=5_000)
     release.set()
@@ -68,7 +70,8 @@ def test_result_after_the_runner_was_deleted_is_dropped(qtbot):
     old_hook = sys.excepthook
     sys.excepthook = lambda *a: errors.append(a)
     try:
-        qtbot.wait(200)  # deliver the queued 'finished' to the deleted runner
+        # once our later connection got 'finished', the deleted runner's earlier one has been delivered too
+        qtbot.waitUntil(lambda: delivered == ["late"], timeout=5_000)
     finally:
         sys.excepthook = old_hook
     assert errors == []

@@ -12,7 +12,7 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QBrush, QColor, QGuiApplication
+from PySide6.QtGui import QAction, QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout,
                                QHeaderView, QInputDialog, QLabel, QMessageBox, QScrollArea, QSplitter,
                                QTableView, QToolButton, QVBoxLayout, QWidget)
@@ -336,34 +336,21 @@ class CompareDialog(QDialog):
             return None
         from workstation.reports.compstat import records_behind
 
-        from ui.dialogs.drill import DrillDialog
+        from ui.dialogs.drill import show_records_behind
 
         df = records_behind(self.state.workspace, key["measure"], key["area"], key["window"], key["as_of"])
         which = t.label_a if key["area"] == t.key_a else t.label_b
-        w = df.attrs.get("window")
-        span = f"{w.start:%d %b %Y} – {w.end:%d %b %Y}" if w is not None and hasattr(w, "start") else ""
-        summary = (f"<b>{html.escape(str(t.rows[row][0]))}</b> in <b>{html.escape(which)}</b>, {html.escape(span)}: "
-                   f"{formatting.format_value(df.attrs.get('figure', len(df)), 'count')}; {len(df):,d} records listed.")
-        dlg = DrillDialog(df, f"Records behind: {t.rows[row][0]} — {which}", summary, self)
-        if exec_dialog:
-            dlg.exec()
-            dlg.deleteLater()
-            return None
-        return dlg
+        return show_records_behind(self, df, t.rows[row][0], which, exec_dialog=exec_dialog)
 
     def copy_table(self) -> str:
-        m = self.model
+        from ui.dialogs.drill import copy_table
+
         t = self.table_data
         if t is None:
             return ""
         heads = ["Measure"] + [f"{g[0].split(':')[0]} {lab}" for g in t.header_groups
                                for lab in ("A", "B", "B − A", "% diff")]
-        lines = [f"A: {t.label_a}", f"B: {t.label_b}", "\t".join(heads)]
-        for r in range(m.rowCount()):
-            lines.append("\t".join((m.data(m.index(r, c)) or "") for c in range(m.columnCount())))
-        text = "\n".join(lines) + "\n"
-        QGuiApplication.clipboard().setText(text)
-        return text
+        return copy_table(self.model, [f"A: {t.label_a}", f"B: {t.label_b}", "\t".join(heads)])
 
 
 def default_pair(ws, current: str | None) -> tuple[str | None, str | None]:

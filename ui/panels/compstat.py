@@ -5,7 +5,6 @@ import logging
 import html
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
                                QTableView, QToolTip, QVBoxLayout, QWidget)
 
@@ -292,37 +291,17 @@ class CompStatPanel(StatePanel):
         except (UserError, ValueError) as exc:
             self.status_message.emit(str(exc))
             return None
-        from ui.dialogs.drill import DrillDialog
+        from ui.compat import area_label
+        from ui.dialogs.drill import show_records_behind
 
         t, r = self.model.locate(row)
-        measure = t.rows[r][0]
-        window = df.attrs.get("window")
-        span = ""
-        if window is not None and hasattr(window, "start"):
-            span = f"{window.start:%d %b %Y} – {window.end:%d %b %Y}"
-        figure = df.attrs.get("figure", len(df))
-        from ui.compat import area_label
-
-        area = area_label(ws, key["area"])
-        summary = (f"<b>{html.escape(str(measure))}</b> in <b>{html.escape(area)}</b>, "
-                   f"{html.escape(span)}: {formatting.format_value(figure, 'count')} "
-                   f"(cell: {html.escape(self.model.data(self.model.index(row, col)))}); "
-                   f"{len(df):,d} record{'s' if len(df) != 1 else ''} listed.")
-        dlg = DrillDialog(df, f"Records behind: {measure} — {area}", summary, self)
-        if exec_dialog:
-            dlg.exec()
-            dlg.deleteLater()
-            return None
-        return dlg
+        return show_records_behind(self, df, t.rows[r][0], area_label(ws, key["area"]),
+                                   self.model.data(self.model.index(row, col)), exec_dialog)
 
     def copy_grid(self) -> str:
-        m = self.model
-        lines = ["\t".join(m.columns)]
-        for r in range(m.rowCount()):
-            lines.append("\t".join((m.data(m.index(r, c)) or "") for c in range(m.columnCount())))
-        text = "\n".join(lines) + "\n"
-        QGuiApplication.clipboard().setText(text)
-        return text
+        from ui.dialogs.drill import copy_table
+
+        return copy_table(self.model, ["\t".join(self.model.columns)])
 
 
 def _num(x) -> str:

@@ -19,6 +19,7 @@ import re
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
+from workstation.reports.formatting import format_value, is_missing
 from workstation.reports.rules import round_half_away
 
 FONT_NAME = "Calibri"  # Carlito (metric-compatible) stands in for it under LibreOffice
@@ -106,17 +107,6 @@ def clean_text(value) -> str:
     return s
 
 
-def is_missing(value) -> bool:
-    if value is None:
-        return True
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def stored_value(value, kind: str):
     """The value a cell of this column kind stores (see the module docstring): None for missing or undefined."""
     if is_missing(value):
@@ -155,28 +145,13 @@ def stored_value(value, kind: str):
 
 
 def display_text(value, kind: str) -> str:
-    """What a stored value shows under its kind's number format (for fitting column widths)."""
+    """What a stored value shows under its kind's number format (for fitting column widths): the screen's text
+    (reports.formatting.format_value), which the number formats above reproduce."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
-    if isinstance(value, (dt.date, dt.datetime)):
-        return "0000-00-00" if kind == "date" else str(value)
-    if kind in ("label", "text"):
-        return str(value)
-    if kind == "count":
-        return f"{value:,.0f}"
-    if kind == "decimal1":
-        return f"{value:,.1f}"
-    if kind == "rate":
-        return f"{value:,.2f}"
-    if kind == "pct":
-        return f"{100 * value:,.1f}%"
-    if kind == "pct_change":
-        return f"{100 * value:,.0f}%"
-    if kind == "z":
-        return f"{value:+.1f}"
-    return str(value)
+    return format_value(value, kind)
 
 
 def needs_quote_prefix(text: str) -> bool:
