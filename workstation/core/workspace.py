@@ -20,12 +20,16 @@ from typing import Callable
 import pandas as pd
 
 from workstation.core import schema
+from workstation.core.memory import release_unused_memory, use_system_allocator_for_arrow
 from workstation.core.errors import UserError
 from workstation.core.fileio import sqlite_read_only, write_atomically
 
 SCHEMA_VERSION = 1
 FILE_SUFFIX = ".psw"
 APPLICATION_ID = 0x50535731  # "PSW1": marks the SQLite file as ours
+
+
+use_system_allocator_for_arrow()
 
 
 class WorkspaceError(UserError):
@@ -335,4 +339,5 @@ def read_workspace(path: Path) -> Workspace:
         con.close()
     ws.path = path
     ws.dirty = False
+    release_unused_memory()  # the blobs and Arrow tables of the conversion are gone: give their pages back
     return ws

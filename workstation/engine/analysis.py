@@ -59,6 +59,10 @@ def counting_rule(ws) -> str:
     return rule if rule in ("offense", "hierarchy") else "offense"
 
 
+def _position_dtype(n: int):
+    return np.int32 if n < np.iinfo(np.int32).max else np.int64
+
+
 class DatasetIndex:
     """One dataset, sorted by day once, with the atom of each row. All arrays are in sorted order."""
 
@@ -67,7 +71,9 @@ class DatasetIndex:
         self.frame = df
         self.n = len(df)
         days_all = day_numbers(df["occurred"].to_numpy()) if self.n else np.zeros(0, dtype=np.int64)
-        self.order = np.argsort(days_all, kind="stable")
+        # int32 positions and codes where they fit: the index is kept for the whole session, next to the data
+        # (issue 14: resident memory per million records)
+        self.order = np.argsort(days_all, kind="stable").astype(_position_dtype(self.n), copy=False)
         self.days = np.ascontiguousarray(days_all[self.order])
         dated = self.days[self.days != NAT_DAY]
         self.first_day = int(dated[0]) if len(dated) else None
@@ -121,7 +127,7 @@ class DatasetIndex:
             s = s.astype("category")
         cats = [norm(c) for c in s.cat.categories]
         names = list(dict.fromkeys(c for c in cats if c is not None))
-        lookup = np.array([names.index(c) if c is not None else -1 for c in cats] + [-1], dtype=np.int64)
+        lookup = np.array([names.index(c) if c is not None else -1 for c in cats] + [-1], dtype=np.int32)
         codes = lookup[s.cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
         return names, codes[self.order]
 

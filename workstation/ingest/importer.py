@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from workstation.core import schema
+from workstation.core.memory import release_unused_memory
 from workstation.core.errors import UserError
 from workstation.core.workspace import Workspace, now_stamp
 from workstation.ingest import readers
@@ -1152,6 +1153,7 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
             a.created = a.modified = now_stamp()
             ws.areas.append(a)
         ws.changed("areas")
+    release_unused_memory()  # the parsed file and its copies are gone: give their pages back
     if progress:
         progress(1.0)
     return result
