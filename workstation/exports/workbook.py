@@ -130,11 +130,9 @@ def export_context(ws, as_of=None, area_keys=None, scenario=None, progress=None,
                         footer=footer, progress=progress, should_stop=should_stop)
     try:
         ctx.history = _history_years(ws, as_of_date, history_years)
-    except UserError as exc:
-        if history_years is not None:
-            raise  # the analyst asked for these years: tell them why they cannot be had
-        # the saved setting does not fit this as-of date (an earlier date than the setting was made for): the
-        # workbook still gets written, with the default years and a sentence saying why
+    except _SettingAfterAsOf as exc:
+        # the saved setting is for a later year than this as-of date (an export of an earlier date, or of data that
+        # end earlier): the workbook still gets written, with the default years and a sentence saying why
         ctx.history = None
         ctx.sheet_notes.setdefault("Part I History", []).append(f"{exc} The default years are shown instead.")
     ctx.history_source = ("chosen for this export" if history_years is not None else
@@ -336,6 +334,10 @@ def _plan_compstat(ctx: ExportContext, grids) -> SheetPlan:
 HISTORY_META_KEY = "part1_history"  # ws.meta: {"baseline": [first, last], "current": year} chooses Table 1's years
 
 
+class _SettingAfterAsOf(UserError):
+    """The workspace's Part I History setting names a current year after the as-of year."""
+
+
 def _history_years(ws, as_of: dt.date, given=None) -> tuple[int, int, int] | None:
     """(first baseline year, last baseline year, current year) from the argument or the workspace setting, checked;
     None for the default (the last complete year against the nine before it)."""
@@ -354,6 +356,9 @@ def _history_years(ws, as_of: dt.date, given=None) -> tuple[int, int, int] | Non
     except (KeyError, TypeError, ValueError):
         raise UserError(f"{source[0].upper() + source[1:]} must give a baseline and a current year, like "
                         '{"baseline": [2007, 2015], "current": 2016}.') from None
+    if b0 <= b1 < cur and cur > as_of.year and given is None:
+        raise _SettingAfterAsOf(f"The workspace setting '{HISTORY_META_KEY}' compares {cur} with {b0}-{b1}, but "
+                                f"the as-of date is in {as_of.year}.")
     if not (b0 <= b1 < cur <= as_of.year):
         raise UserError(f"{source[0].upper() + source[1:]}: the baseline {b0}-{b1} must end before the current "
                         f"year {cur}, which cannot be after the as-of year {as_of.year}.")
