@@ -258,8 +258,16 @@ def test_history_years_setting(tmp_path):
     rows = rows_of(path, "Part I History")
     t = section(rows, "Impacts—Part I Crime in Citywide (2017–2018)")
     assert t[0][:5] == ["Crime", "2017", "2017 - 2017 Average", "2018", "Average - 2018 % Change"]
-    assert row(t, "Robbery")[1:5] == [0, 0, 8, None]  # zero base: blank
-    assert row(t, "Theft")[1:5] == [5, 5, 0, -1]
+    # the tiny city's records begin on July 7, 2017: 2017 is not covered, so it is blank, not 0 (nor the 5 thefts of
+    # its last months), and with no covered baseline year the average and the % change are blank too
+    assert row(t, "Robbery")[1:5] == [None, None, 8, None]
+    assert row(t, "Theft")[1:5] == [None, None, 0, None]
+    path = export_workbook(ws, tmp_path / "h1.xlsx", as_of="2019-09-29", history_years=(2018, 2018, 2019))
+    t = section(rows_of(path, "Part I History"), "Impacts—Part I Crime in Citywide (2018–2019)")
+    o = ws.frames["offenses"]
+    robberies = {y: int(((o["category"] == "robbery") & (o["occurred"].dt.year == y)).sum()) for y in (2018, 2019)}
+    assert (robberies[2018], robberies[2019]) == (8, 17)
+    assert row(t, "Robbery")[1:5] == [8, 8, 17, 1.13]  # (17 - 8) / 8 = 112.5% -> 113%, half away from zero
     ws.meta["part1_history"] = {"baseline": [2015, 2018], "current": 2018}
     with pytest.raises(UserError, match="part1_history.*must end before the current year"):
         export_workbook(ws, tmp_path / "h2.xlsx", as_of="2019-09-29")

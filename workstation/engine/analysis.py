@@ -295,6 +295,17 @@ class Analysis:
             self._index.clear()
             self._members.clear()
 
+    # ---- coverage ----
+    def covers(self, kind: str, start) -> bool:
+        """Whether the dataset's records reach back to ``start`` (a Window, a date or a day number), within a month
+        of grace. A window the data do not reach is unknown, not zero: every report leaves its cells blank."""
+        first = self.index(kind).first_day
+        if first is None:
+            return False
+        day = start.start_day if isinstance(start, Window) else start if isinstance(start, (int, np.integer)) \
+            else day_number(start)
+        return int(day) >= first - COVERAGE_GRACE_DAYS
+
     # ---- indexes ----
     def index(self, kind: str) -> DatasetIndex:
         df = self.ws.frames[kind]
@@ -435,11 +446,9 @@ class Analysis:
             values[rows, :] = (hist @ sel).T
         available = np.ones(values.shape, dtype=bool)
         for i, m in enumerate(measures):
-            first = self.index(m.dataset).first_day
             for j, w in enumerate(windows):
                 # the as-of windows are always shown; earlier ones only when the data reach back to them
-                available[i, j] = w.years_back == 0 or (first is not None
-                                                        and w.start_day >= first - COVERAGE_GRACE_DAYS)
+                available[i, j] = w.years_back == 0 or self.covers(m.dataset, w)
         return GridCounts(list(measures), list(windows), np.rint(values) if _all_integral(measures) else values,
                           as_of, counting, available)
 

@@ -46,20 +46,21 @@ def district_table(ws, measure="homicides", as_of=None, *, area_key: str = "city
     ytd = year_to_date(as_of)
     windows = [full_year(y - 2), full_year(y - 1), ytd.shifted(2), ytd.shifted(1), ytd]
     names, values = eng.breakdown(m, ref, windows, by="district", counting=counting)
+    covered = _covered(eng, m, windows)
     known = [district_key(a.name) for a in ws.districts]
     by_key = {n: values[i] for i, n in enumerate(names)}
     keys = _order([k for k in known if k] + [n for n in names[:-1] if by_key[n].any()])
     rows, kinds = [], []
     for k in keys:
         v = by_key.get(k, np.zeros(len(windows)))
-        rows.append(_district_row(k, v))
+        rows.append(_district_row(k, v, covered))
         kinds.append("data")
     unk = by_key.get(UNKNOWN, np.zeros(len(windows)))
     if unk.any():
-        rows.append(_district_row(UNKNOWN, unk))
+        rows.append(_district_row(UNKNOWN, unk, covered))
         kinds.append("data")
     total = values.sum(axis=0)
-    rows.append(_district_row("Total", total))
+    rows.append(_district_row("Total", total, covered))
     kinds.append("total")
     cols = ["Present District", f"{y - 2} (Full Year)", f"{y - 1} (Full Year)", f"{y - 2} (YTD)", f"{y - 1} (YTD)",
             f"{y} (YTD)", f"{y - 2}-{_yy(y)} (YTD % Change)", f"{y - 1}-{_yy(y)} (YTD % Change)"]
@@ -71,6 +72,8 @@ def district_table(ws, measure="homicides", as_of=None, *, area_key: str = "city
         ZERO_BASE_NOTE,
         m.definition(),
     ]
+    if not all(covered):
+        notes.append(_BEFORE_DATA_NOTE.format(dataset=m.dataset))
     if ref.kind != "citywide":
         notes.append(MEMBERSHIP_NOTES.get(ref.kind, ""))
     if m.dataset == "offenses":
@@ -90,8 +93,17 @@ def _plain_label(m) -> str:
     base = m.label.split(" (")[0]
     return " ".join("-".join(p[:1].upper() + p[1:] for p in word.split("-")) for word in base.split())
 
-def _district_row(label, v) -> list:
-    v = [int(round(x)) for x in v]
+_BEFORE_DATA_NOTE = ("Periods that start before the {dataset} records begin (by more than a month) are blank: "
+                     "unknown, not zero, and so is their % change.")
+
+
+def _covered(eng, m, windows) -> list[bool]:
+    """Which windows the measure's records reach back to; the last (the as-of year to date) is always shown."""
+    return [eng.covers(m.dataset, w) for w in windows[:-1]] + [True]
+
+
+def _district_row(label, v, covered) -> list:
+    v = [int(round(x)) if ok else None for x, ok in zip(v, covered)]
     return [label, *v, pct_change(v[4], v[2]), pct_change(v[4], v[3])]
 
 
@@ -152,11 +164,12 @@ def target_area_table(ws, measure="homicides", as_of=None, area_keys=None, *, ti
         groups.append((ref.label, first, first + 2))
     rows, row_kinds = [], []
     zero = np.zeros(2)
+    covered = _covered(eng, m, windows)
     for k in keys + ["Total"]:
         row = [k]
         for d in per_area:
             v = sum(d.values()) if k == "Total" else d.get(k, zero)
-            a, b = int(round(v[0])), int(round(v[1]))
+            a, b = (int(round(x)) if ok else None for x, ok in zip(v, covered))
             row += [a, b, pct_change(b, a)]
         rows.append(row)
         row_kinds.append("total" if k == "Total" else "data")
@@ -169,6 +182,8 @@ def target_area_table(ws, measure="homicides", as_of=None, area_keys=None, *, ti
                                    if r.geometry is not None) + ".",
         m.definition(),
     ]
+    if not all(covered):
+        notes.append(_BEFORE_DATA_NOTE.format(dataset=m.dataset))
     if m.dataset == "offenses":
         notes.append(COUNTING_NOTES[counting or counting_rule(ws)])
     return ReportTable(title=title or f"{_plain_label(m)} PSP Areas", columns=cols, column_kinds=kinds, rows=rows,

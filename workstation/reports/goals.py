@@ -69,9 +69,9 @@ def goals_of(ws) -> list[Goal]:
 @dataclass(frozen=True)
 class GoalProgress:
     goal: Goal
-    baseline_count: float
+    baseline_count: float | None  # None: the baseline predates the records
     baseline_days: int
-    count_since_start: float
+    count_since_start: float | None
     days_since_start: int
     change_so_far: float | None     # rate since start vs baseline rate, as a fraction
     progress: float | None          # change_so_far / target_change (1.0 = target met)
@@ -96,6 +96,9 @@ def goal_progress(ws, goal: Goal, as_of=None) -> GoalProgress:
     ref = resolve_area(ws, goal.area_key)
     as_of = to_date(eng.default_as_of(as_of))
     base = Window("custom", goal.baseline_start, goal.baseline_end)
+    if not eng.covers(m.dataset, base):
+        # a baseline before the records begin is unknown, not zero: no change can be measured against it
+        return GoalProgress(goal, None, base.days, None, 0, None, None, None, "baseline before the records begin")
     b = eng.count(m, ref, base)
     start = goal.effective_start
     end = min(as_of, goal.deadline)

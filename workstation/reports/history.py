@@ -88,11 +88,16 @@ def part1_history(ws, area_key: str = "citywide", *, baseline: tuple[int, int] |
     cols = ["Crime"] + [f"{yr}{suffix}" for yr in years] + [f"{b0} - {b1} Average", f"{current}{suffix}",
                                                              f"Average - {current} % Change"]
     kinds = ["label"] + ["count"] * len(years) + ["decimal1", "count", "pct_change"]
+    # a year the offense records do not reach back to is unknown, not zero: blank, and left out of the average
+    # (the year in progress of a year-to-date table is always shown, as on the CompStat grid)
+    known = [eng.covers("offenses", w) or (ytd and yr == current and w.years_back == 0)
+             for yr, w in zip(years + [current], windows)]
     rows, row_kinds = [], []
     for lbl, v in table_rows:
-        v = np.rint(v).astype(int)
-        avg = float(v[:-1].mean())
-        rows.append([lbl, *[int(x) for x in v[:-1]], avg, int(v[-1]), pct_change(v[-1], avg)])
+        v = [int(x) if ok else None for x, ok in zip(np.rint(v).astype(int), known)]
+        base = [x for x in v[:-1] if x is not None]
+        avg = float(np.mean(base)) if base else None
+        rows.append([lbl, *v[:-1], avg, v[-1], pct_change(v[-1], avg)])
         row_kinds.append("subtotal" if lbl in ("Violent Crime", "Property Crime") else
                          "total" if lbl == "Total Crime" else "data")
     area_name = "Citywide" if ref.kind == "citywide" else ref.label
@@ -106,6 +111,13 @@ def part1_history(ws, area_key: str = "citywide", *, baseline: tuple[int, int] |
         COUNTING_NOTES[rule],
         ZERO_BASE_NOTE,
     ]
+    first_day = eng.index("offenses").first_day
+    if first_day is None:
+        notes.append("There are no offense records: every year is blank (unknown, not zero).")
+    elif not all(known):
+        first = _dt.date(1970, 1, 1) + _dt.timedelta(days=first_day)
+        notes.append(f"The offense records begin on {first:%B %d, %Y}: years they do not cover from the start are "
+                     "blank (unknown, not zero), and the average uses the years they cover.")
     if ref.kind != "citywide":
         notes.append(MEMBERSHIP_NOTES.get(ref.kind, ""))
     span_title = f"({b0}–{current})"

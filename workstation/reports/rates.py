@@ -231,6 +231,21 @@ def _clearance_frame(ws, eng, m, ref, counting):
     return out
 
 
+NO_CLEARANCE = "no clearance data"
+
+
+def clearance_recorded(ws, dataset: str) -> bool:
+    """Whether the dataset carries clearance at all: some record is cleared, or has a clearance date or type.
+    Records imported without a clearance field hold False in ``cleared`` for every row; their clearance rate is
+    unknown, and a 0% would tell the meeting that nothing was solved."""
+    df = ws.frames[dataset]
+    if not len(df):
+        return False
+    if "cleared" in df and bool(df["cleared"].to_numpy(dtype=bool).any()):
+        return True
+    return any(c in df and bool(df[c].notna().any()) for c in ("cleared_date", "clearance_type"))
+
+
 def clearance_table(ws, area_key: str = "citywide", window="ytd", as_of=None, *, counting: str | None = None,
                     measures=None) -> list[ReportTable]:
     """Clearance for every clearance measure of the catalog: the UCR period rate and the cohort rate, by type
@@ -242,13 +257,20 @@ def clearance_table(ws, area_key: str = "citywide", window="ytd", as_of=None, *,
     as_of_day = (as_of - to_date("1970-01-01")).days
     cms = [eng.catalog.get(x) for x in measures] if measures else eng.catalog.clearances()
     rows, code_rows = [], {c: [] for c in schema.EXCEPTIONAL_CODES}
-    used = []
+    used, unrecorded = [], []
     for cm in cms:
         m = eng.catalog.get(cm.of)
         if not len(ws.frames[m.dataset]):
             continue
         used.append(cm)
         f = _clearance_frame(ws, eng, m, ref, counting)
+        if not clearance_recorded(ws, m.dataset):
+            n_known = int(((f["occ"] >= w.start_day) & (f["occ"] <= w.end_day)).sum())
+            rows.append([cm.label, n_known, None, NO_CLEARANCE, None, None, None, NO_CLEARANCE, None, None])
+            for c in code_rows:
+                code_rows[c].append(None)
+            unrecorded.append(m.dataset)
+            continue
         known = (f["occ"] >= w.start_day) & (f["occ"] <= w.end_day)
         has_day = (f["cday"] >= 0) & (f["cday"] < np.iinfo(np.int64).max)
         in_period = f["cleared"] & has_day & (f["cday"] >= w.start_day) & (f["cday"] <= w.end_day)
@@ -279,13 +301,16 @@ def clearance_table(ws, area_key: str = "citywide", window="ytd", as_of=None, *,
         COUNTING_NOTES[counting or counting_rule(ws)],
     ] + [eng.catalog.get(cm.of).definition() for cm in used]
     # a rate over 100% draws the question "how?": the cell carries a mark and the answer sits under the table
-    marks = {(r, 3): OVER_100_MARK for r, row in enumerate(rows) if row[3] is not None and row[3] > 1}
+    marks = {(r, 3): OVER_100_MARK for r, row in enumerate(rows) if isinstance(row[3], float) and row[3] > 1}
     if marks:
         notes.insert(0, f"{OVER_100_MARK} Over 100%: "
                      + "; ".join(f"{rows[r][0]}: {rows[r][2]:,d} cleared in the period against {rows[r][1]:,d} known "
                                  "in it" for r, _c in sorted(marks))
                      + ". Cases from earlier years cleared in this period count as clearances (UCR rule), so more "
                        "can be cleared than were known; the cohort rate beside it cannot exceed 100%.")
+    for ds in dict.fromkeys(unrecorded):
+        notes.append(f"The {ds} records carry no clearance field (none is cleared or has a clearance date or type), "
+                     "so their clearance is unknown: 'no clearance data', not 0%.")
     main = ReportTable(title=f"Clearance — {area_name} ({w.describe()})", columns=CLEARANCE_COLUMNS,
                        column_kinds=CLEARANCE_KINDS, rows=rows, direction="activity", notes=notes, cell_marks=marks)
     codes = ReportTable(

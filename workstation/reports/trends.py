@@ -12,7 +12,7 @@ import datetime as _dt
 import numpy as np
 import pandas as pd
 
-from workstation.engine.analysis import COVERAGE_GRACE_DAYS, analysis_for
+from workstation.engine.analysis import analysis_for
 from workstation.engine.areas import resolve_area
 from workstation.engine.periods import date_of_day, day_number, same_day_years_earlier, to_date
 
@@ -81,7 +81,7 @@ def trend_series(ws, measure, area_key: str = "citywide", freq: str = "W", as_of
         return float(cum[day_number(e) - start_day + 1] - cum[day_number(s) - start_day])
 
     first = eng.index(m.dataset).first_day
-    covered = (lambda s: first is not None and day_number(s) >= first - COVERAGE_GRACE_DAYS)
+    covered = (lambda s: eng.covers(m.dataset, s))
     this_ext = np.array([total(cum_a, s, e) for s, e in periods_ext])
     moving = pd.Series(this_ext).rolling(k_ma).mean().to_numpy()[k_ma - 1:]
     rows = []
