@@ -50,8 +50,8 @@ def area_key_for(ws, name: str) -> str:
         return area_mod.CITYWIDE
     kind, sep, rest = text.partition(":")
     if sep and kind in area_mod.KEY_KINDS:
-        area_mod.resolve_area(ws, text)  # raises a UserError naming the key when there is no such area
-        return text
+        # raises a UserError naming the key when there is no such area; "district:007" comes back "district:7"
+        return area_mod.resolve_area(ws, text).key
     found = []
     for a in ws.target_areas:
         if a.name.lower() == low:
