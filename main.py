@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
-SUBCOMMANDS = {"import", "export", "demo", "info"}
+SUBCOMMANDS = {"import", "export", "demo", "info", "analyze"}
 
 
 def main(argv: list[str] | None = None) -> int:

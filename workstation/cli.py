@@ -1,4 +1,4 @@
-"""Headless command line: `python main.py import|export|demo|info ...`.
+"""Headless command line: `python main.py import|export|demo|info|analyze ...`.
 
 Each subcommand's work lives in its own module; this file only parses arguments and turns errors into one clear
 message and a non-zero exit code.
@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     n = sub.add_parser("info", help="summarise a workspace")
     n.add_argument("--workspace", required=True)
+
+    from workstation.exports.analyze_cli import add_parser as add_analyze_parser
+
+    add_analyze_parser(sub)  # analyze hotspots | near-repeat | displacement
     return p
 
 
@@ -66,6 +70,10 @@ def main(argv: list[str]) -> int:
             return cli_export(args)
         if args.command == "info":
             return _info(args)
+        if args.command == "analyze":
+            from workstation.exports.analyze_cli import cli_analyze
+
+            return cli_analyze(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
