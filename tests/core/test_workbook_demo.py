@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
 from workstation.exports.checks import audit_workbook
@@ -205,6 +207,44 @@ def test_libreoffice_converts_the_workbook_to_pdf(demo_book, tmp_path):
         for words in ("Impacts—Part I Crime in Center Street Corridor", "Non-Fatal Shootings PSP Areas",
                       "Notes: sources, rules, boundaries and definitions", "Page 1 of"):
             assert words in text
+    # readable on paper (issue 11): on every page the median word is at least 9.5 pt tall (10-pt body text printed
+    # at 80% or more), measured on the word boxes pdftotext gives
+    heights = word_heights(pdf)
+    assert len(heights) >= 20
+    small = {page: round(statistics.median(h), 2) for page, h in heights.items() if statistics.median(h) < 9.5}
+    assert small == {}, f"pages whose median word is under 9.5 pt: {small}"
+
+
+def word_heights(pdf) -> dict[int, list[float]]:
+    """{page number: the height in points of every word on it}, from ``pdftotext -bbox``."""
+    xml = subprocess.run([shutil.which("pdftotext"), "-bbox", str(pdf), "-"], capture_output=True, text=True,
+                         timeout=120).stdout
+    out = {}
+    for n, page in enumerate(xml.split("<page ")[1:], start=1):
+        out[n] = [float(m[1]) - float(m[0]) for m in re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" '
+                                                                r'xMax="[\d.]+" yMax="([\d.]+)"', page)]
+    return out
+
+
+def test_every_sheet_has_its_print_setup(demo_book):
+    """Print area, orientation, paper size and a footer with page number, areas and as-of date on every sheet; each
+    sheet is one page wide at 80% or more of its size on its paper (Letter, or Tabloid for the wide grids)."""
+    wb = openpyxl.load_workbook(demo_book)
+    papers = {1: 11.0, 3: 17.0}  # OOXML paper sizes Letter and Tabloid: landscape widths in inches
+    for ws in wb.worksheets:
+        ps = ws.page_setup
+        assert ws.print_area, ws.title
+        assert ps.orientation == "landscape" and ps.paperSize in papers, ws.title
+        footer = " ".join(str(p.text or "") for p in (ws.oddFooter.left, ws.oddFooter.center, ws.oddFooter.right))
+        assert "&P" in footer and "as of 2019-09-29" in footer, ws.title
+        assert "Citywide, Center Street Corridor, Capitol Drive East" in footer, ws.title
+        printed = sum((7 * (ws.column_dimensions[get_column_letter(c)].width or 8.43) + 5) * 0.75
+                      for c in range(1, ws.max_column + 1) if get_column_letter(c) in ws.column_dimensions)
+        avail = (papers[ps.paperSize] - ws.page_margins.left - ws.page_margins.right) * 72
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ps.fitToWidth == 1, ws.title
+        assert avail / printed >= 0.8, (ws.title, avail / printed)
+    assert wb["CompStat"].page_setup.paperSize == 3  # the wide grid: Tabloid
+    assert wb["Part I History"].page_setup.paperSize == 1
 
 
 def test_cli_on_the_demo_file(demo_path, tmp_path):
@@ -327,15 +367,13 @@ def test_figures_that_explain_themselves(demo_book):
     wb = openpyxl.load_workbook(demo_book)
     # goal status after its deadline says met/missed at the deadline with the figures, and agrees with progress
     summ = wb["Summary"]
-    head = next(r for r in summ.iter_rows() if r[0].value == "Goal")
-    cols = {c.value: c.column for c in head}
-    goals = [r for r in summ.iter_rows(min_row=head[0].row + 1) if r[0].value and r[cols["Status"] - 1].value]
-    assert goals
-    for r in goals:
-        status = r[cols["Status"] - 1].value
-        progress = r[cols["Progress to target"] - 1].value
-        assert re.fullmatch(r"(met|missed) at deadline \(([−]?\d+%|0%) vs −?\d+% target\)", status), status
-        assert status.startswith("met") == (progress >= 1.0), (status, progress)
+    top = next(c.row for c in summ["A"] if c.value == "Goal tracking")
+    card = {r[0].value: [c.value for c in r[1:] if c.value is not None]
+            for r in summ.iter_rows(min_row=top + 1, max_row=top + 16) if r[0].value}
+    assert card["Goal"] and len(card["Status"]) == len(card["Goal"])  # a column per goal
+    for status, progress in zip(card["Status"], card["Progress to target"]):
+        assert re.fullmatch(r"(met|missed) at deadline \((−?\d+%) vs −?\d+% target\)", status), status
+        assert status.startswith("met") == (float(progress.rstrip("%")) >= 100.0), (status, progress)
     # clearance over 100% carries its mark, and the note under the table says why
     rc = wb["Rates & Clearance"]
     cell = next(r[3] for r in rc.iter_rows() if r[0].value == "Homicide clearance")

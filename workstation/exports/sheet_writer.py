@@ -25,6 +25,15 @@ DEFAULT_WIDTH = 8.43  # a column nobody sized (Excel's and LibreOffice's default
 MAX_NUMBER_WIDTH = 18.0
 LINE_HEIGHT = 13.0  # points per line of 10-pt text
 IMAGE_ROW_HEIGHT = 15.0  # points: the rows a picture covers are set to this height
+# Print: body text is 10 pt and must print at 8 pt or more (issue 11: a median word height of 9.5 pt on every page of
+# the PDF). A sheet prints one page wide on Letter landscape when that keeps 80%; else on Tabloid (11 x 17 in)
+# landscape, as CompStat books commonly are; a sheet too wide even for that prints at 80% across pages, its first
+# column repeated on each. Narrower sheets get their spare width spread over their columns (up to half as wide again),
+# so tables fill the page instead of a third of it.
+MIN_PRINT_SCALE = 0.8
+MAX_FILL = 1.5
+PAPERS = (("letter", 11.0, 8.5, 1), ("tabloid", 17.0, 11.0, 3))  # landscape width, height (in); OOXML paperSize
+BAND_LINES = 2  # a header band's label may wrap onto two lines
 # Excel sheet names: at most 31 characters, none of these.
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 # Columns of kind "count" that hold a difference get the change colours as well.
@@ -270,7 +279,9 @@ class SheetWriter:
                 write_text(ws.cell(row=r, column=a), label, st.FONT_HEADER, st.ALIGN_HEADER)
                 if b > a:
                     ws.merge_cells(start_row=r, start_column=a, end_row=r, end_column=b)
-                self._group_widths.append((a, b, len(label) * 1.1 + 2))
+                self._group_widths.append((a, b, _wrapped_width(label, BAND_LINES)))
+                if len(label) * 1.1 + 2 > sum(self.width(c) for c in range(a, b + 1)):
+                    self._fixed_heights[r] = max(self._fixed_heights.get(r, 0.0), BAND_LINES * LINE_HEIGHT + 3)
             self.row += 1
         header_row = self.row
         for j, name in enumerate(t.columns):
@@ -427,6 +438,7 @@ class SheetWriter:
                     self.extend_to(col)
                 total += self.column_points(col)
                 col += 1
+        self.paper, self.print_scale = self._fit_paper()
         for col in range(1, self._max_col + 1):
             ws.column_dimensions[get_column_letter(col)].width = round(self.width(col), 1)
 
@@ -470,10 +482,42 @@ class SheetWriter:
         elif self.heading_rows:
             ws.print_title_rows = f"1:{self.heading_rows}"
 
-        setup_print(ws, self.footer_text, landscape=landscape)
-        if print_area:
-            ws.print_area = print_area
+        setup_print(ws, self.footer_text, landscape=landscape, paper=self.paper[3],
+                    scale=None if self.print_scale >= MIN_PRINT_SCALE - 1e-9 and self._fits_width() else
+                    round(100 * MIN_PRINT_SCALE))
+        if not self._fits_width():
+            ws.print_title_cols = "A:A"  # too wide for one page even on Tabloid: the row labels on every page
+        ws.print_area = print_area or f"A1:{get_column_letter(self._max_col)}{max(self.row - 1, 1)}"
         self._page_breaks(landscape, header_rows or ((1, self.heading_rows) if self.heading_rows else None))
+
+    def printed_width(self) -> float:
+        """The sheet's columns' width in points at 100%."""
+        return sum(self.column_points(c) for c in range(1, self._max_col + 1))
+
+    def _fits_width(self) -> bool:
+        return self.printed_width() * MIN_PRINT_SCALE <= self._avail_width(self.paper) + 0.5
+
+    def _avail_width(self, paper) -> float:
+        m = self.ws.page_margins
+        return (paper[1] - PRINT_MARGIN_LR * 2) * 72
+
+    def _fit_paper(self):
+        """(paper, scale): the smallest paper on which the sheet prints one page wide at MIN_PRINT_SCALE or more;
+        spare width is spread over the columns (at most MAX_FILL times their width) so the tables fill it."""
+        total = self.printed_width()
+        paper = next((p for p in PAPERS if total * MIN_PRINT_SCALE <= self._avail_width(p)), PAPERS[-1])
+        avail = self._avail_width(paper)
+        if total and total < avail:
+            # column points are 0.75 * (7 w + 5): widen the widths so the columns add up to the page (or MAX_FILL)
+            factor = min(MAX_FILL, avail / total)
+            target = total * factor * 0.985  # a hair under: the print engines round column widths up
+            cols = range(1, self._max_col + 1)
+            pad = sum(0.75 * 5 for _ in cols)
+            k = (target - pad) / max(total - pad, 1.0)
+            for c in cols:
+                self._widths[c] = self.width(c) * k
+            total = self.printed_width()
+        return paper, min(1.0, avail / total) if total else 1.0
 
     def _page_breaks(self, landscape: bool, title_rows) -> None:
         """Start a table on a new page when it would be cut and fits on one page by itself.
@@ -483,12 +527,14 @@ class SheetWriter:
         from openpyxl.worksheet.pagebreak import Break
 
         ws = self.ws
-        page_w, page_h = (11.0, 8.5) if landscape else (8.5, 11.0)
+        paper = getattr(self, "paper", PAPERS[0])
+        page_w, page_h = (paper[1], paper[2]) if landscape else (paper[2], paper[1])
         m = ws.page_margins
         avail_w = (page_w - m.left - m.right) * 72
         avail_h = (page_h - m.top - m.bottom) * 72 * 0.97  # a little slack for rounding in the print engines
         total_w = sum(self.column_points(c) for c in range(1, self._max_col + 1))
         scale = min(1.0, avail_w / total_w) if total_w else 1.0
+        scale = max(scale, MIN_PRINT_SCALE)  # a sheet too wide for the paper prints at the minimum across pages
 
         def height(r: int) -> float:
             h = ws.row_dimensions[r].height if r in ws.row_dimensions else None
@@ -520,15 +566,23 @@ class SheetWriter:
             r += 1
 
 
-def setup_print(ws, footer_text: str = "", landscape: bool = True) -> None:
-    """Landscape (or portrait), one page wide and as many tall as needed, narrow margins, a page footer."""
+PRINT_MARGIN_LR = 0.4  # inches, left and right
+
+
+def setup_print(ws, footer_text: str = "", landscape: bool = True, paper: int = 1, scale: int | None = None) -> None:
+    """Landscape (or portrait) on ``paper`` (OOXML paperSize: 1 Letter, 3 Tabloid), one page wide and as many
+    tall as needed (or, with ``scale``, at that percentage across pages), narrow margins, a page footer."""
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.paperSize = ws.PAPERSIZE_LETTER
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.paperSize = paper
+    if scale is None:
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+    else:
+        ws.page_setup.scale = scale
+        ws.sheet_properties.pageSetUpPr.fitToPage = False
     ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.left = ws.page_margins.right = PRINT_MARGIN_LR
     ws.page_margins.top = 0.5
     ws.page_margins.bottom = 0.6
     ws.page_margins.header = 0.2
@@ -544,6 +598,12 @@ def setup_print(ws, footer_text: str = "", landscape: bool = True) -> None:
 
 
 # ---- helpers --------------------------------------------------------------------------------------------------------
+def _wrapped_width(text: str, lines: int) -> float:
+    """The width a label needs to fit on ``lines`` lines without breaking a word."""
+    words = str(text).split() or [""]
+    return max(max(len(w) for w in words), math.ceil(len(str(text)) / lines)) * 1.1 + 2
+
+
 def _header_width(name: str) -> float:
     """A header may wrap onto up to three lines, but never break inside a word."""
     words = name.split() or [""]

@@ -125,7 +125,10 @@ def export_context(ws, as_of=None, area_keys=None, scenario=None, progress=None,
         scen_ref = area_mod.resolve_area(ws, scen_key)
     refs = [area_mod.resolve_area(ws, k) for k in keys]
     city = area_mod.city_name(ws)
-    footer = f"{city} CompStat, as of {as_of_date:%Y-%m-%d}"
+    # every printed page says what it is about: the areas and the as-of date (the page number is centred)
+    names = [r.label for r in refs]
+    areas_text = ", ".join(names) if len(", ".join(names)) <= 90 else f"{names[0]} and {len(names) - 1} more areas"
+    footer = f"{city} CompStat · {areas_text} · as of {as_of_date:%Y-%m-%d}"
     ctx = ExportContext(ws=ws, as_of=as_of_date, areas=refs, scenario=scen_ref, scenario_base=base_area,
                         footer=footer, progress=progress, should_stop=should_stop)
     try:
@@ -162,7 +165,7 @@ class SheetPlan:
     def all_tables(self) -> list[ReportTable]:
         out = []
         for kind, v in self.blocks:
-            out += v if kind == "tables" else [v] if kind == "table" else []
+            out += v if kind in ("tables", "side_by_side") else [v] if kind == "table" else []
         return out
 
 
@@ -212,6 +215,8 @@ def _write_plan(wb, ctx: ExportContext, plan: SheetPlan) -> SheetWriter:
             sw.tables(v)
         elif kind == "table":
             sw.table(v)
+        elif kind == "side_by_side":
+            _side_by_side(sw, v)
         elif kind == "map":
             title, img = v
             sw.image(img.png, img.width_in, img.height_in, title)
@@ -219,6 +224,24 @@ def _write_plan(wb, ctx: ExportContext, plan: SheetPlan) -> SheetWriter:
             sw.paragraph(v)
     sw.finish(freeze=f"A{sw.heading_rows + 1}" if plan.freeze_heading else "auto")
     return sw
+
+
+def _side_by_side(sw: SheetWriter, tables: list[ReportTable], gap: int = 1) -> None:
+    """Narrow tables two to a row (under a wide one they would fill a third of the printed width); a table too wide
+    for the columns to the right of its neighbour goes on the next row."""
+    i = 0
+    while i < len(tables):
+        top = sw.row
+        sw.table(tables[i])
+        bottom = sw.row
+        second = 1 + len(tables[i].columns) + gap
+        if i + 1 < len(tables) and second + len(tables[i + 1].columns) - 1 <= sw.max_col:
+            sw.row = top
+            sw.table(tables[i + 1], first_col=second)
+            bottom = max(bottom, sw.row)
+            i += 1
+        sw.row = bottom
+        i += 1
 
 
 def _grids(ctx: ExportContext) -> dict[str, list[ReportTable]]:
@@ -256,15 +279,28 @@ KEY_OUTCOMES = ("homicides", "nonfatal_shooting_victims", "firearm_violent_crime
 def _plan_summary(ctx: ExportContext, grids: dict[str, list[ReportTable]]) -> SheetPlan:
     from workstation.reports.goals import goal_table, goals_of
 
-    plan = SheetPlan("Summary", f"{area_mod.city_name(ctx.ws)} CompStat", freeze_heading=True)
+    # text wraps at 24 characters: the goal card's column is also the key-outcomes table's second column
+    plan = SheetPlan("Summary", f"{area_mod.city_name(ctx.ws)} CompStat", freeze_heading=True, max_text_width=24.0)
     plan.blocks.append(("table", _areas_table(ctx)))
-    goals = goals_of(ctx.ws)
-    if goals:
-        plan.blocks.append(("table", goal_table(ctx.ws, goals, ctx.as_of)))
     key = _key_outcomes_table(ctx, grids)
     if key is not None:
         plan.blocks.append(("table", key))
+    goals = goals_of(ctx.ws)
+    if goals:
+        plan.blocks.append(("table", _goal_card(goal_table(ctx.ws, goals, ctx.as_of))))
     return plan
+
+
+def _goal_card(t: ReportTable) -> ReportTable:
+    """The goal table on its side: a row per figure, a column per goal. Fourteen columns across would set the
+    Summary's print scale (and leave the other tables a third of the page); a card of two or three columns does not.
+    Figures are shown as the goal table formats them."""
+    from workstation.reports.formatting import format_value
+
+    cols = ["Goal"] + [str(r[0]) for r in t.rows]
+    rows = [[name] + [format_value(r[j], kind) for r in t.rows]
+            for j, (name, kind) in enumerate(zip(t.columns, t.column_kinds)) if j > 0]
+    return ReportTable(t.title, cols, ["label"] + ["text"] * len(t.rows), rows, notes=list(t.notes))
 
 
 def _areas_table(ctx: ExportContext) -> ReportTable:
@@ -325,7 +361,7 @@ def _catalog(ctx: ExportContext):
 # ---- CompStat ---------------------------------------------------------------------------------------------------
 def _plan_compstat(ctx: ExportContext, grids) -> SheetPlan:
     # the Flag column wraps narrow: twenty columns must fit one page wide
-    plan = SheetPlan("CompStat", "CompStat grid", max_text_width=34.0)
+    plan = SheetPlan("CompStat", "CompStat grid", max_text_width=24.0)
     plan.blocks.append(("tables", [t for ref in ctx.areas for t in grids.get(ref.key, [])]))
     return plan
 
@@ -529,7 +565,8 @@ def _plan_rates(ctx: ExportContext) -> SheetPlan:
 def _plan_activity(ctx: ExportContext) -> SheetPlan:
     from workstation.reports.activity import activity_partners
 
-    plan = SheetPlan("Activity & Partners", "Activity and partners")
+    # the Flag column wraps at 16 characters: the grid and two partner tables side by side must fit one Tabloid page
+    plan = SheetPlan("Activity & Partners", "Activity and partners", max_text_width=16.0)
     if not _has(ctx, "activity"):
         plan.blocks.append(("text", "No activity records are loaded."))
         return plan
@@ -538,7 +575,7 @@ def _plan_activity(ctx: ExportContext) -> SheetPlan:
         for t in activity_partners(ctx.ws, ref.key, ctx.as_of):
             (partners if t.columns and t.columns[0] == "Agency" else grids).append(t)
     plan.blocks.append(("tables", grids))
-    plan.blocks += [("table", t) for t in partners]
+    plan.blocks.append(("side_by_side", partners))
     return plan
 
 
