@@ -19,7 +19,8 @@ APT_PKGS=(libnss3 libnspr4 libxkbcommon0 libxkbcommon-x11-0 libxcb1 libxcb-curso
   libxtst6 libxkbfile1 libxrender1 libxext6 libxfixes3 libegl1 libgl1 libgbm1 libdrm2 libfontconfig1
   libfreetype6 libdbus-1-3 libglib2.0-0 libgssapi-krb5-2 libwayland-client0 fonts-dejavu-core
   fonts-crosextra-carlito xvfb xauth)
-if [ "$MODE" = test ]; then APT_PKGS+=(libreoffice-calc poppler-utils); fi
+# postgresql: tests/core/test_database_source.py starts a throwaway server from its binaries (never the system one)
+if [ "$MODE" = test ]; then APT_PKGS+=(libreoffice-calc poppler-utils postgresql); fi
 # libasound2 was renamed libasound2t64 on newer Debian/Ubuntu.
 if apt-cache show libasound2t64 >/dev/null 2>&1; then APT_PKGS+=(libasound2t64); else APT_PKGS+=(libasound2); fi
 

@@ -30,7 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --kind areas: the field that names each feature (default: the field matching the "
                         "records' districts, else a name-like field); features sharing a name are dissolved")
     i.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
-    i.add_argument("files", nargs="+")
+    i.add_argument("--source", metavar="URL",
+                   help="import the rows of --query from a database instead of files: postgresql://user@host:port/db "
+                        "(the password is asked for, or taken from PGPASSWORD or ~/.pgpass; it is never stored)")
+    i.add_argument("--query", metavar="FILE.sql", help="with --source: a file holding one SELECT statement")
+    i.add_argument("--since-column", dest="since_column", metavar="C",
+                   help="with --source: pull only rows whose C is newer than the last pull's newest value")
+    i.add_argument("files", nargs="*")
 
     e = sub.add_parser("export", help="export the CompStat workbook")
     e.add_argument("--workspace", required=True)

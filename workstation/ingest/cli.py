@@ -1,9 +1,12 @@
 """`python main.py import --workspace W.psw --kind K [--profile P.json] [--json] FILE...`"""
 from __future__ import annotations
 
+import getpass
 import json
+import sys
 from pathlib import Path
 
+from workstation.core.errors import UserError
 from workstation.core.workspace import Workspace
 from workstation.ingest.importer import import_files
 from workstation.ingest.result import ImportResult
@@ -27,13 +30,42 @@ def _human(result: ImportResult, kind: str) -> str:
     return "\n".join(lines)
 
 
+def _import_from_database(ws, args, profile) -> ImportResult:
+    from workstation.ingest.database import import_query
+
+    if args.kind in ("areas", "layer"):
+        raise UserError(f"--source imports records (offenses, shootings, calls, activity, people), not {args.kind}.")
+    if not args.query:
+        raise UserError("--source needs --query FILE.sql: a file holding the SELECT statement to run.")
+    if args.files:
+        raise UserError("Give either files or --source with --query, not both.")
+    password = None
+    for attempt in range(2):
+        try:
+            return import_query(ws, args.kind, args.source, args.query, profile=profile,
+                                since_column=args.since_column, password=password)
+        except UserError as exc:
+            # no password in the URL, PGPASSWORD or ~/.pgpass: ask for it (never stored), once, at a terminal
+            if attempt or "password" not in str(exc).lower() or not sys.stdin.isatty():
+                raise
+            password = getpass.getpass(f"Password for {args.source}: ")
+    raise AssertionError("unreachable")
+
+
 def cli_import(args) -> int:
     """Import every file, then save once, atomically; on any bad file nothing is saved (exit 2 via UserError)."""
     path = Path(args.workspace)
     ws = Workspace.open(path) if path.exists() else Workspace()
     profile = Profile.load(args.profile) if getattr(args, "profile", None) else None
-    result = import_files(ws, args.kind, [Path(f) for f in args.files], profile=profile,
-                          area_kind=getattr(args, "area_kind", None), name_field=getattr(args, "name_field", None))
+    if getattr(args, "source", None):
+        result = _import_from_database(ws, args, profile)
+    else:
+        if getattr(args, "query", None) or getattr(args, "since_column", None):
+            raise UserError("--query and --since-column go with --source (a database address).")
+        if not args.files:
+            raise UserError("Name the files to import, or a database with --source and --query.")
+        result = import_files(ws, args.kind, [Path(f) for f in args.files], profile=profile,
+                              area_kind=getattr(args, "area_kind", None), name_field=getattr(args, "name_field", None))
     ws.save(path)
     print(_human(result, args.kind))
     if getattr(args, "json", False):

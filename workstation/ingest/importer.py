@@ -810,6 +810,11 @@ class _Prepared:
     sha256: str
     duplicates: int = 0
     merged: int = 0
+    label: str = ""   # what the import log and messages call the source (default: the file's name)
+
+    @property
+    def name(self) -> str:
+        return self.label or self.path.name
 
 
 def _rejects_frame(raw: readers.RawTable, reason: np.ndarray) -> pd.DataFrame:
@@ -879,14 +884,25 @@ def prepare_file(path, kind: str, profile: Profile | None = None, should_stop=No
         raw = readers.read_source(path, header=profile.header, sheet=profile.sheet, data=data)
     if progress:
         progress(0.4)
+    return prepare_table(raw, path, kind, profile, should_stop, progress, size=len(data),
+                         sha256=sha_future.result())
+
+
+def prepare_table(raw: readers.RawTable, path: Path, kind: str, profile: Profile, should_stop=None,
+                  progress: Callable[[float], None] | None = None, *, size: int = 0, sha256: str = "",
+                  label: str = "") -> _Prepared:
+    """Map a source table read as text (a file, or a database query's rows) through ``profile``: the same
+    validation, rejection reasons and bookkeeping whatever the source."""
+    name = label or path.name
     if not len(raw.df) and not raw.bad_lines:
-        raise UserError(f"{path.name}: the file has a header but no rows of data.")
+        raise UserError(f"{name}: the file has a header but no rows of data." if not label else
+                        f"{name}: the query returned no rows.")
     if profile.header:
         missing = [c for c in profile.match.get("required", []) if resolve_column(raw.df.columns, c) is None]
         if missing:
-            raise UserError(f"{path.name}: the required column '{missing[0]}' of profile '{profile.name}' is "
+            raise UserError(f"{name}: the required column '{missing[0]}' of profile '{profile.name}' is "
                             "missing. Check that this is the right export, or edit the profile.")
-    mapped = map_frame(raw.df, profile, path.name, should_stop)
+    mapped = map_frame(raw.df, profile, name, should_stop)
     if progress:
         progress(0.8)
     rec = mapped.records
@@ -898,8 +914,8 @@ def prepare_file(path, kind: str, profile: Profile | None = None, should_stop=No
     return _Prepared(path=path, kind=kind, profile=profile, records=rec, rejects=rejects, rows_read=rows_read,
                      accepted=int(pd.isna(mapped.reason).sum()), rejected_by_reason={str(k): int(v) for k, v in
                                                                                       reasons.items()},
-                     warnings=list(mapped.warnings), size=len(data), sha256=sha_future.result(),
-                     duplicates=mapped.duplicates, merged=mapped.merged)
+                     warnings=list(mapped.warnings), size=size, sha256=sha256,
+                     duplicates=mapped.duplicates, merged=mapped.merged, label=label)
 
 
 # Codes a district column carries that name no district: outside the city, the city as a whole, other agencies
@@ -1056,6 +1072,17 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
         sub = (lambda f, i=i: progress((i + f * 0.9) / len(paths))) if progress else None
         prepared.append(prepare_file(p, kind, profile, should_stop, sub))
     stop()
+    return merge_prepared(ws, kind, prepared, progress, should_stop)
+
+
+def merge_prepared(ws: Workspace, kind: str, prepared: list, progress: Callable[[float], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> ImportResult:
+    """Merge mapped sources into ``ws``: a newer load replaces every record of the same incident id. Everything is
+    computed on copies; the workspace changes only at the end, when nothing failed."""
+
+    def stop():
+        stop_import(should_stop)
+
 
     # ---- merge (still on copies) ----
     frame = ws.frames[kind]
@@ -1070,20 +1097,20 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
         new["load_id"] = load_id
         warnings = list(prep.warnings)
         if prep.duplicates:
-            warnings.insert(0, f"{prep.path.name}: {rows_text(prep.duplicates)} "
+            warnings.insert(0, f"{prep.name}: {rows_text(prep.duplicates)} "
                                f"{'was an exact duplicate' if prep.duplicates == 1 else 'were exact duplicates'} of "
                                "earlier rows and dropped (listed with the rejected rows).")
         if kind != "people" and len(new) and "lat" in new:  # before the merge: a swapped point is fixed in place
-            warnings += check_places(new, union, prep.path.name)
+            warnings += check_places(new, union, prep.name)
         if kind != "people" and "district" in new:
             keys, not_districts = districts_in_records(new["district"], len(new))
             if not_districts:
                 shown = ", ".join(f"'{k}' ({rows_text(n)})" for k, n in not_districts)
-                warnings.append(f"{prep.path.name}: {shown} in the district column "
+                warnings.append(f"{prep.name}: {shown} in the district column "
                                 f"{'is' if len(not_districts) == 1 else 'are'} not a district; those records count "
                                 "citywide but make no district.")
             for k in keys:
-                record_districts.setdefault(k, prep.path.name)
+                record_districts.setdefault(k, prep.name)
         if len(frame):
             old_hit = frame["incident_id"].isin(pd.unique(new["incident_id"])).to_numpy()
             removed = int(old_hit.sum())
@@ -1103,14 +1130,14 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
             if total:
                 inside = int(contains(union, new["lon"].to_numpy()[have], new["lat"].to_numpy()[have]).sum())
                 if inside < total / 2:
-                    warnings.append(f"{prep.path.name}: {OUTSIDE_WARNING} ({total - inside:,} of {total:,} "
+                    warnings.append(f"{prep.name}: {OUTSIDE_WARNING} ({total - inside:,} of {total:,} "
                                     f"located records are outside; profile EPSG {prep.profile.epsg}).")
         occ = new["occurred"] if "occurred" in new and len(new) else None
         as_of = occ.max() if occ is not None else None
         cats = by_category(new, kind)
         rej = len(prep.rejects)
         entry = {
-            "load_id": load_id, "kind": kind, "file_name": prep.path.name, "file_size": prep.size,
+            "load_id": load_id, "kind": kind, "file_name": prep.name, "file_size": prep.size,
             "sha256": prep.sha256, "loaded_at": now_stamp(), "profile": prep.profile.name,
             "rows_read": prep.rows_read, "accepted": prep.accepted, "rejected": rej, "added": added,
             "replaced": replaced, "removed": removed, "records": len(new),
@@ -1119,7 +1146,7 @@ def import_files(ws: Workspace, kind: str, paths, profile: Profile | None = None
             "warnings": warnings,
         }
         if prep.rows_read != prep.accepted + rej:  # the invariant the whole importer is built around
-            raise AssertionError(f"{prep.path.name}: rows_read {prep.rows_read} != {prep.accepted} + {rej}")
+            raise AssertionError(f"{prep.name}: rows_read {prep.rows_read} != {prep.accepted} + {rej}")
         log_entries.append(entry)
         rejects[load_id] = prep.rejects
         result.count_file(entry)
