@@ -121,3 +121,19 @@ def test_no_clearance_in_the_workbook(demo_ws, tmp_path):
     offense_rows = [k for k in rates if "hooting" not in k]
     assert offense_rows and all(rates[k] == (NO_CLEARANCE, NO_CLEARANCE) for k in offense_rows)
     assert all(isinstance(v, float) for k, v in rates.items() if k not in offense_rows for v in v)
+
+
+def test_live_boundary_figures_leave_a_year_before_the_data_blank(demo_ws, late):
+    """The what-if panel's 'a year earlier' column follows the same rule on screen."""
+    from workstation.whatif.engine import build_whatif
+
+    corridor = demo_ws.area("Center Street Corridor", "target_area").geometry
+    measures = ["homicides", "nonfatal_shooting_victims", "part1_violent"]
+    full = build_whatif(demo_ws, "2017-09-29", measures).set_shape(corridor)
+    cut = build_whatif(late, "2017-09-29", measures).set_shape(corridor)
+    for f, c in zip(full.measures, cut.measures):
+        # YTD a year earlier starts January 1, 2016, before the records (March 10, 2016): unknown
+        assert c.window("ytd").prior is None and c.window("ytd").change is None
+        assert c.window("ytd").current == f.window("ytd").current
+        # the 28 days a year earlier (September 2016) are covered: as in the full demo
+        assert c.window("28d").prior == f.window("28d").prior and f.window("ytd").prior is not None

@@ -288,6 +288,9 @@ def test_live_figures_equal_the_compstat_engine(rule):
             w = periods.window(kind, "2019-09-29")
             live = fig.measure(mid).window(kind)
             assert live.current == an.count(mid, "target_area:Corridor", w), (mid, kind)
-            assert live.prior == an.count(mid, "target_area:Corridor", w.shifted(1)), (mid, kind)
+            # a year earlier is blank (None) when the records do not reach back to it, as on the CompStat grid
+            known = an.covers(an.catalog.get(mid).dataset, w.shifted(1))
+            prior = an.count(mid, "target_area:Corridor", w.shifted(1)) if known else None
+            assert live.prior == prior, (mid, kind)
         assert fig.measure(mid).city[2] == an.count(mid, "citywide", periods.window("ytd", "2019-09-29"))
     assert fig.measure("part1_violent").window("ytd").current == (8 if rule == "offense" else 7)

@@ -48,6 +48,8 @@ FLAG_TIP = ("▲ ▼: the exact binomial test of the two counts (C of C + P at �
 
 def _flag_cell(current, prior) -> tuple[str, str]:
     """The change cell's flag mark and its tooltip, as in the CompStat grid."""
+    if prior is None:
+        return "", "The records do not reach back a year: the earlier count is unknown."
     word = change_flag(current, prior)
     p = exact_p(current, prior)
     tip = f"{_num(current)} vs {_num(prior)}: exact p = {'< 0.001' if p < 0.001 else f'{p:.3f}'}"
@@ -153,7 +155,7 @@ class FiguresPanel(QWidget):
         for r, m in enumerate(fig.measures):
             w = m.window(kind)
             mark, tip = _flag_cell(w.current, w.prior)
-            cells = [m.label, _num(w.current), _num(w.prior), _pct(w.change) + mark]
+            cells = [m.label, _num(w.current), "" if w.prior is None else _num(w.prior), _pct(w.change) + mark]
             for c, text in enumerate(cells):
                 item = self.table.item(r, c)
                 if item is None:

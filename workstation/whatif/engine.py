@@ -195,7 +195,7 @@ class FlipLayer:
 class WindowFigure:
     kind: str          # "wtd" | "28d" | "ytd"
     current: float
-    prior: float       # the same window a year earlier
+    prior: float | None  # the same window a year earlier; None when the records do not reach back to it
     change: float | None  # fraction (-0.18 for -18%); None from a zero base
 
 
@@ -269,9 +269,13 @@ class WhatIf:
                  city_counts: np.ndarray, *, weights=None, windows: Sequence[str] = WINDOWS,
                  city_area_sq_mi: float | None = None, population_points=None, population_note: str = "",
                  share_measure: str | None = SHARE_MEASURE, share_window: str = "ytd", as_of=None,
-                 cell_m: float = 100.0, extent=None):
+                 cell_m: float = 100.0, extent=None, prior_known=None):
         self.measures = list(measures)
         self.windows = tuple(windows)
+        # prior_known[m, w]: the measure's records reach back to window w's year-earlier twin (else it is unknown,
+        # shown blank as on the CompStat grid, not as 0)
+        self.prior_known = np.ones((len(self.measures), len(self.windows)), dtype=bool) if prior_known is None \
+            else np.asarray(prior_known, dtype=bool).reshape(len(self.measures), len(self.windows))
         member_bits = np.asarray(member_bits, dtype=np.uint64)
         window_bits = np.asarray(window_bits, dtype=np.uint64)
         # One histogram code per distinct (measures, windows) combination: a few dozen codes for a million points.
@@ -477,7 +481,8 @@ class WhatIf:
         measures = []
         for mi, m in enumerate(self.measures):
             row = c[mi]
-            wins = tuple(WindowFigure(kind, row[2 * wi], row[2 * wi + 1], pct_change(row[2 * wi], row[2 * wi + 1]))
+            priors = [row[2 * wi + 1] if self.prior_known[mi, wi] else None for wi in range(len(self.windows))]
+            wins = tuple(WindowFigure(kind, row[2 * wi], priors[wi], pct_change(row[2 * wi], priors[wi]))
                          for wi, kind in enumerate(self.windows))
             measures.append(MeasureFigure(m.id, m.label, m.direction, wins, tuple(city[mi])))
         area = self._area
@@ -659,7 +664,23 @@ def build_whatif(ws, as_of=None, key_measures: Iterable[str] | None = None, *, c
                   [MeasureSpec(m.id, m.label, m.direction) for m in specs], city_counts,
                   weights=weights if weighted else None, city_area_sq_mi=city_area_sq_miles(ws),
                   population_points=pop, population_note=note, share_measure=share_measure,
-                  share_window=share_window, as_of=as_of, cell_m=cell_m, extent=extent)
+                  share_window=share_window, as_of=as_of, cell_m=cell_m, extent=extent,
+                  prior_known=_prior_known(ws, specs, as_of))
+
+
+def _prior_known(ws, specs, as_of) -> np.ndarray:
+    """[measure, window]: whether the measure's records reach back to the window a year earlier (the CompStat
+    grid's coverage rule, Analysis.covers)."""
+    from workstation.engine.analysis import analysis_for
+
+    out = np.ones((len(specs), len(WINDOWS)), dtype=bool)
+    if as_of is None:
+        return out
+    eng = analysis_for(ws)
+    for mi, m in enumerate(specs):
+        for wi, kind in enumerate(WINDOWS):
+            out[mi, wi] = eng.covers(m.dataset, periods.window(kind, as_of).shifted(1))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------------
