@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("import", help="import files into a workspace (created if missing)")
     i.add_argument("--workspace", required=True)
-    i.add_argument("--kind", required=True, choices=list(DATASET_KINDS) + ["areas"])
+    i.add_argument("--kind", required=True, choices=list(DATASET_KINDS) + ["areas", "layer"])
     i.add_argument("--profile", help="import profile JSON (default: detected from the header)")
     i.add_argument("--area-kind", choices=["districts", "target_areas", "city"], default=None,
                    help="with --kind areas: what the polygons are (default: decided from the naming field: a match "
@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --kind areas: the field that names each feature (default: the field matching the "
                         "records' districts, else a name-like field); features sharing a name are dissolved")
     i.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    i.add_argument("--name", help="with --kind layer: the layer's name (e.g. Streets, Licensed premises)")
+    i.add_argument("--population-field", dest="population_field",
+                   help="with --kind layer: the polygons' population field (census blocks or tracts)")
+    i.add_argument("--label-field", dest="label_field", help="with --kind layer: the field that labels features")
+    i.add_argument("--housing-field", dest="housing_field", help="with --kind layer: housing units (optional)")
+    i.add_argument("--epsg", help="with --kind layer: the coordinate system of a table's projected x/y columns")
     i.add_argument("--source", metavar="URL",
                    help="import the rows of --query from a database instead of files: postgresql://user@host:port/db "
                         "(the password is asked for, or taken from PGPASSWORD or ~/.pgpass; it is never stored)")
@@ -50,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     n = sub.add_parser("info", help="summarise a workspace")
     n.add_argument("--workspace", required=True)
+    n.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     from workstation.exports.analyze_cli import add_parser as add_analyze_parser
 
@@ -90,10 +97,40 @@ def _info(args) -> int:
     from workstation.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
+    if getattr(args, "json", False):
+        import json
+
+        print(json.dumps(info_json(ws), default=str, ensure_ascii=False))
+        return 0
     print(f"{args.workspace}: {ws.meta.get('city', '')}")
     for kind, df in ws.frames.items():
         as_of = ws.as_of(kind) if kind != "people" else None
         print(f"  {kind:10s} {len(df):>9,d} records" + (f", as of {as_of:%Y-%m-%d}" if as_of is not None else ""))
+    from workstation.engine.population import area_population
+
     for a in ws.areas:
-        print(f"  {a.kind:12s} {a.name} (v{a.version})")
+        pop = area_population(ws, a)
+        extra = f", population {pop.value:,.0f} ({pop.source})" if pop.value is not None else ""
+        print(f"  {a.kind:12s} {a.name} (v{a.version}){extra}")
+    for lay in ws.layers:
+        print(f"  layer        {lay.name}: {lay.count:,} {lay.geometry_type}s from {lay.source}, loaded {lay.loaded}")
     return 0
+
+
+def info_json(ws) -> dict:
+    """The workspace in one JSON object: record counts, areas with their population and its source, and layers."""
+    from workstation.engine.areas import resolve_area, area_key
+    from workstation.ingest.layers import layer_summaries
+
+    areas = []
+    for a in ws.areas:
+        ref = resolve_area(ws, area_key(a))
+        areas.append({"name": a.name, "kind": a.kind, "version": a.version, "source": a.source,
+                      "sq_miles": ref.sq_miles, "population": ref.population,
+                      "population_source": ref.population_source})
+    return {
+        "city": ws.meta.get("city", ""),
+        "records": {k: len(df) for k, df in ws.frames.items()},
+        "areas": areas,
+        "layers": layer_summaries(ws),
+    }

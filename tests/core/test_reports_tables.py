@@ -163,7 +163,10 @@ def test_rates_per_100k_and_square_mile(case_ws):
     laea = geo.transform_geometry(rd.strip("5"), "EPSG:4326", geo.local_equal_area_crs(-87.9, 43.05))
     assert sq == pytest.approx(laea.area / geo.SQ_METRES_PER_SQ_MILE, rel=1e-3)
     assert 6.5 < sq < 7.5
-    assert csc[2] is None and csc[3] is None  # no population for the corridor: blank, never 0
+    # the corridor states no population: the district density estimate, each district's people spread evenly (the
+    # corridor's share of each strip's area, by shapely in lon/lat, times that district's population)
+    want = sum((80_000 + int(d)) * rd.strip(d).intersection(rd.CSC).area / rd.strip(d).area for d in "1234567")
+    assert csc[2] == pytest.approx(want, rel=1e-9) and csc[3] == pytest.approx(csc[1] / want * 100_000)
     assert csc[4] == pytest.approx(geo.area_sq_miles(rd.CSC))
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from workstation.core import schema
@@ -24,7 +25,7 @@ from workstation.core.memory import release_unused_memory, use_system_allocator_
 from workstation.core.errors import UserError
 from workstation.core.fileio import sqlite_read_only, write_atomically
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: reference layers (streets, premises, census blocks ...)
 FILE_SUFFIX = ".psw"
 APPLICATION_ID = 0x50535731  # "PSW1": marks the SQLite file as ours
 
@@ -85,6 +86,73 @@ def _geometry_or_none(text):
     return None if text in (None, "", "null") else shapely.from_geojson(text)
 
 
+LAYER_GEOMETRY_TYPES = ("point", "line", "polygon")
+
+
+@dataclass
+class Layer:
+    """A reference layer: streets, bus routes or stops, licensed premises, vacant properties, census blocks ...
+
+    ``features`` has one row per feature: ``geometry`` (WKB, WGS84 lon/lat), ``label`` (text or None),
+    ``population`` and ``housing`` (numbers or NaN; census layers) and ``properties`` (the file's attributes as
+    JSON). ``style`` is how the map draws it: ``{"visible", "colour", "width", "labels", "basemap"}``.
+    """
+
+    name: str
+    geometry_type: str  # "point" | "line" | "polygon"
+    features: pd.DataFrame
+    source: str = ""
+    loaded: str = ""
+    population_field: str | None = None
+    housing_field: str | None = None
+    label_field: str | None = None
+    style: dict = field(default_factory=dict)
+    notes: str = ""
+    _geoms: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def count(self) -> int:
+        return len(self.features)
+
+    @property
+    def has_population(self) -> bool:
+        return (self.geometry_type == "polygon" and self.population_field is not None
+                and "population" in self.features and bool(self.features["population"].notna().any()))
+
+    @property
+    def has_housing(self) -> bool:
+        return "housing" in self.features and bool(self.features["housing"].notna().any())
+
+    def geometries(self):
+        """The features' shapely geometries (a numpy object array, decoded once)."""
+        if self._geoms is None or len(self._geoms) != len(self.features):
+            import shapely
+
+            self._geoms = shapely.from_wkb(self.features["geometry"].to_numpy())
+        return self._geoms
+
+    def meta_row(self) -> dict:
+        return {"name": self.name, "geometry_type": self.geometry_type, "source": self.source,
+                "loaded": self.loaded, "count": self.count, "population_field": self.population_field,
+                "housing_field": self.housing_field, "label_field": self.label_field, "style": self.style,
+                "notes": self.notes}
+
+
+def layer_frame(geometries, labels=None, population=None, housing=None, properties=None) -> pd.DataFrame:
+    """The features frame of a ``Layer`` from shapely geometries and per-feature values (None where absent)."""
+    import shapely
+
+    n = len(geometries)
+    blank = [None] * n
+    return pd.DataFrame({
+        "geometry": pd.Series(list(shapely.to_wkb(np.asarray(geometries, dtype=object))), dtype=object),
+        "label": pd.Series(labels if labels is not None else blank, dtype=object),
+        "population": pd.Series(population if population is not None else [np.nan] * n, dtype="float64"),
+        "housing": pd.Series(housing if housing is not None else [np.nan] * n, dtype="float64"),
+        "properties": pd.Series(properties if properties is not None else ["{}"] * n, dtype=object),
+    })
+
+
 def now_stamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -99,6 +167,7 @@ class Workspace:
         self.areas: list[Area] = []
         self.import_log: list[dict] = []
         self.rejects: dict[int, pd.DataFrame] = {}  # load_id -> rejected rows with a 'reason' column
+        self.layers: list[Layer] = []
         self.dirty = False
         self._listeners: list[Callable[[str], None]] = []
 
@@ -184,6 +253,35 @@ class Workspace:
         self.areas = [a for a in self.areas if not (a.name == name and a.kind == kind)]
         self.changed("areas")
 
+    # ---- reference layers ----
+    def layer(self, name: str) -> Layer | None:
+        for lay in self.layers:
+            if lay.name == name:
+                return lay
+        return None
+
+    def put_layer(self, layer: Layer) -> None:
+        """Add a layer, or replace the one of the same name (a reload keeps its style)."""
+        for i, old in enumerate(self.layers):
+            if old.name == layer.name:
+                layer.style = {**old.style, **layer.style} if layer.style else dict(old.style)
+                self.layers[i] = layer
+                break
+        else:
+            self.layers.append(layer)
+        self.changed("layers")
+
+    def remove_layer(self, name: str) -> None:
+        self.layers = [lay for lay in self.layers if lay.name != name]
+        self.changed("layers")
+
+    def set_layer_style(self, name: str, **style) -> None:
+        lay = self.layer(name)
+        if lay is None:
+            raise UserError(f"The workspace has no layer named '{name}'.")
+        lay.style = {**lay.style, **style}
+        self.changed("layer_style")
+
     # ---- persistence ----
     def save(self, path: str | os.PathLike | None = None) -> Path:
         target = Path(path) if path is not None else self.path
@@ -216,6 +314,7 @@ CREATE TABLE areas (id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NU
     created TEXT, modified TEXT, UNIQUE (name, kind));
 CREATE TABLE import_log (load_id INTEGER PRIMARY KEY, entry TEXT NOT NULL);
 CREATE TABLE rejects (load_id INTEGER PRIMARY KEY, parquet BLOB NOT NULL);
+CREATE TABLE layers (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, meta TEXT NOT NULL, parquet BLOB NOT NULL);
 """
 
 
@@ -263,6 +362,9 @@ def write_atomic(ws: Workspace, target: Path, fsync: bool = True) -> None:
                 con.execute("INSERT INTO import_log VALUES (?, ?)", (e["load_id"], json.dumps(e, default=str)))
             for load_id, df in ws.rejects.items():
                 con.execute("INSERT INTO rejects VALUES (?, ?)", (load_id, _frame_to_parquet(df.astype(str))))
+            for lay in ws.layers:
+                con.execute("INSERT INTO layers (name, meta, parquet) VALUES (?, ?, ?)",
+                            (lay.name, json.dumps(lay.meta_row(), default=str), _frame_to_parquet(lay.features)))
             con.commit()
         finally:
             con.close()
@@ -284,7 +386,21 @@ def _remove_stale_partials(target: Path, older_than_s: float = 600.0) -> None:
 
 # Migrations: MIGRATIONS[v] upgrades an open connection from version v to v + 1, in place (in memory only: the file on
 # disk is rewritten on the next save).
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+def _add_layers_table(con: sqlite3.Connection) -> None:
+    """Version 1 -> 2: reference layers arrived; a version-1 file simply has none."""
+    con.execute("CREATE TABLE layers (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, meta TEXT NOT NULL, "
+                "parquet BLOB NOT NULL)")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_layers_table}
+
+
+def _layer_from_row(meta: str, blob: bytes) -> Layer:
+    m = json.loads(meta)
+    return Layer(name=m["name"], geometry_type=m["geometry_type"], features=_parquet_to_frame(blob),
+                 source=m.get("source") or "", loaded=m.get("loaded") or "",
+                 population_field=m.get("population_field"), housing_field=m.get("housing_field"),
+                 label_field=m.get("label_field"), style=m.get("style") or {}, notes=m.get("notes") or "")
 
 
 def read_workspace(path: Path) -> Workspace:
@@ -329,6 +445,8 @@ def read_workspace(path: Path) -> Workspace:
         ws.import_log = [json.loads(r["entry"]) for r in con.execute("SELECT entry FROM import_log ORDER BY load_id")]
         ws.rejects = {r["load_id"]: _parquet_to_frame(r["parquet"])
                       for r in con.execute("SELECT load_id, parquet FROM rejects")}
+        ws.layers = [_layer_from_row(r["meta"], r["parquet"])
+                     for r in con.execute("SELECT meta, parquet FROM layers ORDER BY id")]
     except WorkspaceError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged table, blob, JSON or geometry: the file is damaged, say so

@@ -157,3 +157,44 @@ def build_city() -> City:
         outline=to_wgs(outline), districts={d: to_wgs(g) for d, g in districts_m.items()}, corridor=corridor,
         second_area=to_wgs(second_m), projected=projected, scale=scale,
     )
+
+
+def address_text(x, y, on_ew, scale) -> np.ndarray:
+    """Block addresses in the grid city's style: '2418 W CENTER ST', '3350 N 27TH ST'."""
+    x0 = 3.4 * scale   # the river: streets west of it are "W", east "E"
+    ew_names = _street_names()
+    gy = np.round(y / 200.0).astype(int)
+    names = np.array([ew_names[i % len(ew_names)] for i in range(gy.min(), gy.max() + 1)], dtype=object)
+    names[int(round(3.0 * scale / 200)) - gy.min()] = "CENTER ST"
+    names[int(round(6.9 * scale / 200)) - gy.min()] = "CAPITOL DR"
+    names[int(round(-0.6 * scale / 200)) - gy.min()] = "WISCONSIN AVE"
+    num_ew = (np.abs(x - x0) / 2.0).astype(int)  # 100 numbers per 200 m block
+    g0 = int(gy.min())
+    ew = [f"{n} {'W' if xx < x0 else 'E'} {names[g - g0]}"
+          for n, xx, g in zip(num_ew.tolist(), x.tolist(), gy.tolist())]
+    street = np.round((x0 - x) / 200.0).astype(int)
+    num_ns = (np.abs(y) / 2.0).astype(int)
+    lake = ("HARBOR AVE", "LAKE DR", "BLUFF AVE", "SHORE DR", "BEACON ST", "PIER ST", "DUNE AVE", "GULL ST")
+
+    def ns_name(s: int) -> str:
+        if s <= 0:
+            return lake[(-s) % len(lake)]
+        suffix = "TH" if 10 <= s % 100 <= 20 else {1: "ST", 2: "ND", 3: "RD"}.get(s % 10, "TH")
+        return f"{s}{suffix} ST"
+
+    ns_names = {s: ns_name(s) for s in np.unique(street).tolist()}
+    ns = [f"{n} {'N' if yy >= 0 else 'S'} {ns_names[s]}" for n, yy, s in zip(num_ns.tolist(), y.tolist(),
+                                                                             street.tolist())]
+    return np.where(on_ew, np.array(ew, dtype=object), np.array(ns, dtype=object))
+
+
+def _street_names() -> list[str]:
+    base = ["OAK", "MAPLE", "ELM", "CEDAR", "BIRCH", "WALNUT", "CHESTNUT", "WILLOW", "SPRUCE", "ASPEN", "LINDEN",
+            "HICKORY", "POPLAR", "JUNIPER", "SYCAMORE", "ALDER", "LAUREL", "MAGNOLIA", "HAWTHORN", "CYPRESS",
+            "ORCHARD", "MEADOW", "PRAIRIE", "RIDGE", "VALLEY", "HILLSIDE", "BROOK", "MILL", "FORGE", "FOUNDRY",
+            "CANAL", "RAILWAY", "DEPOT", "MARKET", "CHAPEL", "ACADEMY", "GARDEN", "GROVE", "PARK", "HARMONY",
+            "LIBERTY", "UNION", "FRANKLIN", "MONROE", "ADAMS", "HAYES", "GRANT", "TYLER", "POLK", "PIERCE",
+            "FILLMORE", "HARRISON", "ARTHUR", "TAFT", "WILSON", "HARDING", "COOLIDGE", "HOOVER", "TRUMAN", "KEYSTONE",
+            "SUMMIT", "BEECHER", "LOCKWOOD", "FAIRVIEW"]
+    suffixes = ["ST", "AVE", "ST", "AVE", "PL", "ST", "AVE", "BLVD"]
+    return [f"{b} {suffixes[i % len(suffixes)]}" for i, b in enumerate(base)]

@@ -237,7 +237,7 @@ class _Builder:
         ok = (dist >= 0) & ~(in_csc & in_cde)
         ok &= ~(in_csc & ~np.isin(dist, [2, 4, 6])) & ~(in_cde & (dist != 4))
         self.x, self.y, self.lon, self.lat, self.cell = x[ok], y[ok], lon[ok], lat[ok], cell[ok]
-        self.address = _address_text(self.x, self.y, on_ew[ok], city.scale)
+        self.address = demo_city.address_text(self.x, self.y, on_ew[ok], city.scale)
         self.address_arrow = pa.array(self.address, type=pa.string())
         # intensity: violence gathers in hot spots; property crime is flatter with a downtown peak
         rng = self.rng
@@ -315,47 +315,6 @@ class _Builder:
         ecode = np.where(exc, codes[np.searchsorted(np.cumsum(p), self.rng.random(n) * np.sum(p), side="right")],
                          None).astype(object)
         return cleared, cdate, ctype, ecode
-
-
-def _address_text(x, y, on_ew, scale) -> np.ndarray:
-    """Block addresses in the grid city's style: '2418 W CENTER ST', '3350 N 27TH ST'."""
-    x0 = 3.4 * scale   # the river: streets west of it are "W", east "E"
-    ew_names = _street_names()
-    gy = np.round(y / 200.0).astype(int)
-    names = np.array([ew_names[i % len(ew_names)] for i in range(gy.min(), gy.max() + 1)], dtype=object)
-    names[int(round(3.0 * scale / 200)) - gy.min()] = "CENTER ST"
-    names[int(round(6.9 * scale / 200)) - gy.min()] = "CAPITOL DR"
-    names[int(round(-0.6 * scale / 200)) - gy.min()] = "WISCONSIN AVE"
-    num_ew = (np.abs(x - x0) / 2.0).astype(int)  # 100 numbers per 200 m block
-    g0 = int(gy.min())
-    ew = [f"{n} {'W' if xx < x0 else 'E'} {names[g - g0]}"
-          for n, xx, g in zip(num_ew.tolist(), x.tolist(), gy.tolist())]
-    street = np.round((x0 - x) / 200.0).astype(int)
-    num_ns = (np.abs(y) / 2.0).astype(int)
-    lake = ("HARBOR AVE", "LAKE DR", "BLUFF AVE", "SHORE DR", "BEACON ST", "PIER ST", "DUNE AVE", "GULL ST")
-
-    def ns_name(s: int) -> str:
-        if s <= 0:
-            return lake[(-s) % len(lake)]
-        suffix = "TH" if 10 <= s % 100 <= 20 else {1: "ST", 2: "ND", 3: "RD"}.get(s % 10, "TH")
-        return f"{s}{suffix} ST"
-
-    ns_names = {s: ns_name(s) for s in np.unique(street).tolist()}
-    ns = [f"{n} {'N' if yy >= 0 else 'S'} {ns_names[s]}" for n, yy, s in zip(num_ns.tolist(), y.tolist(),
-                                                                             street.tolist())]
-    return np.where(on_ew, np.array(ew, dtype=object), np.array(ns, dtype=object))
-
-
-def _street_names() -> list[str]:
-    base = ["OAK", "MAPLE", "ELM", "CEDAR", "BIRCH", "WALNUT", "CHESTNUT", "WILLOW", "SPRUCE", "ASPEN", "LINDEN",
-            "HICKORY", "POPLAR", "JUNIPER", "SYCAMORE", "ALDER", "LAUREL", "MAGNOLIA", "HAWTHORN", "CYPRESS",
-            "ORCHARD", "MEADOW", "PRAIRIE", "RIDGE", "VALLEY", "HILLSIDE", "BROOK", "MILL", "FORGE", "FOUNDRY",
-            "CANAL", "RAILWAY", "DEPOT", "MARKET", "CHAPEL", "ACADEMY", "GARDEN", "GROVE", "PARK", "HARMONY",
-            "LIBERTY", "UNION", "FRANKLIN", "MONROE", "ADAMS", "HAYES", "GRANT", "TYLER", "POLK", "PIERCE",
-            "FILLMORE", "HARRISON", "ARTHUR", "TAFT", "WILSON", "HARDING", "COOLIDGE", "HOOVER", "TRUMAN", "KEYSTONE",
-            "SUMMIT", "BEECHER", "LOCKWOOD", "FAIRVIEW"]
-    suffixes = ["ST", "AVE", "ST", "AVE", "PL", "ST", "AVE", "BLVD"]
-    return [f"{b} {suffixes[i % len(suffixes)]}" for i, b in enumerate(base)]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -1027,6 +986,10 @@ def build_demo(seed: int = DEFAULT_SEED, progress: Callable[[float], None] | Non
                                "target_change": -0.20, "start": "2016-06-01", "deadline": "2018-09-30"}]})
     for area in _areas(b):
         ws.put_area(area)
+    from workstation.demo.context import demo_layers
+
+    for layer in demo_layers(b.city):  # streets, bus routes and stops, premises, vacant properties, census blocks
+        ws.put_layer(layer)
     frames = {"offenses": offenses, "shootings": shootings, "calls": calls, "activity": activity, "people": people}
     for load_id, (kind, df) in enumerate(frames.items(), start=1):
         df["load_id"] = load_id

@@ -82,6 +82,7 @@ class AreaRef:
     geometry: object = None
     population: float | None = None
     district: str | None = None  # for a district: the key its records carry in their district column
+    population_source: str = ""  # how ``population`` was found (engine.population: census layer, boundary file ...)
 
     @property
     def version(self) -> int | None:
@@ -120,15 +121,10 @@ def city_geometry(ws):
 
 
 def city_population(ws) -> float | None:
-    pop = ws.meta.get("population") if isinstance(ws.meta, dict) else None
-    if pop:
-        return float(pop)
-    if ws.city is not None and ws.city.population:
-        return float(ws.city.population)
-    pops = [a.population for a in ws.districts]
-    if pops and all(p for p in pops):
-        return float(sum(pops))
-    return None
+    """The city's population by the one population rule (workstation.engine.population)."""
+    from workstation.engine.population import area_population
+
+    return area_population(ws, ws.city, city_geometry(ws)).value
 
 
 def city_name(ws) -> str:
@@ -140,20 +136,25 @@ def city_name(ws) -> str:
 
 def resolve_area(ws, key: str) -> AreaRef:
     """The area behind a key; a UserError names the key when the workspace has no such area."""
+    from workstation.engine.population import area_population
+
     kind, name = parse_area_key(key)
     if kind == CITYWIDE:
-        return AreaRef(CITYWIDE, CITYWIDE, city_name(ws), "Citywide", ws.city, city_geometry(ws),
-                       city_population(ws))
+        geom = city_geometry(ws)
+        pop = area_population(ws, ws.city, geom)
+        return AreaRef(CITYWIDE, CITYWIDE, city_name(ws), "Citywide", ws.city, geom, pop.value,
+                       population_source=pop.source)
     a = find_district(ws, name) if kind == "district" else ws.area(name, kind)
     if a is None:
         what = kind.replace("_", " ")
         names = ", ".join(x.name for x in ws.areas_of(kind)) or "none"
         raise UserError(f"The workspace has no {what} named '{name}' (area key '{key}'). Known: {names}.")
+    pop = area_population(ws, a)
     if kind == "district":
         dk = district_key(a.name)
-        return AreaRef(area_key(a), kind, a.name, district_label(dk), a, a.geometry, a.population, dk)
+        return AreaRef(area_key(a), kind, a.name, district_label(dk), a, a.geometry, pop.value, dk, pop.source)
     label = a.name if kind == "target_area" else f"Scenario: {a.name}"
-    return AreaRef(key, kind, a.name, label, a, a.geometry, a.population)
+    return AreaRef(key, kind, a.name, label, a, a.geometry, pop.value, population_source=pop.source)
 
 
 def area_choices(ws) -> list[tuple[str, str]]:

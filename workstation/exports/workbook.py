@@ -303,16 +303,24 @@ def _goal_card(t: ReportTable) -> ReportTable:
     return ReportTable(t.title, cols, ["label"] + ["text"] * len(t.rows), rows, notes=list(t.notes))
 
 
+POPULATION_NOTE = ("Population, the same figure on the map and in every table: with a census layer, the areal-weighted "
+                   "sum of its polygons (each polygon's population times the share of its area inside the area); "
+                   "otherwise the population the boundary file gives; otherwise the district density estimate "
+                   "(each district's population spread evenly over its area).")
+
+
 def _areas_table(ctx: ExportContext) -> ReportTable:
     rows = []
     for r in ctx.areas:
         kind = {"citywide": "City", "district": "District", "target_area": "Target area",
                 "scenario": "What-if scenario"}[r.kind]
         version = r.version if r.area is not None else None
-        rows.append([r.label, kind, version, r.sq_miles, r.population])
-    return ReportTable("Areas in this workbook", ["Area", "Kind", "Boundary version", "Square miles", "Population"],
-                       ["label", "text", "count", "rate", "count"], rows,
-                       notes=["Square miles are measured on the ellipsoid (equal-area), not in degrees."])
+        rows.append([r.label, kind, version, r.sq_miles, r.population, r.population_source or None])
+    return ReportTable("Areas in this workbook", ["Area", "Kind", "Boundary version", "Square miles", "Population",
+                                                  "Population from"],
+                       ["label", "text", "count", "rate", "count", "text"], rows,
+                       notes=["Square miles are measured on the ellipsoid (equal-area), not in degrees.",
+                              POPULATION_NOTE])
 
 
 def _key_outcomes_table(ctx: ExportContext, grids) -> ReportTable | None:
@@ -770,7 +778,7 @@ def _boundaries_table(ctx: ExportContext) -> ReportTable:
               if area_mod.area_key(d) not in {r.key for r in shown}]
     for r in shown:
         a = r.area
-        rows.append([r.label, a.source or "", a.kind.replace("_", " "), a.version, r.sq_miles, a.population,
+        rows.append([r.label, a.source or "", a.kind.replace("_", " "), a.version, r.sq_miles, r.population,
                      a.modified or a.created or ""])
         for h in sorted(a.history or [], key=lambda h: h.get("version", 0)):
             changed = str(h.get("changed", "") or "")

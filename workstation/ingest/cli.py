@@ -55,6 +55,8 @@ def _import_from_database(ws, args, profile) -> ImportResult:
 def cli_import(args) -> int:
     """Import every file, then save once, atomically; on any bad file nothing is saved (exit 2 via UserError)."""
     path = Path(args.workspace)
+    if args.kind == "layer":
+        return _cli_import_layer(args, path)
     ws = Workspace.open(path) if path.exists() else Workspace()
     profile = Profile.load(args.profile) if getattr(args, "profile", None) else None
     if getattr(args, "source", None):
@@ -72,3 +74,32 @@ def cli_import(args) -> int:
         print(json.dumps(result.summary(), default=str, ensure_ascii=False))
     return 0
 
+
+
+def _cli_import_layer(args, path: Path) -> int:
+    """`import --kind layer --name NAME [--population-field F] [--label-field F] FILE`: one file, one layer."""
+    from workstation.core.errors import UserError
+    from workstation.ingest.layers import import_layer
+
+    if not getattr(args, "name", None):
+        raise UserError("--kind layer needs --name, e.g. --name \"Licensed premises\".")
+    if len(args.files) != 1:
+        raise UserError("--kind layer reads one file per layer; import the others with their own --name.")
+    ws = Workspace.open(path) if path.exists() else Workspace()
+    summary = import_layer(ws, Path(args.files[0]), args.name, population_field=args.population_field,
+                           label_field=args.label_field, housing_field=getattr(args, "housing_field", None),
+                           epsg=getattr(args, "epsg", None))
+    ws.save(path)
+    line = (f"{args.files[0]}: layer '{summary['layer']}' {'replaced' if summary['replaced'] else 'added'}: "
+            f"{summary['features']:,} {summary['geometry_type']} features ({summary['rows_read']:,} read, "
+            f"{summary['rejected']:,} rejected)")
+    if summary["population"] is not None:
+        line += f"; population {summary['population']:,.0f} from '{summary['population_field']}'"
+    print(line)
+    for reason, n in summary["rejected_by_reason"].items():
+        print(f"  rejected: {n:,} {reason}")
+    for w in summary["warnings"]:
+        print(f"warning: {w}")
+    if getattr(args, "json", False):
+        print(json.dumps(summary, default=str, ensure_ascii=False))
+    return 0

@@ -342,6 +342,12 @@ def _coordinates(r: _Resolver, profile: Profile, ok: np.ndarray | None = None):
     return lat, lon
 
 
+def coordinates_of(df: pd.DataFrame, profile: Profile, label: str = ""):
+    """lat, lon (WGS84) of every row of a raw table by the profile's coordinate columns, with the record importer's
+    rules (reference layers read tables with coordinates through this)."""
+    return _coordinates(_Resolver(df, profile, label), profile)
+
+
 def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=None) -> Mapped:
     """Map raw rows through ``profile`` into canonical records of ``profile.kind`` (not yet conformed)."""
     kind = profile.kind

@@ -162,19 +162,22 @@ def rates_table(ws, measure="part1_violent", window="ytd", as_of=None, area_keys
         ref = resolve_area(ws, key)
         cnt = eng.count(m, ref, w, counting)
         sq = ref.sq_miles
-        rows.append([ref.label, cnt, ref.population, per_100k(cnt, ref.population), sq, per_sq_mile(cnt, sq)])
+        rows.append([ref.label, cnt, ref.population, per_100k(cnt, ref.population), sq, per_sq_mile(cnt, sq),
+                     ref.population_source or None])
         kinds.append("total" if ref.kind == "citywide" else "data")
     notes = [
         f"{m.definition()} Period: {w.describe()}.",
         "Rate per 100,000 = count / population × 100,000; blank where the area has no population. Square miles are "
-        "measured on the ellipsoid (equal-area), not in degrees.",
+        "measured on the ellipsoid (equal-area), not in degrees. Population from: a census layer (areal-weighted "
+        "sum of its polygons), the boundary file's own figure, or the district density estimate.",
         MEMBERSHIP_NOTES["district"], MEMBERSHIP_NOTES["target_area"],
     ]
     if m.dataset == "offenses":
         notes.append(COUNTING_NOTES[counting or counting_rule(ws)])
     return ReportTable(title=f"{m.label}: rates by area ({w.describe()})",
-                       columns=["Area", "Count", "Population", "Rate per 100,000", "Square miles", "Per square mile"],
-                       column_kinds=["label", "count", "count", "rate", "rate", "rate"], rows=rows,
+                       columns=["Area", "Count", "Population", "Rate per 100,000", "Square miles", "Per square mile",
+                                "Population from"],
+                       column_kinds=["label", "count", "count", "rate", "rate", "rate", "text"], rows=rows,
                        direction=m.direction, row_kinds=kinds, notes=notes)
 
 

@@ -230,9 +230,10 @@ class AreaFigures:
     share_of_city_crime: float | None     # fraction
     pai: float | None
     population: float | None
-    population_note: str
+    population_note: str                  # the source and its method in words, for the panel
     as_of: str | None
     vertices: int
+    population_source: str = ""           # "census layer NAME" | "boundary file" | "district density estimate" ...
 
     def measure(self, mid: str) -> MeasureFigure:
         for m in self.measures:
@@ -267,7 +268,7 @@ class WhatIf:
 
     def __init__(self, lon, lat, member_bits, window_bits, measures: Sequence[MeasureSpec],
                  city_counts: np.ndarray, *, weights=None, windows: Sequence[str] = WINDOWS,
-                 city_area_sq_mi: float | None = None, population_points=None, population_note: str = "",
+                 city_area_sq_mi: float | None = None, population_model=None, population_source: str = "",
                  share_measure: str | None = SHARE_MEASURE, share_window: str = "ytd", as_of=None,
                  cell_m: float = 100.0, extent=None, prior_known=None):
         self.measures = list(measures)
@@ -289,12 +290,14 @@ class WhatIf:
         self.layer = FlipLayer(lon, lat, codes.reshape(-1), len(uniq), weights, cell_m, extent)
         self.city_counts = np.asarray(city_counts, dtype="float64").reshape(nm, nw)
         self.city_area = city_area_sq_mi
-        self.pop_layer = None
-        if population_points is not None:
-            plon, plat, pw = population_points
-            if len(plon):
-                self.pop_layer = FlipLayer(plon, plat, np.zeros(len(plon), dtype=np.int64), 1, pw, cell_m)
-        self.population_note = population_note
+        # population: areal weighting over census blocks (or the districts) kept up to date like the area itself; an
+        # area whose boundary file states its population is anchored to that figure (``anchor_population``)
+        self.pop_model = population_model
+        self.population_source = population_source
+        self._pop = 0.0
+        self._housing = None                    # housing units inside, when the census layer has them
+        self._anchor: tuple | None = None       # (shape, offset) while editing an area with a stated population
+        self.stated_populations: dict = {}      # area key -> (stated population, geometry), set by build_whatif
         ids = [m.id for m in self.measures]
         self.share_measure = share_measure if share_measure in ids else None
         self.share_window = share_window
@@ -361,18 +364,45 @@ class WhatIf:
         geom = self._checked(parts)
         self._parts, self._geom = parts, geom
         self.layer.reset(geom)
-        if self.pop_layer is not None:
-            self.pop_layer.reset(geom)
+        self._reset_population()
         self._signed = self._ring_areas()
         self._area = self._area_from_rings()
         return self.figures()
+
+    def _reset_population(self) -> None:
+        if self.pop_model is not None and self._geom is not None:
+            self._pop = self.pop_model.within(self._geom)
+            self._housing = self.pop_model.housing_within(self._geom)
+
+    def anchor_population(self, area_key: str | None) -> None:
+        """Editing an area whose boundary file states its population: show that figure for its own shape and, for an
+        edited shape, that figure plus the estimate's change (``stated_populations`` comes from build_whatif)."""
+        self._anchor = None
+        found = self.stated_populations.get(area_key or "")
+        if found and self.pop_model is not None:
+            stated, geom = found
+            from workstation.core.commands import freeze_shape
+
+            self._anchor = (freeze_shape(geom), float(stated) - self.pop_model.within(geom))
+
+    def population(self) -> tuple[float | None, str]:
+        """(population inside the current shape, its source) by the rule of workstation.engine.population."""
+        from workstation.engine.population import BOUNDARY_FILE, DENSITY, whole_people
+
+        if self.pop_model is None or self._geom is None:
+            return None, ""
+        if self._anchor is not None:
+            shape, offset = self._anchor
+            if self.shape == shape:
+                return whole_people(self._pop + offset), BOUNDARY_FILE
+            return max(whole_people(self._pop + offset), 0.0), f"{BOUNDARY_FILE}, adjusted by {DENSITY} for the changed shape"
+        return max(whole_people(self._pop), 0.0), self.population_source
 
     def resync(self) -> AreaFigures:
         """Recompute from the current shape (on mouse release: clears any rounding a long drag could gather)."""
         if self._geom is not None:
             self.layer.reset(self._geom)
-            if self.pop_layer is not None:
-                self.pop_layer.reset(self._geom)
+            self._reset_population()
             self._signed = self._ring_areas()
             self._area = self._area_from_rings()
         return self.figures()
@@ -390,8 +420,15 @@ class WhatIf:
         self._parts, self._geom = parts, geom
         for tri in triangles:
             self.layer.flip_triangle(*tri)
-            if self.pop_layer is not None:
-                self.pop_layer.flip_triangle(*tri)
+        if self.pop_model is not None:
+            # the loop adds to the ring's signed area; an outer ring's population grows with |area|, a hole's shrinks
+            sign = (1.0 if ring == 0 else -1.0) * (1.0 if self._signed[part][ring] >= 0 else -1.0)
+            if self._housing is not None:
+                dp, dh = self.pop_model.loop(loop, housing=True)
+                self._pop += sign * dp
+                self._housing += sign * dh
+            else:
+                self._pop += sign * self.pop_model.loop(loop)
         self._signed[part][ring] += self._loop_area(loop)
         self._area = self._area_from_rings()
         return self.figures()
@@ -500,14 +537,17 @@ class WhatIf:
                 share = n_area / n_city
                 if share_area:
                     pai = share / share_area
-        pop = None
-        if self.pop_layer is not None and self._geom is not None:
-            pop = max(float(self.pop_layer.hist[0]), 0.0)
+        from workstation.engine.population import Population, whole_people
+
+        pop, source = self.population()
         return AreaFigures(
             area_sq_mi=area, city_area_sq_mi=self.city_area, share_of_city_area=share_area,
             measures=tuple(measures), share_measure=self.share_measure, share_label=label,
             share_window=self.share_window, n_area=n_area, n_city=n_city, share_of_city_crime=share, pai=pai,
-            population=pop, population_note=self.population_note if pop is not None else "",
+            population=pop, population_note=Population(
+                pop, source, None if self._housing is None or self._anchor is not None else
+                max(whole_people(self._housing), 0.0)).note if pop is not None else "",
+            population_source=source if pop is not None else "",
             as_of=self.as_of, vertices=self.vertex_count)
 
 
@@ -548,33 +588,26 @@ def city_area_sq_miles(ws) -> float | None:
     return None if city is None or city.is_empty else geo.area_sq_miles(city)
 
 
-def population_lattice(ws, spacing_m: float = 100.0):
-    """Each district's population spread evenly over a lattice of points inside it, so that the population inside
-    any shape can be counted (and kept up to date) like incidents: an areal-weighting estimate. None when no
-    district has a population."""
-    import shapely
+def stated_populations(ws) -> dict:
+    """Area key -> (stated population, geometry) for the areas whose population comes from their boundary file (none
+    when a census layer gives every area's population); a scenario answers with the area it was drawn from."""
+    from workstation.engine.areas import area_key
+    from workstation.engine.population import BOUNDARY_FILE, area_population
 
-    lons, lats, ws_ = [], [], []
-    for d in ws.districts:
-        if not d.population or d.geometry is None or d.geometry.is_empty:
+    out = {}
+    for a in ws.areas:
+        if a.kind == "city" or a.geometry is None:
             continue
-        x0, y0, x1, y1 = d.geometry.bounds
-        lat_mid = 0.5 * (y0 + y1)
-        dx = spacing_m / (METRES_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat_mid)))
-        dy = spacing_m / METRES_PER_DEG_LAT
-        gx, gy = np.meshgrid(np.arange(x0 + dx / 2, x1, dx), np.arange(y0 + dy / 2, y1, dy))
-        gx, gy = gx.ravel(), gy.ravel()
-        hit = shapely.contains_xy(d.geometry, gx, gy)
-        gx, gy = gx[hit], gy[hit]
-        if gx.size == 0:
-            p = d.geometry.representative_point()
-            gx, gy = np.array([p.x]), np.array([p.y])
-        lons.append(gx)
-        lats.append(gy)
-        ws_.append(np.full(gx.size, float(d.population) / gx.size))
-    if not lons:
-        return None
-    return np.concatenate(lons), np.concatenate(lats), np.concatenate(ws_)
+        pop = area_population(ws, a)
+        if not pop.source.startswith(BOUNDARY_FILE):
+            continue
+        if a.kind == "scenario":
+            base = ws.area(a.base, "target_area") if a.base else None
+            if base is not None and base.population:
+                out[area_key(a)] = (base.population, base.geometry)
+        elif a.population:
+            out[area_key(a)] = (a.population, a.geometry)
+    return out
 
 
 def measure_selection(ws, measure, analysis=None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -656,16 +689,19 @@ def build_whatif(ws, as_of=None, key_measures: Iterable[str] | None = None, *, c
     lon, lat = cat_(units.lon, "float64"), cat_(units.lat, "float64")
     weights = cat_(units.weight, "float64")
     weighted = bool(weights.size) and not np.all(weights == 1.0)
-    pop = population_lattice(ws)
-    note = "estimated: each district's population spread evenly over its area" if pop is not None else ""
+    from workstation.engine.population import population_model
+
+    pop = population_model(ws)
     city = ws.city.geometry if ws.city is not None else None
     extent = city.bounds if city is not None and not city.is_empty else None
-    return WhatIf(lon, lat, cat_(units.mbits, "uint64"), cat_(units.wbits, "uint64"),
-                  [MeasureSpec(m.id, m.label, m.direction) for m in specs], city_counts,
-                  weights=weights if weighted else None, city_area_sq_mi=city_area_sq_miles(ws),
-                  population_points=pop, population_note=note, share_measure=share_measure,
-                  share_window=share_window, as_of=as_of, cell_m=cell_m, extent=extent,
-                  prior_known=_prior_known(ws, specs, as_of))
+    engine = WhatIf(lon, lat, cat_(units.mbits, "uint64"), cat_(units.wbits, "uint64"),
+                    [MeasureSpec(m.id, m.label, m.direction) for m in specs], city_counts,
+                    weights=weights if weighted else None, city_area_sq_mi=city_area_sq_miles(ws),
+                    population_model=pop, population_source=pop.label if pop is not None else "",
+                    share_measure=share_measure, share_window=share_window, as_of=as_of, cell_m=cell_m,
+                    extent=extent, prior_known=_prior_known(ws, specs, as_of))
+    engine.stated_populations = stated_populations(ws)
+    return engine
 
 
 def _prior_known(ws, specs, as_of) -> np.ndarray:
@@ -704,6 +740,7 @@ class BoundaryEditor:
         self.stack = stack if stack is not None else CommandStack()
         self.show_shape = show_shape          # callable(Shape): put this shape on the map (undo/redo, refusal)
         self.on_figures = on_figures          # callable(AreaFigures, message or None): the side panel
+        engine.anchor_population(area_key)
         self.figures = engine.set_shape(shape)
         self.committed: Shape = engine.shape  # the shape as of the last finished edit/undo/redo
         self.message = ""
