@@ -170,7 +170,7 @@ def read_table_features(path: Path, data: bytes, epsg=None) -> tuple[list, list]
     from workstation.ingest.importer import coordinates_of
     from workstation.ingest.profiles import Profile
 
-    raw = readers.read_source(path, all_text=True, data=data)
+    raw = readers.read_source(path, data=data)
     df = raw.df
     cols = list(df.columns)
     records = df.where(df.notna(), None).to_dict("records")
