@@ -376,8 +376,10 @@
       var w = legend.offsetWidth + 10 + pad, h = legend.offsetHeight + 10 + pad;
       choices = [{ tl: [pad, pad], br: [w, pad] }, { tl: [pad, pad], br: [pad, h] }];
     }
-    var best = choices[0], bestZoom = -Infinity;
+    var best = { tl: [pad, pad], br: [pad, pad] }, bestZoom = -Infinity;
     choices.forEach(function (c) {
+      var room = L.point(size.x, size.y).subtract(L.point(c.tl).add(L.point(c.br)));
+      if (room.x < 80 || room.y < 80) return;       // a tall legend leaves no room above it: not a choice
       var z = map.getBoundsZoom(bounds, false, L.point(c.tl).add(L.point(c.br)));
       if (z > bestZoom) { bestZoom = z; best = c; }
     });

@@ -223,10 +223,13 @@ class MapPanel(QWidget):
         self.export_html_button = QPushButton("Export HTML…")
         self.export_png_button = QPushButton("Export PNG…")
         self.tiles_button = QPushButton("Basemap…")
+        self.clear_overlay_button = QPushButton("Remove analysis layer")
+        self.clear_overlay_button.setVisible(False)
         self.tiles_button.setToolTip("Add a basemap from an MBTiles file (raster tiles on this computer)")
 
         bar1 = QHBoxLayout()
-        for w in (QLabel("Map"), self.measure_box, self.window_box, self.points_box, self.heat_box, self.shade_box):
+        for w in (QLabel("Map"), self.measure_box, self.window_box, self.points_box, self.heat_box, self.shade_box,
+                  self.clear_overlay_button):
             bar1.addWidget(w)
         bar1.addStretch(1)
         for w in (self.tiles_button, self.export_html_button, self.export_png_button):
@@ -289,6 +292,7 @@ class MapPanel(QWidget):
         self.export_html_button.clicked.connect(self._export_html_clicked)
         self.export_png_button.clicked.connect(self._export_png_clicked)
         self.tiles_button.clicked.connect(self._tiles_clicked)
+        self.clear_overlay_button.clicked.connect(lambda: self.set_overlay(None))
         state.workspace_changed.connect(self._workspace_changed)
         state.selection_changed.connect(self._selection_changed)
         state.data_changed.connect(self._data_changed)
@@ -343,8 +347,19 @@ class MapPanel(QWidget):
             editor=True, bridge=True, tiles=self._tiles, overlay=self.overlay)
 
     def set_overlay(self, overlay) -> None:
-        """Draw a spatial analysis result (workstation.maps.spatial.SpatialOverlay) over the map; None takes it off."""
+        """Draw a spatial analysis result (workstation.maps.spatial.SpatialOverlay) over the map; None takes it off.
+        The records and the district shading go off with a new result, so the cells read clearly (the analyst can
+        turn them back on)."""
         self.overlay = overlay
+        if overlay is not None:
+            for w in (self.points_box, self.shade_box):
+                w.blockSignals(True)
+            self.points_box.setChecked(False)
+            self.shade_box.setCurrentIndex(max(self.shade_box.findData(""), 0))
+            for w in (self.points_box, self.shade_box):
+                w.blockSignals(False)
+        self.clear_overlay_button.setVisible(overlay is not None)
+        self.clear_overlay_button.setToolTip(f"Take '{overlay.title}' off the map" if overlay is not None else "")
         self._schedule()
 
     # ------------------------------------------------------------------------------------------------------------
@@ -361,6 +376,7 @@ class MapPanel(QWidget):
 
     def _workspace_changed(self) -> None:
         self.overlay = None                      # another workspace's analysis does not belong on this map
+        self.clear_overlay_button.setVisible(False)
         self.stop_editing(keep_draft=True)
         self._engine = None
         self._fill_choices()

@@ -127,6 +127,14 @@ def density_classes(values: np.ndarray, k: int = 5) -> np.ndarray:
     return np.unique(np.quantile(v, np.arange(1, k + 1) / k))
 
 
+def _density_spans(breaks) -> list[str]:
+    lo, out = 0.0, []
+    for b in breaks:
+        out.append(f"{lo:,.0f} – {b:,.0f} per sq mi")
+        lo = b
+    return out
+
+
 def hotspot_overlay(result, *, density: bool = True, title: str | None = None) -> SpatialOverlay:
     """Gi* bins (and, underneath and off by default, the kernel density) of a hot-spot result."""
     cells = result.cells
@@ -167,14 +175,13 @@ def hotspot_overlay(result, *, density: bool = True, title: str | None = None) -
                 [rr[i] for i in keep], [cc[i] for i in keep], dcls[keep].astype(int).tolist(), dcol,
                 {k: [v[i] for i in keep] for k, v in fields.items()}, title="Kernel density", opacity=0.65,
                 show=False))
-            lo = 0.0
-            items = []
-            for i, b in enumerate(breaks):
-                items.append((dcol[i], f"{lo:,.0f} – {b:,.0f}"))
-                lo = b
+            # one row of swatches, lowest to highest: the Gi* bins are the legend's main content
+            swatches = "".join(f"<span class='sw' title='{_esc(t)}' style='background:{c}'></span>"
+                               for c, t in zip(dcol, _density_spans(breaks)))
             bw = params.get("bandwidth_ft")
-            ov.legend_html += ("<h4>Density per sq mi" + (f" (bandwidth {float(bw):,.0f} ft)" if bw else "")
-                               + "</h4>" + legend_rows(items))
+            ov.legend_html += (f"<div class='psp-row'>Density per sq mi (in the layer list): 0 {swatches} "
+                               f"{breaks[-1]:,.0f}</div>"
+                               + (f"<div class='note'>Kernel bandwidth {float(bw):,.0f} ft</div>" if bw else ""))
     ov.cell_layers.append(CellLayer(label, lon, lat, width, rr, cc, cls, colours, fields, title=label,
                                     opacity=0.75))
     n_by_bin = {b: int((bins == b).sum()) for b in GI_BINS}
