@@ -130,7 +130,8 @@ def test_workbook_sheet_keeps_a_formula_like_address_as_text(tmp_path):
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == list(SHEET_ORDER)
     assert SHEET_ORDER.index("Shoot Review") == SHEET_ORDER.index("Activity & Partners") + 1
-    assert SHEET_ORDER.index("Trends") == SHEET_ORDER.index("Shoot Review") + 1
+    assert SHEET_ORDER.index("Hot Spots & Displacement") == SHEET_ORDER.index("Shoot Review") + 1
+    assert SHEET_ORDER.index("Trends") == SHEET_ORDER.index("Hot Spots & Displacement") + 1
     sh = wb["Shoot Review"]
     rows = [[c for c in r] for r in sh.iter_rows()]
     header_i = next(i for i, r in enumerate(rows) if r[0].value == "Incident")

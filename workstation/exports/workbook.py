@@ -1,7 +1,8 @@
 """The CompStat workbook: every report of the engine, for the chosen areas and as-of date, in one print-ready .xlsx.
 
 Sheets, in order (product.md): Summary, CompStat, Part I History, Districts, Target Areas, Rates & Clearance,
-Activity & Partners, Shoot Review (the past seven days' shootings and homicides with impact scores), Trends (native
+Activity & Partners, Shoot Review (the past seven days' shootings and homicides with impact scores), Hot Spots &
+Displacement (top Gi* cells, the Knox near-repeat table, the WDQ of each target area), Trends (native
 Excel line charts over a data block on the sheet), Notes (sources with their as-of stamps, counting rules, boundaries
 and their changes, measure definitions, every table's notes).
 
@@ -29,7 +30,7 @@ from workstation.reports.table import ReportTable
 from workstation.exports.sheet_writer import SheetWriter
 
 SHEET_ORDER = ("Summary", "CompStat", "Part I History", "Districts", "Target Areas", "Rates & Clearance",
-               "Activity & Partners", "Shoot Review", "Trends", "Notes")
+               "Activity & Partners", "Shoot Review", "Hot Spots & Displacement", "Trends", "Notes")
 
 NUMBER_RULE_NOTE = (
     "Numbers are stored as they are shown: counts as whole numbers, averages to one decimal, rates to two decimals, "
@@ -54,6 +55,7 @@ class ExportContext:
     sheet_notes: dict[str, list[str]] = field(default_factory=dict)  # sheet -> notes of its tables, for Notes
     history: tuple[int, int, int] | None = None  # Part I History years; None: the engine's default
     history_source: str = ""  # where those years came from, said on the sheet
+    notes_tables: list = field(default_factory=list)  # tables a sheet adds to Notes (the spatial parameters)
 
     def check(self, fraction: float) -> None:
         if self.should_stop is not None and self.should_stop():
@@ -161,6 +163,8 @@ class SheetPlan:
     max_text_width: float = 40.0
     freeze_heading: bool = False  # freeze under the sheet heading rather than under a table header
     trends: object = None  # the Trends sheet: (measures, [(AreaRef, ReportTable)])
+    writer: object = None  # a sheet written by its own function: writer(wb, ctx, plan)
+    spatial: object = None  # the Hot Spots & Displacement sheet's results (for its colours, and for tests)
 
     def all_tables(self) -> list[ReportTable]:
         out = []
@@ -176,7 +180,7 @@ def plan_workbook(ctx: ExportContext) -> list[SheetPlan]:
         lambda: _plan_summary(ctx, grids),
         lambda: _plan_compstat(ctx, grids),
         *[lambda fn=fn: fn(ctx) for fn in (_plan_history, _plan_districts, _plan_target_areas, _plan_rates,
-                                           _plan_activity, _plan_shoot_review, _plan_trends)],
+                                           _plan_activity, _plan_shoot_review, _plan_spatial, _plan_trends)],
     ]
     plans = []
     for i, fn in enumerate(steps):
@@ -198,6 +202,8 @@ def write_workbook(ctx: ExportContext, plans: list[SheetPlan]) -> Workbook:
         ctx.check(0.7 + 0.25 * i / len(plans))
         if plan.trends is not None:
             _write_trends(wb, ctx, plan)
+        elif plan.writer is not None:
+            plan.writer(wb, ctx, plan)
         else:
             _write_plan(wb, ctx, plan)
     return wb
@@ -601,6 +607,24 @@ def _plan_shoot_review(ctx: ExportContext) -> SheetPlan:
     return plan
 
 
+# ---- Hot Spots & Displacement (exports/spatial_sheet.py) ----------------------------------------------------------
+def _plan_spatial(ctx: ExportContext) -> SheetPlan:
+    from workstation.exports.spatial_sheet import SHEET, plan_spatial
+
+    plan = SheetPlan(SHEET, "Hot spots, near repeat and displacement", max_text_width=40.0, writer=_write_spatial)
+    ctx.notes_tables += plan_spatial(ctx, plan)
+    return plan
+
+
+def _write_spatial(wb, ctx: ExportContext, plan: SheetPlan) -> None:
+    from workstation.exports.spatial_sheet import write_spatial
+
+    sw = SheetWriter.new(wb, plan.name, footer_text=ctx.footer, max_text_width=plan.max_text_width)
+    sw.heading(plan.title, _heading_lines(ctx))
+    write_spatial(sw, plan)
+    sw.finish()
+
+
 # ---- Trends -----------------------------------------------------------------------------------------------------
 TREND_MEASURES = ("homicides", "nonfatal_shooting_victims", "firearm_violent_crime", "part1_violent")
 CHARTS_PER_ROW = 2
@@ -746,6 +770,7 @@ def _plan_notes(ctx: ExportContext) -> SheetPlan:
     if ctx.scenario is not None:
         tables.append(_scenario_table(ctx))
     tables.append(_measures_table(ctx))
+    tables += ctx.notes_tables
     rows = [[sheet, n] for sheet in SHEET_ORDER for n in ctx.sheet_notes.get(sheet, [])]
     if rows:
         tables.append(ReportTable("Notes to the tables, by sheet", ["Sheet", "Note"], ["label", "text"], rows))
