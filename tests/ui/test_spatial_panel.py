@@ -1,5 +1,7 @@
 """Hot Spots tab (issue 10): the analyses run in a worker with progress and cancel, the figures shown are the core
 results, the Knox table is coloured like the NRC's, and "Show on map" puts the layer on the map."""
+import html
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,3 +117,66 @@ def test_drawn_boundary_is_offered_and_analysed(qtbot, panel, demo):
     finally:
         del demo.meta["map_boundary_draft"]
         demo.changed("map_boundary_draft")
+
+
+def test_knox_table_is_the_core_result_coloured_like_the_nrc(qtbot, panel, demo):
+    from workstation.reports.spatial.near_repeat import near_repeat_analysis
+
+    p = panel
+    choose(p.analysis_box, "near_repeat")
+    assert p.measure_box.currentData() == "burglary"            # near repeat starts on burglary
+    assert p.nr_perm_spin.isVisible() and not p.cell_spin.isVisible()
+    p.nr_perm_spin.setValue(49)
+    p.nr_seed_spin.setValue(3)
+    run_and_wait(qtbot, p)
+    core = near_repeat_analysis(demo, "burglary", "2018-09-30", "2019-09-29", distance_ft=400, distance_bands=3,
+                                time_days=7, time_bands=4, permutations=49, seed=3)
+    t = p.table
+    assert [t.horizontalHeaderItem(j).text() for j in range(t.columnCount())] == list(core.time_bands)
+    assert [t.verticalHeaderItem(i).text() for i in range(t.rowCount())] == list(core.distance_bands)
+    for view, arr, fmt in (("knox_ratio", core.knox_ratio, "{:,.2f}"), ("observed", core.observed, "{:,.0f}"),
+                           ("expected", core.expected, "{:,.1f}")):
+        choose(p.knox_view, view)
+        for i in range(t.rowCount()):
+            for j in range(t.columnCount()):
+                v = float(arr[i][j])
+                assert t.item(i, j).text() == (fmt.format(v) if np.isfinite(v) else "n/a")
+                lit = t.item(i, j).background().color().name() == "#f4a582"
+                assert lit == bool(core.highlight[i, j])
+                assert t.item(i, j).font().bold() == bool(core.highlight[i, j])
+    assert core.highlight[1, 0]                               # the demo's burglaries repeat within 400 ft, a week
+    assert f"({int(core.highlight.sum())} cell" in p.summary.text()
+    assert not p.map_button.isEnabled()                       # a table, not a map layer
+
+
+def test_displacement_wdq_table_and_buffer_ring(qtbot, panel, demo):
+    from workstation.reports.spatial.displacement import displacement
+
+    p = panel
+    p.state.set_area("target_area:Center Street Corridor")
+    choose(p.analysis_box, "displacement")
+    choose(p.measure_box, "part1_violent")
+    # the corridor's goal started on 2016-06-01: the year before against the year after
+    dates = [e.date().toString("yyyy-MM-dd") for e in (p.before_from, p.before_to, p.after_from, p.after_to)]
+    assert dates == ["2015-06-01", "2016-05-31", "2016-06-01", "2017-05-31"]
+    assert p.buffer_spin.value() == 1320
+    run_and_wait(qtbot, p)
+    core = displacement(demo, "target_area:Center Street Corridor", "part1_violent", before=tuple(dates[:2]),
+                        after=tuple(dates[2:]), buffer_ft=1320)
+    t = p.table
+    assert [t.verticalHeaderItem(i).text() for i in range(3)] == ["Target area (A)", "Buffer ring (B)",
+                                                                  "Control (C)"]
+    for i, part in enumerate(("target", "buffer", "control")):
+        c = getattr(core, part)
+        assert [t.item(i, 0).text(), t.item(i, 1).text()] == [f"{c['before']:,.0f}", f"{c['after']:,.0f}"]
+    assert t.item(3, 0).text() == f"{core.success_measure:,.4f}"
+    assert t.item(4, 0).text() == f"{core.buffer_measure:,.4f}"
+    assert t.item(5, 0).text() == f"{core.wdq:,.2f}" and -1 < core.wdq < 0
+    assert t.item(6, 0).text() == f"{core.total_net_effect:,.2f}"
+    assert html.escape(core.interpretation) in p.interpretation.text()
+    got = []
+    p.show_on_map.connect(got.append)
+    p.map_button.click()
+    ring = got[-1].rings[1]
+    assert ring.label == "Buffer ring: 1,320 ft"
+    assert ring.geometry.equals(core.buffer_geometry)

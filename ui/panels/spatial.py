@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, 
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from workstation.core.errors import UserError
+from workstation.exports.spatial_sheet import displacement_periods
 from workstation.maps.spatial import GI_BIN_COLOURS
 from ui.panels.base import StatePanel
 from ui.workers import TaskRunner
@@ -346,7 +347,7 @@ class SpatialPanel(StatePanel):
         if force or not self._dates_set:
             self.from_edit.setDate(_qdate(as_of - pd.DateOffset(years=1) + pd.Timedelta(days=1)))
             self.to_edit.setDate(_qdate(as_of))
-        b0, b1, a0, a1 = default_displacement_periods(self.state.workspace, self.area_key(), as_of)
+        (b0, b1), (a0, a1), _rule = displacement_periods(self.state.workspace, self.area_key(), as_of.date())
         self.before_from.setDate(_qdate(b0))
         self.before_to.setDate(_qdate(b1))
         self.after_from.setDate(_qdate(a0))
@@ -603,12 +604,10 @@ class SpatialPanel(StatePanel):
             rows.append([_num(v, "{:,.4f}") if "measure" in name else _num(v, "{:,.2f}"), "", ""])
         self._set_table(["Before", "After", "Change"], rows, heads)
         p = r.params
-        label = p.get("target_label") or p.get("area_label") or p.get("target_area") or ""
         self.summary.setText(
-            f"<b>Displacement</b>: {html.escape(str(p.get('measure_label', '')))} in {html.escape(str(label))}, "
-            f"before {p.get('before', ['', ''])[0]} to {p.get('before', ['', ''])[1]}, after "
-            f"{p.get('after', ['', ''])[0]} to {p.get('after', ['', ''])[1]}; buffer ring "
-            f"{float(p.get('buffer_ft', 0)):,.0f} ft.")
+            f"<b>Displacement</b>: {html.escape(str(p.get('measure_label', '')))} in {html.escape(r.target_label)}, "
+            f"before {r.before[0]} to {r.before[1]}, after {r.after[0]} to {r.after[1]}; buffer ring "
+            f"{r.buffer_ft:,.0f} ft; control: {html.escape(r.control_label)}.")
         self.interpretation.setText("<b>Interpretation:</b> " + html.escape(str(r.interpretation)))
         self.notes.setText(html.escape(" ".join(str(n) for n in getattr(r, "notes", []) or [])))
 
@@ -626,11 +625,8 @@ class SpatialPanel(StatePanel):
         if kind == "emerging":
             return sp.emerging_overlay(r)
         if kind == "displacement":
-            p = r.params
-            return sp.displacement_overlay(r.target_geometry, r.buffer_geometry,
-                                           target_label=str(p.get("target_label") or p.get("target_area") or ""),
-                                           buffer_ft=float(p.get("buffer_ft", 0)),
-                                           control_label=str(p.get("control_label") or ""))
+            return sp.displacement_overlay(r.target_geometry, r.buffer_geometry, target_label=r.target_label,
+                                           buffer_ft=r.buffer_ft, control_label=r.control_label)
         return None
 
     def _show_on_map(self) -> None:
@@ -642,22 +638,3 @@ class SpatialPanel(StatePanel):
 BIN_TEXT = {3: "Hot 99%", 2: "Hot 95%", 1: "Hot 90%", 0: "Not significant", -1: "Cold 90%", -2: "Cold 95%",
             -3: "Cold 99%"}
 BIN_COLOUR = GI_BIN_COLOURS
-
-
-def default_displacement_periods(ws, area_key, as_of) -> tuple:
-    """Before and after periods of equal length: the year before and the year after the strategy's start in the
-    area (the start of a goal set for that area), else the year before and the year to the as-of date."""
-    as_of = pd.Timestamp(as_of).normalize()
-    start = None
-    for g in (ws.meta.get("goals") or []) if ws is not None else []:
-        if isinstance(g, dict) and g.get("area_key") == area_key and g.get("start"):
-            try:
-                start = pd.Timestamp(g["start"]).normalize()
-            except (ValueError, TypeError):
-                continue
-            break
-    if start is not None and start + pd.DateOffset(years=1) - pd.Timedelta(days=1) <= as_of:
-        return (start - pd.DateOffset(years=1), start - pd.Timedelta(days=1), start,
-                start + pd.DateOffset(years=1) - pd.Timedelta(days=1))
-    a0 = as_of - pd.DateOffset(years=1) + pd.Timedelta(days=1)
-    return a0 - pd.DateOffset(years=1), a0 - pd.Timedelta(days=1), a0, as_of
