@@ -93,6 +93,24 @@ def test_numbers_and_dates_are_parsed_on_purpose(tmp_path):
     assert off.loc["A1", "lat"] == 43.05 and off.loc["A2", "lat"] == 43.06 and np.isnan(off.loc["A3", "lat"])
     assert off.loc["A2", "occurred"] == pd.Timestamp("2020-01-06 23:30")
     assert set(off["district"].astype(str)) == {"7"}
+    # a workbook: a date cell, a date stored as Excel serial days (unformatted number) and a text date agree
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    sh = wb.active
+    sh.append(["incident_number", "occurred", "nibrs_code", "district"])
+    sh.append(["B1", dt.datetime(2020, 1, 1, 12, 0), "120", "007"])
+    sh.append(["B2", 43831.5, "13A", 7])
+    sh.append(["B3", "01/01/2020 12:00 PM", 220, "District 7"])
+    x = tmp_path / "dates.xlsx"
+    wb.save(x)
+    wx = Workspace()
+    assert import_files(wx, "offenses", [x]).accepted == 3
+    assert set(wx.frame("offenses")["occurred"]) == {pd.Timestamp("2020-01-01 12:00")}
+    assert set(wx.frame("offenses")["district"].astype(str)) == {"7"}
+    assert sorted(wx.frame("offenses")["category"].astype(str)) == ["aggravated_assault", "burglary", "robbery"]
 
 
 # ---- item 3: boundary files are understood -----------------------------------------------------------------------

@@ -159,6 +159,17 @@ def parse_dates(values: pd.Series, formats=(), dayfirst: bool = False, utc: bool
             retry.iloc[pos] = stripped.to_numpy(dtype=object)
             _parse_into(retry, changed, vals, fmts, utc)
             todo &= ~(changed & ~np.isnat(vals))
+    if todo.any():
+        # a bare number no format took: a workbook's date cell stored as Excel serial days (every cell reaches the
+        # importer as text, so 43831.5 arrives as "43831.5"); 20000-74000 days is 1954-2102
+        pos = np.flatnonzero(todo)
+        num = pd.to_numeric(text.iloc[pos].str.strip(), errors="coerce").to_numpy(dtype="float64")
+        serial = np.isfinite(num) & (num >= 20_000) & (num <= 74_000)
+        if serial.any():
+            days = (np.datetime64(_EXCEL_EPOCH.to_datetime64(), "ns")
+                    + np.round(num[serial] * 86_400_000_000).astype("int64").astype("timedelta64[us]"))
+            vals[pos[serial]] = days
+            todo[pos[serial]] = False
     out = pd.Series(vals, index=idx)
     if utc:
         out = out.dt.tz_localize("UTC")
