@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --source: pull only rows whose C is newer than the last pull's newest value")
     i.add_argument("files", nargs="*")
 
-    e = sub.add_parser("export", help="export the CompStat workbook")
+    e = sub.add_parser("export", help="export the CompStat workbook and/or the meeting packet (PDF)")
     e.add_argument("--workspace", required=True)
     e.add_argument("--as-of", dest="as_of", help="YYYY-MM-DD (default: the newest record's date)")
     e.add_argument("--area", action="append", default=[], help="area name (repeatable; default: every target area)")
@@ -52,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--history", metavar="FIRST-LAST:CURRENT",
                    help="Part I history years, e.g. 2007-2015:2016 (default: the workspace's setting, else the last "
                         "complete year against the nine before it)")
-    e.add_argument("--out", required=True)
+    e.add_argument("--out", metavar="OUT.xlsx", help="the CompStat workbook to write (required unless --pdf is given)")
+    e.add_argument("--pdf", metavar="OUT.pdf",
+                   help="also (or only) write the meeting packet: one PDF of the Summary, the CompStat grid, the "
+                        "district and target-area tables with their maps, the hot-spot map, trends and the shoot "
+                        "review, from the same figures as the workbook")
 
     n = sub.add_parser("info", help="summarise a workspace")
     n.add_argument("--workspace", required=True)

@@ -18,11 +18,18 @@ from ui.workers import TaskRunner
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-def run_export(ws, out, as_of, area_keys, scenario, progress, should_stop, history_years=None):
-    from workstation.exports.workbook import export_workbook
+def run_export(ws, out, as_of, area_keys, scenario, progress, should_stop, history_years=None, pdf=None):
+    """The workbook, and the meeting packet when ``pdf`` names one (both from one analysis); returns the workbook's
+    path."""
+    from workstation.exports.packet import export_outputs
 
-    return export_workbook(ws, out, as_of=as_of, area_keys=area_keys, scenario=scenario, progress=progress,
-                           should_stop=should_stop, history_years=history_years)
+    return export_outputs(ws, xlsx=out, pdf=pdf, as_of=as_of, area_keys=area_keys, scenario=scenario,
+                          progress=progress, should_stop=should_stop, history_years=history_years)[0]
+
+
+def packet_path(out: Path) -> Path:
+    """The meeting packet's file: the workbook's name with .pdf."""
+    return Path(out).with_suffix(".pdf")
 
 
 def default_name(ws, as_of) -> str:
@@ -38,6 +45,7 @@ class ExportDialog(QDialog):
         self.state = state
         self.settings = settings
         self.written: Path | None = None
+        self.packet: Path | None = None   # the meeting packet asked for with the running (or last) export
         self.opened: list[str] = []
         self.setWindowTitle("Export CompStat workbook")
         ws = state.workspace
@@ -90,6 +98,11 @@ class ExportDialog(QDialog):
         browse.clicked.connect(self._browse)
         self.open_box = QCheckBox("Open the workbook when it is written")
         self.open_box.setChecked(settings.get("export/open_when_done"))
+        self.packet_box = QCheckBox("Also write the meeting packet (a PDF of the same name)")
+        self.packet_box.setToolTip("One PDF for the meeting, Letter landscape: the Summary, the CompStat grid, the "
+                                   "district and target-area tables with their maps, the hot-spot map, the trend "
+                                   "charts and the shoot review")
+        self.packet_box.setChecked(bool(settings.get("export/packet")))
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
@@ -113,6 +126,7 @@ class ExportDialog(QDialog):
         form.addRow("Boundaries:", self.scenario_combo)
         form.addRow("Part I history years:", self.history_edit)
         form.addRow("Save as:", _wrap(path_row))
+        form.addRow("", self.packet_box)
         form.addRow("", self.open_box)
 
         self.buttons = QDialogButtonBox()
@@ -127,7 +141,8 @@ class ExportDialog(QDialog):
 
         intro = QLabel("The workbook has the Summary, CompStat, Part I History, Districts, Target Areas, Rates & "
                        "Clearance, Activity & Partners, Shoot Review, Trends and Notes sheets, print-ready, for Excel or "
-                       "LibreOffice.")
+                       "LibreOffice, with maps. The meeting packet is one PDF for the meeting, printed on Letter paper "
+                       "or projected, with the same figures.")
         intro.setWordWrap(True)
         lay = QVBoxLayout(self)
         lay.addWidget(intro)
@@ -183,20 +198,25 @@ class ExportDialog(QDialog):
             return
         self.settings.set("export/last_folder", str(out.parent))
         self.settings.set("export/open_when_done", self.open_box.isChecked())
+        self.settings.set("export/packet", self.packet_box.isChecked())
+        pdf = packet_path(out) if self.packet_box.isChecked() else None
+        self.packet = pdf
         self.progress.setValue(0)
         self.progress.show()
         self.status.setText(f"Writing {html.escape(out.name)}…")
         self.export_button.setEnabled(False)
         self.show_button.hide()
         self.runner.start(lambda progress, should_stop: run_export(ws, out, as_of, keys, scenario, progress,
-                                                                   should_stop, history_years=history),
+                                                                   should_stop, history_years=history, pdf=pdf),
                           "the export")
         self._update_buttons()
 
     def _done(self, path) -> None:
         self.written = Path(path)
         self.progress.setValue(100)
-        self.status.setText(f"Saved <a href='file'>{html.escape(str(self.written))}</a> "
+        packet = (f" and the meeting packet <a href='packet'>{html.escape(self.packet.name)}</a>"
+                  if self.packet is not None else "")
+        self.status.setText(f"Saved <a href='file'>{html.escape(str(self.written))}</a>{packet} "
                             f"(<a href='folder'>show in folder</a>).")
         self.cancel_button.setText("Close")
         self.show_button.show()
@@ -231,7 +251,7 @@ class ExportDialog(QDialog):
     def _open_link(self, which: str) -> None:
         if self.written is None:
             return
-        target = self.written if which == "file" else self.written.parent
+        target = {"file": self.written, "packet": self.packet}.get(which) or self.written.parent
         self.opened.append(str(target))
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(target)))
 

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, object] = {
     "import/kind": "offenses",
     "export/last_folder": "",
     "export/open_when_done": True,
+    "export/packet": True,                # also write the meeting packet (PDF) beside the workbook
 }
 
 

@@ -1,4 +1,5 @@
-"""`python main.py export --workspace W.psw --as-of YYYY-MM-DD [--area NAME]... [--scenario NAME] --out OUT.xlsx`."""
+"""`python main.py export --workspace W.psw --as-of YYYY-MM-DD [--area NAME]... [--scenario NAME] --out OUT.xlsx
+[--pdf OUT.pdf]`: the workbook, the meeting packet or both (--out, --pdf or both; at least one)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -76,11 +77,17 @@ def area_key_for(ws, name: str) -> str:
 
 def cli_export(args) -> int:
     from workstation.core.workspace import Workspace
-    from workstation.exports.workbook import export_workbook
+    from workstation.exports.packet import export_outputs
 
-    out = Path(args.out)
-    if out.suffix.lower() != ".xlsx":
+    out = Path(args.out) if getattr(args, "out", None) else None
+    pdf = Path(args.pdf) if getattr(args, "pdf", None) else None
+    if out is None and pdf is None:
+        raise UserError("Name what to write: --out OUT.xlsx (the workbook), --pdf OUT.pdf (the meeting packet), or "
+                        "both.")
+    if out is not None and out.suffix.lower() != ".xlsx":
         raise UserError(f"--out {out} must name an .xlsx file.")
+    if pdf is not None and pdf.suffix.lower() != ".pdf":
+        raise UserError(f"--pdf {pdf} must name a .pdf file.")
     as_of = parse_as_of(getattr(args, "as_of", None))
     ws = Workspace.open(args.workspace)
     keys = [area_key_for(ws, a) for a in (getattr(args, "area", None) or [])]
@@ -92,6 +99,8 @@ def cli_export(args) -> int:
             raise UserError(f"--scenario '{scenario}': the workspace has no scenario of that name "
                             f"(scenarios: {known}).")
     history = parse_history(getattr(args, "history", None))
-    path = export_workbook(ws, out, as_of=as_of, area_keys=keys or None, scenario=scenario, history_years=history)
-    print(f"Wrote {path}.", file=sys.stdout)
+    # one analysis for both files: the packet shows exactly the workbook's figures
+    for path in export_outputs(ws, xlsx=out, pdf=pdf, as_of=as_of, area_keys=keys or None, scenario=scenario,
+                               history_years=history):
+        print(f"Wrote {path}.", file=sys.stdout)
     return 0

@@ -403,17 +403,21 @@ def _finish(fig, ax, side, title, layers, ws, dpi, width_in, height_in, extra_ha
     width_chars = 40
     side.text(0.0, 0.0, "\n".join(textwrap.fill(n, width_chars) for n in notes), fontsize=8, va="bottom",
               ha="left", color="#333333", transform=side.transAxes)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
-    # opaque RGB: matplotlib writes RGBA, and an alpha channel only makes PDF writers add a soft mask per picture
+    counts = {lab: n for lab, n, _h in layers}
+    return MapImage(title, figure_png(fig, dpi), width_in, height_in, dpi, counts, notes)
+
+
+def figure_png(fig, dpi: int) -> bytes:
+    """A figure as an opaque RGB PNG: matplotlib writes RGBA, and an alpha channel only makes PDF writers add a
+    soft mask per picture (and some viewers grey it)."""
     from PIL import Image
 
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     rgb = io.BytesIO()
     Image.open(io.BytesIO(buf.getvalue())).convert("RGB").save(rgb, format="PNG", optimize=True, dpi=(dpi, dpi))
-    buf = rgb
-    counts = {lab: n for lab, n, _h in layers}
-    return MapImage(title, buf.getvalue(), width_in, height_in, dpi, counts, notes)
+    return rgb.getvalue()
 
 
 __all__ = ["MapImage", "citywide_map", "target_areas_map", "hotspot_map", "can_draw", "nice_scale_miles",
-           "PRINT_DPI", "window_text"]
+           "PRINT_DPI", "window_text", "figure_png"]
