@@ -99,6 +99,7 @@ def main() -> None:
     key = f"target_area:{CORRIDOR}"
     state.set_area(key)
     wait(lambda: panel.editing_key == key and panel.last_page is not None and not panel._rebuild_timer.isActive()
+         and not panel.building
          and not panel.view.loading)
     view = panel.view
     wait(lambda: view.eval_js("!!(window.PSP && PSP.ready && PSP.bridge && PSP.editor.layer && "

@@ -153,6 +153,7 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=1_000_000)
     args = ap.parse_args()
     print(json.dumps(run(args.rows)))
+    sys.stdout.flush()  # os._exit skips it: piped to a file, the figures would be lost
     os._exit(0)  # skip Qt's teardown of windows and pools: the figures are printed
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 
 ORGANIZATION = "PSP"
@@ -19,11 +18,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def register_map_scheme() -> None:
-    # QWebEngineUrlScheme.registerScheme must run before the QApplication exists (platform.md).
-    if importlib.util.find_spec("ui.map") is not None and importlib.util.find_spec("ui.map.scheme") is not None:
-        from ui.map.scheme import register_scheme
+    # QWebEngineUrlScheme.registerScheme must run before the QApplication exists (docs/platform.md).
+    from ui.map.scheme import register_scheme
 
-        register_scheme()
+    register_scheme()
 
 
 def make_application(argv: list[str]):

@@ -1,10 +1,9 @@
-"""The main window: workspace lifecycle (new/open/save, recent, autosave and recovery), the area and date bar, the
-panels as tabs, import/export, shortcuts, the status bar with data freshness, and remembered layout."""
+"""The main window: the area and date bar, the panels as tabs, menus and shortcuts, import/export, the status bar
+with data freshness and the busy indicator, and remembered layout. The workspace's life (open, save, recover,
+autosave, the demo, the warm-up) is ui/workspace_controller.py's; the window asks the questions and shows the answers."""
 from __future__ import annotations
 
-import importlib.util
 import logging
-import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
@@ -12,13 +11,11 @@ from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QPushButton, QStyle, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
-from workstation.core.errors import UserError
 from workstation.core.workspace import FILE_SUFFIX, Workspace
-from ui import paths, recovery
 from ui.settings import Settings
 from ui.state import AppState
 from ui.widgets.area_bar import AreaBar
-from ui.workers import TaskRunner
+from ui.workspace_controller import WorkspaceController
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +44,13 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings or Settings()
         self.state = AppState(parent=self)
-        self.tasks = TaskRunner(self)           # long jobs the status bar shows (demo creation, ...)
-        self.autosaver = TaskRunner(self)       # recovery writes, never in the user's way
-        self.warmer = TaskRunner(self)          # builds the engine's indexes of a big workspace off the UI thread
-        self.warmer.finished.connect(self._warm_done)
-        self.warmer.failed.connect(lambda _m, _d: self._warm_done(None))
-        self.warmer.cancelled.connect(lambda: self._warm_done(None))
-        # before the panels connect theirs: a big change must mark the state not ready before they refresh
-        self.state.data_changed.connect(self._warm_if_big)
-        self._autosave_pending = False
-        self._changes = 0
-        self._autosaved_changes = 0
+        # open, save, recover, autosave, the demo and the warm-up; made before the panels, which connect to the
+        # state after it (a big change must mark the state not ready before they refresh)
+        self.controller = WorkspaceController(self.state, self.settings, self)
+        self.tasks = self.controller.tasks            # the status bar's cancellable job (creating the demo)
+        self.autosaver = self.controller.autosaver
+        self.autosave_timer = self.controller.autosave_timer
+        self._busy_cursor = False
         self.setAcceptDrops(True)
         self.setWindowIcon(icon("app"))
         self.setDocumentMode(True)
@@ -73,10 +66,14 @@ class MainWindow(QMainWindow):
         self.state.selection_changed.connect(self._update_freshness)
         self.state.selection_changed.connect(self._remember_selection)
 
-        self.autosave_timer = QTimer(self)
-        self.autosave_timer.setInterval(max(5, self.settings.get("workspace/autosave_seconds")) * 1000)
-        self.autosave_timer.timeout.connect(self.autosave)
-        self.autosave_timer.start()
+        c = self.controller
+        c.failed.connect(self.show_error)
+        c.message.connect(self._show_message)
+        c.busy_changed.connect(self._busy_changed)
+        c.task_changed.connect(self._task_changed)
+        c.title_changed.connect(self._update_title)
+        c.opened.connect(self.workspace_opened)
+        c.demo_ready.connect(self.demo_ready)
         avail = self.screen().availableGeometry() if self.screen() is not None else None
         self.resize(min(1320, avail.width()) if avail else 1320, min(740, avail.height()) if avail else 740)
         self._restore_layout()
@@ -143,6 +140,7 @@ class MainWindow(QMainWindow):
     def _build_panels(self) -> None:
         from ui.panels.compstat import CompStatPanel
         from ui.panels.data import DataPanel
+        from ui.panels.trends import TrendsPanel
 
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
@@ -151,20 +149,14 @@ class MainWindow(QMainWindow):
         self.compstat.import_requested.connect(lambda: self.import_files([]))
         self.compstat.demo_requested.connect(self.open_demo_workspace)
         self.tabs.addTab(self.compstat, icon("compstat"), "CompStat")
-        self.trends = None
-        if importlib.util.find_spec("ui.panels.trends") is not None:
-            from ui.panels.trends import TrendsPanel
-
-            self.trends = TrendsPanel(self.state, self.settings, self)
-            self.trends.import_requested.connect(lambda: self.import_files([]))
-            self.trends.demo_requested.connect(self.open_demo_workspace)
-            self.tabs.addTab(self.trends, icon("trends"), "Trends")
+        self.trends = TrendsPanel(self.state, self.settings, self)
+        self.trends.import_requested.connect(lambda: self.import_files([]))
+        self.trends.demo_requested.connect(self.open_demo_workspace)
+        self.tabs.addTab(self.trends, icon("trends"), "Trends")
         self.map_panel = None
-        self.map_tab: LazyTab | None = None
-        if importlib.util.find_spec("ui.map") is not None and importlib.util.find_spec("ui.map.panel") is not None:
-            # QtWebEngine takes seconds to start: build the map when its tab is first opened, not at start-up
-            self.map_tab = LazyTab(self._make_map_panel, self)
-            self.tabs.addTab(self.map_tab, icon("map"), "Map")
+        # QtWebEngine takes seconds to start: build the map when its tab is first opened, not at start-up
+        self.map_tab = LazyTab(self._make_map_panel, self)
+        self.tabs.addTab(self.map_tab, icon("map"), "Map")
         from ui.panels.shoot_review import ShootReviewPanel
 
         self.shoot_review = ShootReviewPanel(self.state, self)
@@ -296,40 +288,54 @@ class MainWindow(QMainWindow):
             w.hide()
             sb.addPermanentWidget(w)
         sb.addPermanentWidget(self.freshness)
-        self.tasks.progress.connect(lambda f: self.task_progress.setValue(int(round(f * 100))))
-        self.tasks.running_changed.connect(self._task_running)
+        self.controller.progress.connect(lambda f: self.task_progress.setValue(int(round(f * 100))))
 
-    def _task_running(self, running: bool) -> None:
-        for w in (self.task_label, self.task_progress, self.task_cancel):
-            w.setVisible(running)
-        if running:
+    def _task_changed(self, label: str) -> None:
+        """A cancellable background job (the demo) started or ended: its label, progress and Cancel."""
+        self._show_job(label, cancellable=True)
+
+    def _busy_changed(self, label: str) -> None:
+        """Open or save running (label) or done (""): the wait cursor, the label and progress, file actions off. The
+        cursor comes back on every end, whatever the error, because the controller always signals the end."""
+        if label and not self._busy_cursor:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            self._busy_cursor = True
+        elif not label and self._busy_cursor:
+            QApplication.restoreOverrideCursor()
+            self._busy_cursor = False
+        for a in (self.act_new, self.act_open, self.act_open_demo, self.act_save, self.act_save_as, self.act_import):
+            a.setEnabled(not label)
+        if label or not self.tasks.is_running():
+            self._show_job(label, cancellable=False)
+
+    def _show_job(self, label: str, cancellable: bool) -> None:
+        self.task_label.setText(label)
+        self.task_label.setVisible(bool(label))
+        self.task_progress.setVisible(bool(label))
+        self.task_cancel.setVisible(bool(label) and cancellable)
+        if label:
             self.task_progress.setValue(0)
+
+    def _show_message(self, text: str, ms: int) -> None:
+        if text:
+            self.statusBar().showMessage(text, ms)
+        else:
+            self.statusBar().clearMessage()
 
     # ---------------------------------------------------------------------------------------------------------
     # start: recover, reopen the last workspace, or (first start) the demo
     def start(self, path: str | None = None) -> None:
         remembered_area = self.settings.get("selection/area")  # read before opening resets it to citywide
-        candidates = recovery.find_candidates()
+        candidates = self.controller.recovery_candidates()
         if candidates:
             choice, cand = self.ask_recover(candidates)
             if choice == "recover" and cand is not None:
-                try:
-                    ws = recovery.open_candidate(cand)
-                except UserError as exc:
-                    self.show_error("The recovery file could not be read", str(exc))
-                else:
-                    self.set_workspace(ws)
-                    self.statusBar().showMessage(f"Recovered unsaved changes from {cand.saved_text}. "
-                                                 "Save to keep them.", 15000)
-                    recovery.discard(cand)
-                    self.autosave(force=True)
+                if self.controller.recover(cand):
                     return
             elif choice == "discard":
-                for c in candidates:
-                    recovery.discard(c)
-        if path:
-            if self.open_path(path):
-                return
+                self.controller.discard_recovery(candidates)
+        if path and self.open_path(path):
+            return
         last = self.settings.get("workspace/last")
         if self.settings.get("workspace/reopen_last") and last and Path(last).exists():
             if self.open_path(last):
@@ -338,90 +344,24 @@ class MainWindow(QMainWindow):
         self.open_demo()
 
     def open_demo(self) -> None:
-        demo = paths.demo_path()
-        if demo.exists():
-            if self.open_path(demo, remember=False):
-                return
-        self.set_workspace(Workspace())
-        if importlib.util.find_spec("workstation.demo.records") is None:
-            self.statusBar().showMessage("Start by importing data (Ctrl+I) or opening a workspace (Ctrl+O).")
-            return
-        self.run_task("Creating the demo workspace…", _demo_job(demo), self._demo_done, "creating the demo")
+        self.controller.open_demo()
 
     def open_demo_workspace(self) -> None:
         if self.tasks.is_running() or not self.maybe_save():
             return
         self.open_demo()
 
-    def _demo_done(self, path) -> None:
-        if self.state.workspace is not None and not self.state.workspace.dirty and self.state.workspace.path is None:
-            self.open_path(path, remember=False)
-            self.statusBar().showMessage("This is a demo workspace of a fictional city; import your own data "
-                                         "(Ctrl+I) or open a workspace (Ctrl+O).", 15000)
-        self.demo_ready.emit()
-
-    def run_task(self, label: str, fn, on_done, description: str) -> None:
-        self.task_label.setText(label)
-        conns = []
-
-        def done(result):
-            for c in conns:
-                self.tasks.disconnect(c)
-            on_done(result)
-
-        def failed(msg, details):
-            for c in conns:
-                self.tasks.disconnect(c)
-            self.show_error(msg, msg, details)
-
-        def cancelled():
-            for c in conns:
-                self.tasks.disconnect(c)
-            self.statusBar().showMessage("Cancelled.", 5000)
-
-        conns.append(self.tasks.finished.connect(done))
-        conns.append(self.tasks.failed.connect(failed))
-        conns.append(self.tasks.cancelled.connect(cancelled))
-        self.tasks.start(fn, description)
-
     # ---------------------------------------------------------------------------------------------------------
-    # workspace lifecycle
+    # workspace lifecycle (the work is the controller's; the questions are asked here)
     def set_workspace(self, ws: Workspace) -> None:
-        old = self.state.workspace
-        if old is not None and old is not ws:
-            recovery.clear_recovery(old.path)
-        self._changes = self._autosaved_changes = 0
-        self._warm_if_big("", ws)
-        self.state.set_workspace(ws)
-        self.workspace_opened.emit(ws)
+        self.controller.set_workspace(ws)
 
     def open_path(self, path, remember: bool = True) -> bool:
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            ws = Workspace.open(path)
-        except UserError as exc:
-            QApplication.restoreOverrideCursor()
-            self.show_error("The workspace could not be opened", str(exc))
-            return False
-        except Exception as exc:  # noqa: BLE001
-            QApplication.restoreOverrideCursor()
-            log.exception("Opening %s failed", path)
-            self.show_error("The workspace could not be opened",
-                            f"{Path(path).name} could not be opened: {exc}.", traceback.format_exc())
-            return False
-        QApplication.restoreOverrideCursor()
-        self.set_workspace(ws)
-        if remember:
-            self.settings.add_recent(ws.path)
-            self.settings.set("workspace/last", str(Path(ws.path).resolve()))
-        self.statusBar().showMessage(f"Opened {Path(path).name}.", 5000)
-        return True
+        return self.controller.open(path, remember)
 
     def new_workspace(self) -> None:
-        if not self.maybe_save():
-            return
-        self.set_workspace(Workspace())
-        self.statusBar().showMessage("New empty workspace: import data with Ctrl+I.", 8000)
+        if self.maybe_save():
+            self.controller.new_workspace()
 
     def open_dialog(self) -> None:
         if not self.maybe_save():
@@ -435,42 +375,22 @@ class MainWindow(QMainWindow):
         ws = self.state.workspace
         if ws is None:
             return False
-        if ws.path is None or Path(ws.path).resolve() == paths.demo_path().resolve():
+        if ws.path is None or self.controller.is_demo_file(ws.path):
             return self.save_as()
-        return self._save_to(ws.path)
+        return self.controller.save_to(ws.path)
 
     def save_as(self) -> bool:
         ws = self.state.workspace
         if ws is None:
             return False
-        start = str(ws.path) if ws.path and Path(ws.path).resolve() != paths.demo_path().resolve() else \
+        start = str(ws.path) if ws.path and not self.controller.is_demo_file(ws.path) else \
             str(Path(self.settings.get("workspace/last") or Path.home() / "workspace.psw").parent / "workspace.psw")
         path, _ = QFileDialog.getSaveFileName(self, "Save workspace as", start, WORKSPACE_FILTER)
         if not path:
             return False
         if not path.lower().endswith(FILE_SUFFIX):
             path += FILE_SUFFIX
-        return self._save_to(path)
-
-    def _save_to(self, path) -> bool:
-        ws = self.state.workspace
-        old_path = ws.path
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            ws.save(path)
-        except UserError as exc:
-            QApplication.restoreOverrideCursor()
-            self.show_error("The workspace was not saved", str(exc))
-            return False
-        QApplication.restoreOverrideCursor()
-        recovery.clear_recovery(old_path)
-        recovery.clear_recovery(ws.path)
-        self._autosaved_changes = self._changes
-        self.settings.add_recent(ws.path)
-        self.settings.set("workspace/last", str(Path(ws.path).resolve()))
-        self._update_title()
-        self.statusBar().showMessage(f"Saved {Path(ws.path).name}.", 5000)
-        return True
+        return self.controller.save_to(path)
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the open workspace (saved, discarded, or nothing to save)."""
@@ -484,7 +404,7 @@ class MainWindow(QMainWindow):
 
     # dialogs that tests replace
     def ask_save_changes(self) -> str:
-        name = self._display_name()
+        name = self.controller.display_name()
         box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
                           f"{name} has changes that are not saved. Save them before closing it?",
                           QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
@@ -547,67 +467,21 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------------------------------------------------
     # autosave and recovery
     def _on_data_changed(self, _what: str) -> None:
-        self._changes += 1
         self._update_title()
         self._update_freshness()
 
     def autosave(self, force: bool = False) -> bool:
-        """Write the recovery file when there are unsaved changes not yet in it (off the UI thread)."""
-        ws = self.state.workspace
-        if ws is None or not ws.dirty or (self._changes == self._autosaved_changes and not force):
-            return False
-        if self.autosaver.is_running():
-            return False
-        snap = recovery.detached(ws)
-        source, title, changes = ws.path, self._display_name(), self._changes
-        self.autosaver.start(lambda progress, should_stop: recovery.write_recovery(snap, source, title),
-                             "writing the recovery file")
-
-        def done(_r, changes=changes, source=source):
-            self._autosaved_changes = changes
-            # a save that happened while the recovery file was being written makes it stale at once
-            cur = self.state.workspace
-            if cur is not None and not cur.dirty:
-                recovery.clear_recovery(source)
-
-        self.autosaver.finished.connect(done, Qt.ConnectionType.SingleShotConnection)
-        return True
+        return self.controller.autosave(force)
 
     def wait_for_tasks(self, timeout_s: float = 30.0) -> bool:
-        return self.tasks.wait(timeout_s) and self.autosaver.wait(timeout_s) and self.warmer.wait(timeout_s)
-
-    # ---------------------------------------------------------------------------------------------------------
-    # a big workspace: build the engine's indexes in a worker while the panels say so
-    def _warm_if_big(self, what: str = "", ws=None) -> None:
-        ws = ws if ws is not None else self.state.workspace
-        if ws is None or what in ("areas", "people"):
-            return
-        rows = sum(len(df) for k, df in ws.frames.items() if k != "people")
-        if rows < WARM_IN_WORKER_ROWS:
-            return
-        self.state.set_ready(False)
-        self.statusBar().showMessage(f"Preparing the figures for {rows:,d} records…")
-        self.warmer.start(lambda progress, should_stop: warm_engine(ws, progress, should_stop),
-                          "preparing the figures")
-
-    def _warm_done(self, _result) -> None:
-        if self.warmer.is_running():
-            return
-        self.statusBar().clearMessage()
-        self.state.set_ready(True)
+        return self.controller.wait_for_tasks(timeout_s)
 
     # ---------------------------------------------------------------------------------------------------------
     # title, freshness, selection
-    def _display_name(self) -> str:
-        ws = self.state.workspace
-        if ws is None or ws.path is None:
-            return "Untitled workspace"
-        return Path(ws.path).name
-
     def _update_title(self) -> None:
         ws = self.state.workspace
-        demo = ws is not None and ws.path is not None and Path(ws.path).resolve() == paths.demo_path().resolve()
-        name = self._display_name() + (" (demo)" if demo else "")
+        demo = ws is not None and self.controller.is_demo_file(ws.path)
+        name = self.controller.display_name() + (" (demo)" if demo else "")
         self.setWindowTitle(f"{name}[*] — {APP_TITLE}")
         self.setWindowModified(bool(ws is not None and ws.dirty))
 
@@ -696,9 +570,6 @@ class MainWindow(QMainWindow):
     def import_files(self, files: list[str]) -> None:
         if self.state.workspace is None:
             self.set_workspace(Workspace())
-        if importlib.util.find_spec("ui.dialogs.import_wizard") is None:
-            self.show_error("Import", "The import wizard is not available in this build.")
-            return
         from ui.dialogs.import_wizard import ImportWizard
 
         wiz = ImportWizard(self.state, self.settings, [str(f) for f in files], self)
@@ -801,33 +672,11 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Clean close: stop timers and workers, forget the recovery file, remember the layout."""
-        self.autosave_timer.stop()
-        self.tasks.cancel()
-        self.warmer.cancel()
-        self.wait_for_tasks()
-        ws = self.state.workspace
-        if ws is not None:
-            recovery.clear_recovery(ws.path)
+        self.controller.shutdown()
         self.save_layout()
         for panel in (self.compstat, self.trends, self.map_panel, self.data):
             if panel is not None and hasattr(panel, "shutdown"):
                 panel.shutdown()
-
-
-WARM_IN_WORKER_ROWS = 300_000  # below this, the first grid takes well under half a second on the UI thread
-
-
-def warm_engine(ws, progress, should_stop) -> None:
-    """Build the counting engine's per-dataset indexes (the slow part of a first grid on a big workspace)."""
-    from workstation.engine.analysis import analysis_for
-
-    eng = analysis_for(ws)
-    kinds = [k for k in ("offenses", "shootings", "calls", "activity") if len(ws.frames[k])]
-    for i, kind in enumerate(kinds):
-        if should_stop():
-            return
-        eng.index(kind)
-        progress((i + 1) / len(kinds))
 
 
 class LazyTab(QWidget):
@@ -853,17 +702,6 @@ class LazyTab(QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.ensure()
-
-
-def _demo_job(path: Path):
-    def job(progress, should_stop):
-        from workstation.demo import records as demo
-
-        ws = demo.build_demo(progress=progress, should_stop=should_stop)
-        ws.save(path)
-        return path
-
-    return job
 
 
 def open_folder(path) -> None:

@@ -3,11 +3,10 @@
 ``<data dir>/recovery/<key>.psw`` is a complete workspace file (written atomically, like any save) and ``<key>.json``
 says which workspace it belongs to. A clean close or a save deletes both; so a pair still there on start means the
 app did not close cleanly, and it is offered back when it is newer than its workspace file (or the workspace was never
-saved). Also holds the helpers that run workspace work on a detached copy, so a worker never touches the open one.
+saved). A worker writes a detached copy (Workspace.detached), never the open workspace.
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -100,27 +99,3 @@ def open_candidate(c: Candidate) -> Workspace:
 def discard(c: Candidate) -> None:
     for p in (c.recovery, c.recovery.with_suffix(".json")):
         p.unlink(missing_ok=True)
-
-
-# ---- detached copies: workers work on these, the UI thread adopts the result ----
-def detached(ws: Workspace) -> Workspace:
-    """A copy sharing the (never mutated in place) frames but with its own containers and no listeners."""
-    c = Workspace.__new__(Workspace)
-    c.__dict__.update(ws.__dict__)
-    c.frames = dict(ws.frames)
-    c.areas = [copy.copy(a) for a in ws.areas]
-    c.import_log = list(ws.import_log)
-    c.rejects = dict(ws.rejects)
-    c.meta = copy.deepcopy(ws.meta)
-    c._listeners = []
-    return c
-
-
-def adopt(ws: Workspace, worked: Workspace, what: str) -> None:
-    """Take over the containers of a detached copy a worker changed, then notify listeners once."""
-    ws.frames = worked.frames
-    ws.areas = worked.areas
-    ws.import_log = worked.import_log
-    ws.rejects = worked.rejects
-    ws.meta = worked.meta
-    ws.changed(what)

@@ -33,7 +33,7 @@ AUTOSAVER = FRAME_PRELUDE + textwrap.dedent("""
         ws.meta["version"] = version
         ws.set_frame("offenses", base.iloc[: n - version])
         print("start", version, flush=True)
-        recovery.write_recovery(recovery.detached(ws), source, "work.psw")
+        recovery.write_recovery(ws.detached(), source, "work.psw")
         print("done", version, flush=True)
 """)
 

@@ -62,9 +62,7 @@ def loaded(tmp_path_factory):
 
 
 def fresh(loaded) -> Workspace:
-    from ui.recovery import detached  # a copy with its own containers; the frames are never changed in place
-
-    return detached(loaded)
+    return loaded.detached()  # a copy with its own containers; the frames are never changed in place
 
 
 def attempt(ws: Workspace, path, kind="offenses"):

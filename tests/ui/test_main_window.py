@@ -336,9 +336,9 @@ def test_shortcuts_cover_the_common_actions(make_window):
 
 
 def test_big_workspace_is_prepared_off_the_ui_thread(make_window, qtbot, monkeypatch):
-    import ui.main_window as mw
+    import ui.workspace_controller as wc
 
-    monkeypatch.setattr(mw, "WARM_IN_WORKER_ROWS", 1000)   # the fixture's 6,400 rows count as big here
+    monkeypatch.setattr(wc, "WARM_IN_WORKER_ROWS", 1000)   # the fixture's 6,400 rows count as big here
     ws = small_workspace()
     win = make_window()
     win.show()

@@ -59,7 +59,7 @@ def page_shape(p):
 
 def settled(qtbot, p):
     """The page rebuilt for the latest state has loaded and shows the edited shape."""
-    qtbot.waitUntil(lambda: not p._rebuild_timer.isActive() and not p.view.loading, timeout=20000)
+    qtbot.waitUntil(lambda: not p._rebuild_timer.isActive() and not p.building and not p.view.loading, timeout=20000)
     wait_page(qtbot, p)
     if p.editor is not None:
         wait_for(qtbot, p, lambda: js(p, "!!(PSP.editor.layer && PSP.editor.layer.editing.enabled())") is True,
@@ -329,7 +329,7 @@ def test_the_map_waits_while_the_figures_are_prepared(qtbot, panel):
     panel.state.set_area(CORRIDOR)
     # the change was taken in (no rebuild pending or loading) and the panel says why it waits
     qtbot.waitUntil(lambda: "Preparing" in panel.notice.text() and not panel._rebuild_timer.isActive()
-                    and not panel.view.loading, timeout=10000)
+                    and not panel.building and not panel.view.loading, timeout=10000)
     assert panel.editor is None and panel.last_page is first and "Preparing" in panel.notice.text()
     panel.state.set_ready(True)
     qtbot.waitUntil(lambda: panel.editor is not None and panel.last_page is not first, timeout=10000)

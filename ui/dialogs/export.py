@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDialog, QDialog
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar,
                                QPushButton, QToolButton, QVBoxLayout, QWidget)
 
-from ui import compat
+from workstation.engine import areas as area_keys
 from ui.widgets.area_bar import from_qdate, to_qdate
 from ui.workers import TaskRunner
 
@@ -54,7 +54,7 @@ class ExportDialog(QDialog):
         self.areas.setAlternatingRowColors(True)
         self.areas.setSpacing(1)
         wanted = {"citywide", state.area_key} | {f"target_area:{a.name}" for a in ws.target_areas}
-        for key, label in compat.area_choices(ws):
+        for key, label in area_keys.area_choices(ws):
             if key.startswith("scenario:"):
                 continue
             it = QListWidgetItem(label)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
 from workstation.core import schema
 from workstation.ingest import (ImportResult, Profile, builtin_profiles, category_value_counts, detect_profile,
                                 import_files, points_inside_city, read_table)
-from ui import paths, recovery
+from ui import paths
 from ui.panels.data import DATASET_LABELS, column_header, show_rejects_in
 from ui.widgets.records_view import RecordsTable, RecordsView
 from ui.models.dataframe_model import DataFrameModel
@@ -951,7 +951,7 @@ class ImportWizard(QWizard):
     # ---- the import ----
     def start_import(self) -> None:
         ws = self.state.workspace
-        work = recovery.detached(ws)
+        work = ws.detached()
         self._work = work
         kind = self.kind
         files = list(self.files)
@@ -976,7 +976,7 @@ class ImportWizard(QWizard):
     def _import_done(self, result: ImportResult) -> None:
         ws = self.state.workspace
         what = "areas" if self.kind == "areas" else self.kind
-        recovery.adopt(ws, self._work, what)
+        ws.adopt(self._work, what)
         self._work = None
         self.result = result
         self.imported_kind = self.kind

@@ -12,7 +12,7 @@ import math
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox,
@@ -23,8 +23,12 @@ from workstation.maps import page as maps
 from workstation.core.errors import UserError
 from workstation.reports.rules import change_flag, exact_p, whole_percent
 from ui.image_file import save_png
+from ui.workers import TaskRunner
 
 from .view import MapView
+
+DRAWING = "Drawing the map…"
+DRAWING_NOTICE_MS = 300  # a redraw quicker than this keeps the old map without a flicker of words
 
 WINDOW_CHOICES = (("ytd", "Year to date"), ("28d", "28 days"), ("wtd", "Week to date"),
                   ("ytd-1", "Year to date, a year earlier"), ("all", "All dates"))
@@ -274,6 +278,15 @@ class MapPanel(QWidget):
         self._figures_timer.setSingleShot(True)
         self._figures_timer.setInterval(PANEL_REFRESH_MS)
         self._figures_timer.timeout.connect(self._paint_figures)
+        # the page (HTML with every point) is built off the UI thread; a newer state abandons an older build
+        self._builder = TaskRunner(self)
+        self._builder.finished.connect(self._page_built)
+        self._builder.failed.connect(self._build_failed)
+        self.drawing_label = QLabel(DRAWING, self.view)
+        self.drawing_label.setStyleSheet("QLabel { background: rgba(255, 255, 255, 230); color: #333; "
+                                         "border: 1px solid #bbb; border-radius: 4px; padding: 8px 14px; }")
+        self.drawing_label.hide()
+        self._build_started = 0.0
 
         # ---- wiring ----
         self.view.bridge.on_shape = self._on_shape_message
@@ -296,8 +309,7 @@ class MapPanel(QWidget):
         state.workspace_changed.connect(self._workspace_changed)
         state.selection_changed.connect(self._selection_changed)
         state.data_changed.connect(self._data_changed)
-        if hasattr(state, "ready_changed"):
-            state.ready_changed.connect(self._ready_changed)
+        state.ready_changed.connect(self._ready_changed)
         self._pending_edit: tuple | None = None      # an edit asked for while the engine's indexes were prepared
         self._fill_choices()
         self._update_undo()
@@ -423,8 +435,9 @@ class MapPanel(QWidget):
 
     # ------------------------------------------------------------------------------------------------------------
     # the page
-    def rebuild(self) -> None:
-        """Build the page for the current state and load it (the editor's shape is put back once it has loaded)."""
+    def rebuild(self, wait: bool = False) -> None:
+        """Build the page for the current state in a worker and load it when it is done (the editor's shape is put
+        back once it has loaded); ``wait`` returns only once the page is built (a PNG export)."""
         self._stale = False
         ws = self.state.workspace
         missing = maps.missing_assets()
@@ -440,18 +453,48 @@ class MapPanel(QWidget):
             self._stale = True
             self._show_notice("Preparing the figures…")
             return
-        t0 = time.perf_counter()
-        try:
-            page = maps.build_map(ws, self.options())
-        except UserError as exc:
-            self._show_notice(str(exc))
-            return
-        self.build_seconds = time.perf_counter() - t0
+        options = self.options()            # read on the UI thread; the worker only reads the workspace
+        self._build_started = time.perf_counter()
+        if self.last_page is None:
+            self._show_drawing()                  # the first page: words instead of a white pane
+        else:                                     # a redraw: the old map stays; say so only when it takes a while
+            QTimer.singleShot(DRAWING_NOTICE_MS, self, lambda: self.building and self._show_drawing())
+        self._builder.start(lambda progress, should_stop: maps.build_map(ws, options), "drawing the map")
+        if wait:
+            self._wait_built()
+
+    def _wait_built(self) -> None:
+        """Until the page being built has been taken in (the worker's result is delivered by the event loop)."""
+        self._builder.wait()
+        while self._builder.is_running():
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+
+    @property
+    def building(self) -> bool:
+        """A page is being built in the worker (the pane says "Drawing the map…")."""
+        return self._builder.is_running()
+
+    def _show_drawing(self) -> None:
+        """"Drawing the map…" over the middle of the map pane; floating, so the map never moves under the mouse."""
+        lab = self.drawing_label
+        lab.adjustSize()
+        lab.move(max(0, (self.view.width() - lab.width()) // 2), max(0, (self.view.height() - lab.height()) // 2))
+        lab.show()
+        lab.raise_()
+
+    def _page_built(self, page) -> None:
+        self.build_seconds = time.perf_counter() - self._build_started
+        self.drawing_label.hide()
         self.notice.setVisible(False)
         self.last_page = page
         self.view.show_html(page.html)
 
+    def _build_failed(self, message: str, _details: str) -> None:
+        self.drawing_label.hide()
+        self._show_notice(message)
+
     def _show_notice(self, text: str) -> None:
+        self.drawing_label.hide()
         self.notice.setText(text)
         self.notice.setVisible(True)
 
@@ -792,7 +835,9 @@ class MapPanel(QWidget):
         atomically, a UserError when it cannot be."""
         if self._rebuild_timer.isActive():
             self._rebuild_timer.stop()
-            self.rebuild()
+            self.rebuild(wait=True)
+        elif self.building:
+            self._wait_built()
         self.view.wait_loaded()
         return save_png(self.view.grab(), path, "the map picture")
 
@@ -832,6 +877,8 @@ class MapPanel(QWidget):
     # ------------------------------------------------------------------------------------------------------------
     def shutdown(self) -> None:
         self._rebuild_timer.stop()
+        self._builder.cancel()
+        self._builder.wait()
         self._figures_timer.stop()
         self.view.bridge.on_shape = None
         self.view.bridge.on_record = None

@@ -134,7 +134,7 @@ class CompStatPanel(StatePanel):
             return
         self.model.set_tables(tables)
         self._layout_grid()
-        from ui.compat import area_label
+        from workstation.engine.areas import area_label
 
         self.title.setText(f"CompStat — {area_label(ws, self.state.area_key)}")
         self.subtitle.setText(f"As of {self.state.as_of:%A %d %B %Y}" + self._boundary_text())
@@ -291,7 +291,7 @@ class CompStatPanel(StatePanel):
         except (UserError, ValueError) as exc:
             self.status_message.emit(str(exc))
             return None
-        from ui.compat import area_label
+        from workstation.engine.areas import area_label
         from ui.dialogs.drill import show_records_behind
 
         t, r = self.model.locate(row)

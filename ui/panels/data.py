@@ -277,7 +277,7 @@ class DataPanel(QWidget):
         n = self.records.model.scope_size()
         where = ""
         if self.records.model._scope is not None:
-            from ui.compat import area_label
+            from workstation.engine.areas import area_label
 
             where = f" in {area_label(ws, self.state.area_key)}"
         self.title.setText(f"{label}{where}: {n:,d} records")

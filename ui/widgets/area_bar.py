@@ -6,7 +6,7 @@ from PySide6.QtCore import QDate, QSignalBlocker, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QToolButton, QWidget
 
-from ui import compat
+from workstation.engine import areas as area_keys
 from workstation.engine.areas import canonical_key
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -68,7 +68,7 @@ class AreaBar(QWidget):
             self._model.clear()
             ws = self.state.workspace
             if ws is not None:
-                for group, entries in compat.area_groups(ws):
+                for group, entries in area_keys.area_groups(ws):
                     if group:
                         head = QStandardItem(group)
                         head.setFlags(Qt.ItemFlag.NoItemFlags)

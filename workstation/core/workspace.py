@@ -169,6 +169,7 @@ class Workspace:
         self.rejects: dict[int, pd.DataFrame] = {}  # load_id -> rejected rows with a 'reason' column
         self.layers: list[Layer] = []
         self.dirty = False
+        self.revision = 0  # counts changes: a save of a detached copy knows whether the open one moved on since
         self._listeners: list[Callable[[str], None]] = []
 
     # ---- change notification (plain callbacks; ui/ re-emits them as Qt signals) ----
@@ -181,8 +182,40 @@ class Workspace:
 
     def changed(self, what: str) -> None:
         self.dirty = True
+        self.revision += 1
         for cb in list(self._listeners):
             cb(what)
+
+    # ---- detached copies: a worker changes or saves one; the open workspace is never touched off its thread ----
+    def detached(self) -> "Workspace":
+        """A copy sharing the (never mutated in place) frames but with its own containers and no listeners."""
+        import copy
+
+        c = Workspace.__new__(Workspace)
+        c.__dict__.update(self.__dict__)
+        c.frames = dict(self.frames)
+        c.areas = [copy.copy(a) for a in self.areas]
+        c.import_log = list(self.import_log)
+        c.rejects = dict(self.rejects)
+        c.meta = copy.deepcopy(self.meta)
+        c._listeners = []
+        return c
+
+    def adopt(self, worked: "Workspace", what: str) -> None:
+        """Take over the containers of a detached copy a worker changed, then notify listeners once."""
+        self.frames = worked.frames
+        self.areas = worked.areas
+        self.import_log = worked.import_log
+        self.rejects = worked.rejects
+        self.meta = worked.meta
+        self.changed(what)
+
+    def saved_as(self, path, revision: int) -> None:
+        """A detached copy taken at ``revision`` was saved to ``path``: this is that file now, and it is clean
+        unless it changed since the copy was taken."""
+        self.path = Path(path)
+        if self.revision == revision:
+            self.dirty = False
 
     # ---- record sets ----
     def frame(self, kind: str) -> pd.DataFrame:
@@ -287,8 +320,7 @@ class Workspace:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise WorkspaceError("The workspace has no file name yet: choose one with Save As.")
-        write_atomic(self, target)
-        _remove_stale_partials(target)
+        write_workspace(self, target)
         self.path = target
         self.dirty = False
         return target
@@ -328,7 +360,7 @@ def _parquet_to_frame(blob: bytes) -> pd.DataFrame:
     return pd.read_parquet(io.BytesIO(blob), engine="pyarrow")
 
 
-def write_atomic(ws: Workspace, target: Path, fsync: bool = True) -> None:
+def write_atomic(ws: Workspace, target: Path, fsync: bool = True, progress=None) -> None:
     """Write the whole workspace to a temporary file in the target's folder, then rename it over the target
     (core.fileio.write_atomically: the previous file stays whole until the new one is complete and on disk)."""
     target = Path(target)
@@ -350,8 +382,13 @@ def write_atomic(ws: Workspace, target: Path, fsync: bool = True) -> None:
             meta["schema_version"] = SCHEMA_VERSION
             meta["saved"] = now_stamp()
             con.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v, default=str)) for k, v in meta.items()])
+            total = sum(len(df) for df in ws.frames.values()) or 1
+            done = 0
             for kind, df in ws.frames.items():
                 con.execute("INSERT INTO frames VALUES (?, ?, ?)", (kind, len(df), _frame_to_parquet(df)))
+                done += len(df)
+                if progress is not None:
+                    progress(0.9 * done / total)  # the record sets are nearly all of the file
             for a in ws.areas:
                 r = a.to_row()
                 con.execute(
@@ -371,6 +408,17 @@ def write_atomic(ws: Workspace, target: Path, fsync: bool = True) -> None:
 
     write_atomically(target, write, what="the workspace", fsync=fsync, suffix=".saving", error=WorkspaceError,
                      advice="The previous file is unchanged; choose another folder or free some disk space.")
+
+
+def write_workspace(ws: Workspace, target, progress=None) -> Path:
+    """Save ``ws`` to ``target`` (atomically, flushed to disk) and clear what crashed saves left beside it; the
+    workspace object itself is not changed (a worker saves a detached copy; see Workspace.saved_as)."""
+    target = Path(target)
+    write_atomic(ws, target, progress=progress)
+    _remove_stale_partials(target)
+    if progress is not None:
+        progress(1.0)
+    return target
 
 
 def _remove_stale_partials(target: Path, older_than_s: float = 600.0) -> None:

@@ -165,3 +165,23 @@ def area_choices(ws) -> list[tuple[str, str]]:
     out += [(area_key(a), a.name) for a in ws.target_areas]
     out += [(area_key(a), f"Scenario: {a.name}") for a in ws.scenarios]
     return out
+
+
+GROUP_HEADINGS = {"citywide": "", "district": "Districts", "target_area": "Target areas", "scenario": "Scenarios"}
+
+
+def area_groups(ws) -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(group heading, [(area key, label), ...]), ...] in the order the area bar lists them."""
+    groups: dict[str, list[tuple[str, str]]] = {k: [] for k in GROUP_HEADINGS}
+    for key, label in area_choices(ws):
+        kind = key.split(":", 1)[0] if ":" in key else "citywide"
+        groups.setdefault(kind, []).append((key, label))
+    return [(GROUP_HEADINGS.get(k, k), v) for k, v in groups.items() if v]
+
+
+def area_label(ws, key: str) -> str:
+    """The label the area bar shows for ``key`` (the name after the colon when the area is not in the workspace)."""
+    for k, label in area_choices(ws):
+        if k == key:
+            return label
+    return key.split(":", 1)[-1]
