@@ -20,6 +20,7 @@ import numpy as np
 from openpyxl.styles import Font, PatternFill
 
 from workstation.core.errors import UserError
+from workstation.exports.errors import stop_export
 from workstation.reports.table import ReportTable
 
 SHEET = "Hot Spots & Displacement"
@@ -146,10 +147,7 @@ def plan_spatial(ctx, plan) -> list[ReportTable]:
         plan.blocks.append(("text", "No target area is in this workbook, so there is no displacement to measure."))
     for ref in targets:
         before, after, rule = displacement_periods(ws, ref.key, ctx.as_of)
-        if ctx.should_stop is not None and ctx.should_stop():
-            from workstation.exports.workbook import ExportCancelled
-
-            raise ExportCancelled("Export cancelled; no workbook was written.")
+        stop_export(ctx.should_stop)
         try:
             d = displacement(ws, ref.key, DISPLACEMENT_MEASURE, before=before, after=after, buffer_ft=BUFFER_FT)
         except UserError as exc:

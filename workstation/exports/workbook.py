@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 
 from workstation.engine import areas as area_mod
 from workstation.core.errors import Cancelled, UserError
+from workstation.exports.errors import ExportCancelled
 from workstation.core.fileio import check_target, write_atomically
 from workstation.reports.table import ReportTable
 from workstation.exports.sheet_writer import SheetWriter
@@ -36,10 +37,6 @@ NUMBER_RULE_NOTE = (
     "Numbers are stored as they are shown: counts as whole numbers, averages to one decimal, rates to two decimals, "
     "shares to a tenth of a percent and % changes to a whole percent, rounded half away from zero (so 112.5% is "
     "shown and stored as 113%, and -2.5% as -3%). % change = (current - earlier) / earlier.")
-
-
-class ExportCancelled(Cancelled):
-    """The analyst cancelled the export; nothing was written."""
 
 
 @dataclass
