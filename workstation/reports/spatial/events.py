@@ -202,8 +202,9 @@ def select_events(ws, measure_id: str, start, end, area_key: str | None = None, 
     x, y = geo.from_wgs84(lon, lat, crs) if pos.size else (np.zeros(0), np.zeros(0))
     rows = an.frame_rows(m.dataset, pos)
     df = ws.frames[m.dataset]
-    ids = df["record_id"].to_numpy()[rows] if "record_id" in df else rows.astype(str)
-    address = df["address"].astype("object").to_numpy()[rows] if "address" in df else None
+    # take the rows first: converting a whole Arrow-backed text column to numpy costs more than the analysis
+    ids = df["record_id"].take(rows).to_numpy(dtype=object) if "record_id" in df else rows.astype(str)
+    address = df["address"].take(rows).to_numpy(dtype=object, na_value=None) if "address" in df else None
     district = None
     if ix.district_codes is not None:
         names = np.array(list(ix.district_names) + [None], dtype=object)
