@@ -222,3 +222,49 @@ def test_emerging_hotspots_categories(demo_ws):
         elif cat == "Sporadic Hot Spot":
             assert hot[i, -1] and frac < 0.9 and not (res.bins[i] < 0).any()
     assert cats["Persistent Hot Spot"] > 0
+
+
+def test_classify_emerging_follows_arcgis_definitions():
+    from workstation.reports.spatial.hotspots import classify_emerging
+
+    t = 10
+    rows = {
+        "New Hot Spot": [0] * 9 + [2],
+        "Consecutive Hot Spot": [0] * 7 + [1, 2, 3],
+        "Intensifying Hot Spot": [1, 1, 2, 2, 2, 3, 3, 3, 3, 3],
+        "Persistent Hot Spot": [2] * 10,
+        "Diminishing Hot Spot": [3, 3, 3, 3, 3, 2, 2, 2, 1, 1],
+        "Sporadic Hot Spot": [0, 2, 0, 0, 1, 0, 0, 2, 0, 1],
+        "Oscillating Hot Spot": [0, -2, 0, 0, 1, 0, 0, 2, 0, 1],
+        "Historical Hot Spot": [2] * 9 + [0],
+        "New Cold Spot": [0] * 9 + [-1],
+        "Persistent Cold Spot": [-2] * 10,
+        "No Pattern Detected": [0] * 10,
+    }
+    bins = np.array(list(rows.values()))
+    assert bins.shape[1] == t
+    # trends: rising for intensifying, falling for diminishing, none elsewhere
+    tz = np.zeros(len(rows))
+    tp = np.ones(len(rows))
+    names = list(rows)
+    tz[names.index("Intensifying Hot Spot")], tp[names.index("Intensifying Hot Spot")] = 3.0, 0.003
+    tz[names.index("Diminishing Hot Spot")], tp[names.index("Diminishing Hot Spot")] = -3.0, 0.003
+    got = classify_emerging(bins, tz, tp)
+    assert list(got) == names
+
+
+def test_hotspots_on_a_drawn_boundary_equal_the_saved_area(demo_ws):
+    key = "target_area:Center Street Corridor"
+    geom = demo_ws.area("Center Street Corridor", "target_area").geometry
+    a = hotspot_analysis(demo_ws, "part1_violent", "2016-01-01", "2016-12-31", key, cell_ft=300, distance_ft=700)
+    b = hotspot_analysis(demo_ws, "part1_violent", "2016-01-01", "2016-12-31", geometry=geom, cell_ft=300,
+                         distance_ft=700)
+    assert a.grid == b.grid
+    np.testing.assert_array_equal(a.cells[["row", "col", "count", "gi_bin"]].to_numpy(),
+                                  b.cells[["row", "col", "count", "gi_bin"]].to_numpy())
+    assert b.params["area_label"] == "Drawn boundary"
+    # the study cells are exactly those whose centre is inside the corridor
+    import shapely
+    lon, lat = a.grid.centres_lonlat()
+    inside = shapely.contains_xy(geom, lon.ravel(), lat.ravel()).reshape(a.grid.shape)
+    assert (inside == a.study_mask).mean() > 0.999
