@@ -145,8 +145,10 @@ def test_no_districts_and_no_district_column(small_demo, tmp_path):
 def test_goal_of_a_removed_area_and_history_setting_after_the_as_of_year(small_demo, tmp_path):
     ws = subset(small_demo, ALL, pd.Timestamp("2013-01-01"), pd.Timestamp("2014-12-31"), area_kinds=("district",))
     path = export_and_check(ws, tmp_path)
-    goal = next(r for r in sheet_rows(path, "Summary") if r[0] and str(r[0]).startswith("PSP goal"))
-    assert goal[-1] == "area not in this workspace"
+    summary = sheet_rows(path, "Summary")
+    card = next(i for i, r in enumerate(summary) if r[0] == "Goal" and str(r[1]).startswith("PSP goal"))
+    status = next(r for r in summary[card:] if r[0] == "Status")  # the goal card: a row per figure
+    assert status[1] == "area not in this workspace"
     history = [r[0] for r in sheet_rows(path, "Part I History") if isinstance(r[0], str)]
     assert any("compares 2016 with 2007-2015, but the as-of date is in 2014" in t for t in history)
     # the default years instead: 2014 (complete on December 31) against the years the data cover before it

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import PatternFill
 
 from workstation.core.errors import UserError
 from workstation.exports.errors import stop_export
@@ -237,7 +237,7 @@ def write_spatial(sw, plan) -> None:
     for kind, v in plan.blocks:
         if kind == "heading":
             sw.skip(1)
-            sw.paragraph(v, font=Font(bold=True, size=12))
+            sw.paragraph(v, font=st.font(size=12, bold=True))
             continue
         if kind == "text":
             sw.paragraph(v)
@@ -255,7 +255,7 @@ def write_spatial(sw, plan) -> None:
                     c = sw.ws[pl.cell_ref(i, 4)]
                     c.fill = PatternFill("solid", start_color=BIN_FILLS[b], end_color=BIN_FILLS[b])
                     if abs(b) == 3:
-                        c.font = Font(color="FFFFFF", size=st.FONT_SIZE)
+                        c.font = st.font(color="FFFFFF")
         elif t.title.startswith("Near repeat") and knox is not None:
             hl = np.asarray(knox.highlight, dtype=bool)
             pcol = t.title.endswith("p-value")
@@ -267,7 +267,7 @@ def write_spatial(sw, plan) -> None:
                         c.number_format = "0.000"
                     if hl[i, j - 1]:
                         c.fill = PatternFill("solid", start_color=HIGHLIGHT_FILL, end_color=HIGHLIGHT_FILL)
-                        c.font = Font(bold=True, size=st.FONT_SIZE)
+                        c.font = st.font(bold=True)
         elif t.title.startswith("Weighted displacement quotient"):
             for i, row in enumerate(t.rows):
                 c = sw.ws[pl.cell_ref(i, 1)]
