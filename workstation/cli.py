@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     n = sub.add_parser("info", help="summarise a workspace")
     n.add_argument("--workspace", required=True)
-    n.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    n.add_argument("--json", action="store_true", help="print the summary as one JSON object (the last line)")
 
     from workstation.exports.analyze_cli import add_parser as add_analyze_parser
 
@@ -104,7 +104,7 @@ def _info(args) -> int:
     if getattr(args, "json", False):
         import json
 
-        print(json.dumps(info_json(ws), default=str, ensure_ascii=False))
+        print(json.dumps(info_json(ws), ensure_ascii=False))
         return 0
     print(f"{args.workspace}: {ws.meta.get('city', '')}")
     for kind, df in ws.frames.items():
@@ -121,20 +121,39 @@ def _info(args) -> int:
     return 0
 
 
-def info_json(ws) -> dict:
-    """The workspace in one JSON object: record counts, areas with their population and its source, and layers."""
-    from workstation.engine.areas import resolve_area, area_key
-    from workstation.ingest.layers import layer_summaries
 
+INFO_AREA_KINDS = ("city", "district", "target_area")  # what-if scenarios are drafts, not areas of the workspace
+
+
+def info_json(ws) -> dict:
+    """The workspace in one JSON object: the city's name; per dataset its record count and first and newest record
+    dates; per area (the city, districts, target areas) its boundary version, square miles (null without a polygon)
+    and population with the method that produced it ("census layer NAME", "boundary file" or "district density
+    estimate", from engine.population through resolve_area; both null when there is none); the reference layers."""
+    import pandas as pd
+
+    from workstation.core.schema import DATASET_KINDS
+    from workstation.engine.areas import area_key, resolve_area
+
+    def day(ts) -> str | None:
+        return None if ts is None or pd.isna(ts) else f"{pd.Timestamp(ts):%Y-%m-%d}"
+
+    datasets = {}
+    for kind in DATASET_KINDS:
+        occ = ws.frames[kind]["occurred"] if "occurred" in ws.frames[kind] else None
+        has = occ is not None and occ.notna().any()
+        datasets[kind] = {"records": int(len(ws.frames[kind])), "first": day(occ.min()) if has else None,
+                          "as_of": day(occ.max()) if has else None}
     areas = []
     for a in ws.areas:
+        if a.kind not in INFO_AREA_KINDS:
+            continue
         ref = resolve_area(ws, area_key(a))
-        areas.append({"name": a.name, "kind": a.kind, "version": a.version, "source": a.source,
-                      "sq_miles": ref.sq_miles, "population": ref.population,
-                      "population_source": ref.population_source})
-    return {
-        "city": ws.meta.get("city", ""),
-        "records": {k: len(df) for k, df in ws.frames.items()},
-        "areas": areas,
-        "layers": layer_summaries(ws),
-    }
+        sq = ref.sq_miles if a.geometry is not None else None
+        areas.append({"name": a.name, "kind": a.kind, "version": a.version,
+                      "sq_mi": None if sq is None else round(float(sq), 4),
+                      "population": None if ref.population is None else int(round(ref.population)),
+                      "population_source": (ref.population_source or None) if ref.population is not None else None})
+    from workstation.ingest.layers import layer_summaries
+
+    return {"city": ws.meta.get("city", ""), "datasets": datasets, "areas": areas, "layers": layer_summaries(ws)}

@@ -221,7 +221,9 @@ def area_population(ws, area, city_geometry=None) -> Population:
         if population_layer(ws) is None and not stated:
             pops = [d.population for d in ws.districts]
             if pops and all(pops):
-                return Population(float(sum(pops)), "sum of the districts' populations")
+                # the districts' own stated figures, summed: still the boundary file's (info --json promises one
+                # of the three sources, and the sum is no estimate)
+                return Population(float(sum(pops)), BOUNDARY_FILE)
         return geometry_population(ws, geom, stated)
     if area.kind == "scenario":
         base = ws.area(area.base, "target_area") if area.base else None
