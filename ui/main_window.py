@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 APP_TITLE = "PSP Analyst Workstation"
 WORKSPACE_FILTER = f"PSP workspaces (*{FILE_SUFFIX})"
-IMPORT_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".geojson", ".json", ".shp", ".zip"}
+IMPORT_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".geojson", ".json", ".shp", ".zip", ".kml", ".kmz"}
 ICON_DIR = Path(__file__).resolve().parents[1] / "resources" / "icons"
 FRESHNESS_KINDS = (("offenses", "Offenses"), ("shootings", "Shootings"), ("calls", "Calls"),
                    ("activity", "Activity"))

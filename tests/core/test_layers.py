@@ -304,3 +304,33 @@ def test_demo_census_blocks_sum_to_the_city_and_districts():
     streets = layers["Streets"]
     assert streets.count > 10_000 and streets.style["basemap"]
     assert "W CENTER ST" in set(streets.features["label"])
+
+
+def test_map_page_draws_layers_with_a_simplified_low_zoom_level():
+    from workstation.maps import layers as map_layers
+    from workstation.maps import page as maps
+
+    ws = census_city()
+    segs, names = [], []
+    for j in range(7):                          # 7 east-west streets of 6 block segments each
+        for i in range(6):
+            segs.append(shapely.LineString([ll(200 * i, 200 * j), ll(200 * (i + 1), 200 * j)]))
+            names.append(f"W STREET {j}")
+    ws.layers.append(Layer("Streets", "line", layer_frame(segs, names),
+                           style={"visible": True, "colour": "#999999", "basemap": True}))
+    p = map_layers.layer_payload(ws.layer("Streets"))
+    assert p["detail"]["n"] == 42 and p["low"]["n"] == 7          # zoomed out: one line per street
+    assert sorted({p["label"][f] for f in p["low"]["f"]}) == sorted(set(names))
+    x, y = map_layers.mercator([-180.0, 180.0, 0.0], [0.0, 0.0, 0.0])
+    assert x.tolist() == [0, 1 << 28, 1 << 27] and y.tolist() == [1 << 27] * 3
+    # every part's box holds its coordinates
+    d = p["detail"]
+    for k in range(d["n"]):
+        xs = d["x"][d["off"][k]:d["off"][k + 1]]
+        assert d["bbox"][4 * k] == min(xs) and d["bbox"][4 * k + 2] == max(xs)
+    page = maps.build_map(ws, maps.MapOptions(points=False))
+    assert page.html.count("PSP.vectorLayer(") == 2               # the streets and the census blocks
+    assert "psp://assets/local/psp_layers.js" in page.html
+    assert any("Basemap" in part and "Streets" in part for part in page.legend)
+    bare = maps.build_map(ws, maps.MapOptions(points=False, layers=False))
+    assert "PSP.vectorLayer(" not in bare.html

@@ -37,7 +37,8 @@ TRUE_VALUES = ["Y", "YES", "TRUE", "T", "1", "X", "1.0"]
 NONE_TEXT = "(not in this file)"
 KIND_CHOICES = [("offenses", "Offenses"), ("shootings", "Shootings (one row per victim)"),
                 ("calls", "Calls for service / ShotSpotter"), ("activity", "Activity (arrests, gun recoveries, …)"),
-                ("people", "People links (co-offending)"), ("areas", "Boundaries (districts, target areas, city)")]
+                ("people", "People links (co-offending)"), ("areas", "Boundaries (districts, target areas, city)"),
+                ("layer", "Reference layer (streets, bus routes, premises, census blocks…)")]
 AREA_KIND_CHOICES = [("", "Work it out from the file"), ("districts", "Districts"),
                      ("target_areas", "Target areas"), ("city", "City outline")]
 EPSG_CHOICES = [("", "None: the file has latitude/longitude only"),
@@ -155,6 +156,10 @@ class FilesPage(QWizardPage):
             self.area_kind_combo.addItem(label, k)
         self.name_field_combo = QComboBox()
         self.name_field_combo.addItem("Work it out from the file", "")
+        from ui.dialogs.layer_fields import LayerFields
+
+        self.layer_fields = LayerFields()
+        self.layer_fields.name_edit.textChanged.connect(lambda _t: self.completeChanged.emit())
         self.preview_label = QLabel()
         self.preview_label.setWordWrap(True)
         self.preview = RecordsTable()
@@ -178,6 +183,7 @@ class FilesPage(QWizardPage):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addLayout(form)
+        lay.addWidget(self.layer_fields)
         lay.addWidget(self.preview_label)
         lay.addWidget(self.preview, 1)
         self.kind_combo.currentIndexChanged.connect(self._kind_changed)
@@ -202,13 +208,16 @@ class FilesPage(QWizardPage):
         self.area_kind_combo.setVisible(kind == "areas")
         self.name_field_row.setVisible(kind == "areas")
         self.name_field_combo.setVisible(kind == "areas")
+        self.layer_fields.setVisible(kind == "layer")
+        if kind == "layer" and self.wiz.files:
+            self.layer_fields.fill(self.wiz.files[0])
         self.completeChanged.emit()
 
     def _add(self) -> None:
         start = self.wiz.settings.get("import/last_folder") or str(Path.home())
         files, _ = QFileDialog.getOpenFileNames(
             self, "Files to import", start,
-            "Spreadsheets and boundaries (*.csv *.txt *.xlsx *.xlsm *.xls *.geojson *.json *.shp *.zip);;"
+            "Spreadsheets and boundaries (*.csv *.txt *.xlsx *.xlsm *.xls *.geojson *.json *.shp *.zip *.kml *.kmz);;"
             "All files (*)")
         if files:
             self.wiz.settings.set("import/last_folder", str(Path(files[0]).parent))
@@ -237,6 +246,14 @@ class FilesPage(QWizardPage):
             self.completeChanged.emit()
             return
         first = Path(files[0])
+        from ui.dialogs.layer_fields import LAYER_SUFFIXES
+
+        if first.suffix.lower() in LAYER_SUFFIXES or (self.wiz.kind == "layer" and not guess_kind):
+            self._select_kind("layer")
+            self.preview_label.setText(f"<b>{html.escape(first.name)}</b> becomes one reference layer: name it, "
+                                       "and say which fields hold a population (census) and the labels.")
+            self.completeChanged.emit()
+            return
         if all(Path(f).suffix.lower() in AREA_SUFFIXES for f in files) and first.suffix.lower() != ".json" \
                 or first.suffix.lower() in (".geojson", ".shp"):
             self._select_kind("areas")
@@ -298,15 +315,18 @@ class FilesPage(QWizardPage):
     def isComplete(self) -> bool:
         if not self.wiz.files:
             return False
+        if self.wiz.kind == "layer":
+            return len(self.wiz.files) == 1 and bool(self.layer_fields.values()["name"])
         return self.wiz.kind == "areas" or self.wiz.preview is not None
 
     def validatePage(self) -> bool:
         self.wiz.area_kind = self.area_kind_combo.currentData() or None
         self.wiz.name_field = self.name_field_combo.currentData() or None
+        self.wiz.layer_options = self.layer_fields.values()
         return True
 
     def nextId(self) -> int:
-        return ImportWizard.RUN if self.wiz.kind == "areas" else ImportWizard.COLUMNS
+        return ImportWizard.RUN if self.wiz.kind in ("areas", "layer") else ImportWizard.COLUMNS
 
 
 # =====================================================================================================================
@@ -820,7 +840,10 @@ class RunPage(QWizardPage):
         lines = [f"<b>Imported {html.escape(DATASET_LABELS.get(kind, kind).lower())}</b>: "
                  f"{s['rows_read']:,d} rows read, <b>{s['accepted']:,d} accepted</b>, "
                  f"<b>{s['rejected']:,d} rejected</b>."]
-        if kind != "areas":
+        if kind == "layer":
+            lines[0] = (f"<b>Imported the layer</b> ({html.escape(s.get('profile') or '')}): {s['rows_read']:,d} "
+                        f"features read, <b>{s['accepted']:,d} on the map</b>, <b>{s['rejected']:,d} rejected</b>.")
+        elif kind != "areas":
             lines.append(f"{s['added']:,d} new records, {s['replaced']:,d} records replaced a previous version "
                          f"(same incident id).")
         if s.get("profile"):
@@ -955,13 +978,20 @@ class ImportWizard(QWizard):
         self._work = work
         kind = self.kind
         files = list(self.files)
-        profile = None if kind == "areas" else copy.deepcopy(self.profile)
+        profile = None if kind in ("areas", "layer") else copy.deepcopy(self.profile)
+        layer_options = dict(getattr(self, "layer_options", None) or {})
         area_kind = self.area_kind
         name_field = self.name_field
         self.settings.set("import/kind", kind)
         self.settings.set("import/last_folder", str(Path(files[0]).parent))
 
         def job(progress, should_stop):
+            if kind == "layer":
+                from workstation.ingest.layers import import_layer_result
+
+                opts = dict(layer_options)
+                return import_layer_result(work, files[0], opts.pop("name"), progress=progress,
+                                           should_stop=should_stop, **opts)
             return import_files(work, kind, files, profile=profile, progress=progress, should_stop=should_stop,
                                 area_kind=area_kind, name_field=name_field)
 
@@ -975,7 +1005,7 @@ class ImportWizard(QWizard):
 
     def _import_done(self, result: ImportResult) -> None:
         ws = self.state.workspace
-        what = "areas" if self.kind == "areas" else self.kind
+        what = {"areas": "areas", "layer": "layers"}.get(self.kind, self.kind)
         ws.adopt(self._work, what)
         self._work = None
         self.result = result

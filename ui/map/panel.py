@@ -229,14 +229,18 @@ class MapPanel(QWidget):
         self.tiles_button = QPushButton("Basemap…")
         self.clear_overlay_button = QPushButton("Remove analysis layer")
         self.clear_overlay_button.setVisible(False)
-        self.tiles_button.setToolTip("Add a basemap from an MBTiles file (raster tiles on this computer)")
+        self.tiles_button.setToolTip("Add a basemap from files on this computer: an MBTiles file (raster tiles) or a "
+                                     "street centreline file (GeoJSON, shapefile, KML or CSV), kept in the workspace")
 
         bar1 = QHBoxLayout()
         for w in (QLabel("Map"), self.measure_box, self.window_box, self.points_box, self.heat_box, self.shade_box,
                   self.clear_overlay_button):
             bar1.addWidget(w)
         bar1.addStretch(1)
-        for w in (self.tiles_button, self.export_html_button, self.export_png_button):
+        from .layers_menu import LayersButton
+
+        self.layers_button = LayersButton(state, self)
+        for w in (self.layers_button, self.tiles_button, self.export_html_button, self.export_png_button):
             bar1.addWidget(w)
         bar2 = QHBoxLayout()
         for w in (QLabel("Edit boundary"), self.boundary_box, self.draw_button, self.undo_button, self.redo_button,
@@ -400,8 +404,8 @@ class MapPanel(QWidget):
             return                                   # our own bookkeeping: nothing on the map changes
         if what == "areas":
             self._fill_boundaries()
-        elif what in ("offenses", "shootings", "calls", "activity"):
-            self._engine = None
+        elif what in ("offenses", "shootings", "calls", "activity", "layers"):
+            self._engine = None             # a census layer changes every population figure too
             self._fill_choices()
             if self.editor is not None:
                 self._restart_editor()
@@ -867,12 +871,45 @@ class MapPanel(QWidget):
         return self._tiles
 
     def _tiles_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Add a basemap", "", "MBTiles (*.mbtiles)")
-        if path:
-            try:
-                self.add_mbtiles(Path(path))
-            except UserError as exc:
-                QMessageBox.warning(self, "Basemap", str(exc))
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Add a basemap", "", "Basemaps (*.mbtiles *.geojson *.json *.shp *.kml *.kmz *.csv);;"
+            "MBTiles raster tiles (*.mbtiles);;Street centrelines (*.geojson *.json *.shp *.kml *.kmz *.csv)")
+        if not path:
+            return
+        if Path(path).suffix.lower() != ".mbtiles":
+            self.load_street_basemap(Path(path))
+            return
+        try:
+            self.add_mbtiles(Path(path))
+        except UserError as exc:
+            QMessageBox.warning(self, "Basemap", str(exc))
+
+    def load_street_basemap(self, path: Path, name: str = "Streets"):
+        """Import a street centreline file once as the workspace's basemap layer (in a worker; the map redraws when
+        the layer arrives). Returns the TaskRunner (tests wait on it)."""
+        from ui.workers import TaskRunner
+        from workstation.ingest.layers import import_layer_result
+
+        ws = self.state.workspace
+        if ws is None:
+            return None
+        work = ws.detached()
+        runner = TaskRunner(self)
+        self._basemap_runner = runner
+
+        def job(progress, should_stop):
+            r = import_layer_result(work, path, name, progress=progress, should_stop=should_stop)
+            work.layer(name).style.update(basemap=True, visible=True, colour="#9a9a9a", width=1.0, labels=True)
+            return r
+
+        def done(_result):
+            ws.adopt(work, "layers")
+
+        runner.finished.connect(done)
+        runner.failed.connect(lambda msg, _d: QMessageBox.warning(self, "Basemap", msg))
+        self._show_notice(f"Loading the street basemap from {path.name}…")
+        runner.start(job, "loading the street basemap")
+        return runner
 
     # ------------------------------------------------------------------------------------------------------------
     def shutdown(self) -> None:

@@ -197,6 +197,7 @@ class Workspace:
         c.areas = [copy.copy(a) for a in self.areas]
         c.import_log = list(self.import_log)
         c.rejects = dict(self.rejects)
+        c.layers = list(self.layers)
         c.meta = copy.deepcopy(self.meta)
         c._listeners = []
         return c
@@ -207,6 +208,7 @@ class Workspace:
         self.areas = worked.areas
         self.import_log = worked.import_log
         self.rejects = worked.rejects
+        self.layers = worked.layers
         self.meta = worked.meta
         self.changed(what)
 

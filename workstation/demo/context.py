@@ -263,7 +263,7 @@ def demo_layers(city=None) -> list[Layer]:
                         layer_frame(_to_wgs(shapely.points(px, py)), labels, properties=_props(
                             {"LICENSE_TYPE": k, "ADDRESS": a} for k, a in zip(kinds.tolist(), addr.tolist()))),
                         source="demo_licensed_premises.csv", loaded=LOADED_AT, label_field="ADDRESS",
-                        style={"visible": True, "colour": "#b9770e", "width": 1.5, "labels": False,
+                        style={"visible": True, "colour": "#0b6e4f", "width": 1.5, "labels": False,
                                "basemap": False}))
     vx, vy, vew, bx, by = _points_on_streets(city, st, rng, 2_400, 0.6, 1.8, 30.0)
     vaddr = address_text(bx, by, vew, city.scale)

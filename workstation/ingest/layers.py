@@ -413,3 +413,28 @@ def layer_summaries(ws: Workspace) -> list[dict]:
             d["housing_units"] = float(lay.features["housing"].sum())
         out.append(d)
     return out
+
+
+def import_layer_result(ws: Workspace, path, name: str, **kwargs):
+    """``import_layer`` with its summary as an ``ImportResult`` (what the import wizard shows for every import)."""
+    from workstation.ingest.result import ImportResult
+
+    s = import_layer(ws, path, name, **kwargs)
+    r = ImportResult(kind="layer")
+    r.rows_read, r.accepted, r.rejected = s["rows_read"], s["features"], s["rejected"]
+    r.rejected_by_reason = dict(s["rejected_by_reason"])
+    r.warnings = list(s["warnings"])
+    r.records = s["features"]
+    r.added, r.replaced = (0, 1) if s["replaced"] else (1, 0)
+    r.load_id = s["load_id"]
+    r.load_ids = [s["load_id"]]
+    r.profile = f"layer {s['layer']} ({s['geometry_type']}s)"
+    r.files = [{"file_name": Path(path).name, "load_id": s["load_id"], "rows_read": s["rows_read"],
+                "accepted": s["features"], "rejected": s["rejected"], "added": r.added, "replaced": r.replaced}]
+    return r
+
+
+def field_names(path) -> list[str]:
+    """The attribute names of a layer file (for the wizard's population and label choices)."""
+    feats, _ = read_any(Path(path))
+    return list(dict.fromkeys(str(k) for p, _ in feats[:500] for k in p))

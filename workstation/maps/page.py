@@ -336,6 +336,7 @@ class MapOptions:
     embed_all_fields: bool | None = None  # None: all fields up to EMBED_ALL_FIELDS_UP_TO points
     point_radius: int = 3
     outlines: tuple = ()              # Outline(s) over everything else, the first on top; the view fits them all
+    layers: bool = True               # the workspace's reference layers (streets, places, census) - maps.layers
     overlay: object = None            # maps.spatial.SpatialOverlay: Gi* cells, density, buffer ring (issue 10)
 
 
@@ -655,6 +656,10 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         js.insert(0, ("qwebchannel", QWEBCHANNEL_URL))
     if opts.overlay is not None:
         js.append(("psp_spatial", ASSET_BASE + "local/psp_spatial.js"))
+    if opts.layers and getattr(ws, "layers", None):
+        from workstation.maps import layers as map_layers
+
+        js.append(("psp_layers", ASSET_BASE + map_layers.LAYERS_JS))
     own = _Own(js, css)
     own.add_to(m)
 
@@ -748,6 +753,8 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
     data = encode_points(records, dataset=measure.dataset, label=measure.label, embed_all=embed_all)
 
     data_tags = []
+    if opts.layers and getattr(ws, "layers", None):
+        data_tags += map_layers.add_layers(m, ws, legend, (_Own, _PointData, _PointLayer, _Legend))
     if opts.overlay is not None:
         data_tags += _add_overlay(m, opts.overlay, legend)
     if n_points and (opts.points or opts.heat):
