@@ -129,7 +129,7 @@ def test_fonts_embedded_and_maps_at_print_resolution(packet):
     assert fonts and all(" yes " in f and "DejaVu" in f for f in fonts)   # no font left to the printer
     images = [ln.split() for ln in _run("pdfimages", "-list", str(packet)).splitlines()[2:]]
     images = [i for i in images if i[2] == "image"]
-    # 5 maps (citywide, hot spots, the two areas together, each area) and 4 trend charts per area
+    # 5 maps (citywide, the two areas together, each area, hot spots) and 4 trend charts per area
     assert len(images) == 5 + 4 * 3
     assert all(float(i[12]) >= 150 and float(i[13]) >= 150 for i in images)
 

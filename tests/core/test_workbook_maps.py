@@ -48,16 +48,21 @@ def _rows_text(ws):
 def test_maps_sit_where_the_case_study_puts_them(book):
     wb = openpyxl.load_workbook(book)
     counts = {s.title: len(s._images) for s in wb.worksheets}
-    # Districts: the citywide map and the Gi* hot spots; Target Areas: the two areas together, then each one
-    assert counts == {**{s: 0 for s in counts}, "Districts": 2, "Target Areas": 3}
+    # Districts: the citywide map; Target Areas: the two areas together, then each one; the Gi* hot spots beside
+    # the hottest cells they come from
+    assert counts == {**{s: 0 for s in counts}, "Districts": 1, "Target Areas": 3, "Hot Spots & Displacement": 1}
     d = wb["Districts"]
     text = _rows_text(d)
     map_row = next(r for r, t in text.items() if t == "Citywide Map")
     last_table_row = max(r for r, t in text.items() if t == "Total")
     assert map_row > last_table_row  # after the citywide tables
+    assert [p["row"] for p in _pictures(d)] == [map_row + 1]
+    h = wb["Hot Spots & Displacement"]
+    text = _rows_text(h)
     hot_row = next(r for r, t in text.items() if t == "Hot Spot Map")
-    assert hot_row > map_row
-    assert sorted(p["row"] for p in _pictures(d)) == [map_row + 1, hot_row + 1]
+    assert hot_row > next(r for r, t in text.items() if t.startswith("Top ") and "hot-spot cells" in t)
+    assert hot_row < next(r for r, t in text.items() if t.startswith("Near repeat"))
+    assert [p["row"] for p in _pictures(h)] == [hot_row + 1]
     t = wb["Target Areas"]
     text = _rows_text(t)
     overview = next(r for r, x in text.items() if x == "PSP Areas Map")
@@ -70,14 +75,14 @@ def test_maps_sit_where_the_case_study_puts_them(book):
 
 def test_pictures_are_print_resolution_and_not_blank(book):
     wb = openpyxl.load_workbook(book)
-    for name in ("Districts", "Target Areas"):
+    for name in ("Districts", "Target Areas", "Hot Spots & Displacement"):
         for i, p in enumerate(sorted(_pictures(wb[name]), key=lambda p: p["row"])):
             w_in, h_in = p["inches"]
             assert p["px"][0] / w_in >= 150 and p["px"][1] / h_in >= 150
             assert 4 <= w_in <= 10.2 and 3 <= h_in <= 7.0   # fits a landscape Letter page's printable area
             px = np.asarray(p["pil"].convert("RGB"), dtype=np.int16)
             assert px.reshape(-1, 3).std(axis=0).mean() > 20  # pixel variance: a drawn map, not a blank
-            if (name, i) != ("Districts", 1):  # every map but the hot spots draws homicides (#7b0000)
+            if name != "Hot Spots & Displacement":  # every map but the hot spots draws homicides (#7b0000)
                 homicide = (abs(px[..., 0] - 0x7B) < 25) & (px[..., 1] < 40) & (px[..., 2] < 40)
                 assert homicide.sum() > 50
 
@@ -86,7 +91,7 @@ def test_map_pages_fit_the_printed_page(book):
     """The picture lies inside the printed width (the sheet's columns reach past its right edge), and its rows plus
     the repeated heading fit one page at the sheet's fit-to-width scale."""
     wb = openpyxl.load_workbook(book)
-    for name in ("Districts", "Target Areas"):
+    for name in ("Districts", "Target Areas", "Hot Spots & Displacement"):
         ws = wb[name]
         assert ws.page_setup.paperSize is not None and ws.page_setup.orientation
         widths = [ws.column_dimensions[openpyxl.utils.get_column_letter(c)].width or 8.43
@@ -145,16 +150,19 @@ def test_scale_bar_is_true_in_the_projection(demo_ws):
 
 
 def test_hotspot_map_paints_the_analysis_bins(demo_ws):
-    """The workbook's hot-spot map is the core Gi* analysis (Part I violent crime, year to date, FDR): its legend
-    counts are the analysis's cells per bin, hot cells are painted in ArcGIS's red and not-significant cells are
-    left unpainted."""
-    from workstation.exports.workbook import _hotspot_map, export_context
+    """The workbook's hot-spot map is the Hot Spots sheet's Gi* analysis (Part I violent crime, the 365 days to the
+    as-of date, 500 ft cells, 1,500 ft band): its legend counts are that analysis's cells per bin (recomputed here),
+    hot cells are painted in ArcGIS's red and not-significant cells are left unpainted."""
+    from workstation.exports.workbook import _plan_spatial, export_context
     from workstation.reports.spatial.hotspots import BIN_COLOURS, BIN_LABELS, hotspot_analysis
 
     ctx = export_context(demo_ws, AS_OF)
-    [(kind, (title, img))] = _hotspot_map(ctx)
-    assert (kind, title) == ("map", "Hot Spot Map")
-    res = hotspot_analysis(demo_ws, "part1_violent", dt.date(2019, 1, 1), AS_OF, fdr=True)
+    plan = _plan_spatial(ctx)
+    [(title, img)] = [v for kind, v in plan.blocks if kind == "map"]
+    assert title == "Hot Spot Map"
+    res = hotspot_analysis(demo_ws, "part1_violent", AS_OF - dt.timedelta(days=364), AS_OF, cell_ft=500,
+                           distance_ft=1500)
+    assert res.bin_counts() == plan.spatial["hotspots"].bin_counts()
     assert img.counts == {BIN_LABELS[b]: n for b, n in res.bin_counts().items() if n}
     assert res.bin_counts()[3] > 0
     px = np.asarray(Image.open(io.BytesIO(img.png)).convert("RGB"), dtype=np.int16)

@@ -1,5 +1,6 @@
 """The meeting packet: one PDF of the Summary, the CompStat grid, the district and target-area tables with their maps,
-the hot-spot map, the trend charts and the shoot review, for a meeting printed on Letter paper or projected.
+the hot spots (Gi* map and cells, near repeat, displacement), the trend charts and the shoot review, for a meeting
+printed on Letter paper or projected.
 
 It is made from the workbook's own plan (``workbook.plan_workbook``): the same ReportTables, the same maps and the
 same trend series, so no figure is computed twice or differently. Cells are shown with ``reports.formatting``
@@ -23,7 +24,8 @@ from workstation.core.fileio import check_target, write_atomically
 from workstation.reports.formatting import change_class, format_value
 from workstation.reports.table import ReportTable
 
-PACKET_SECTIONS = ("Summary", "CompStat", "Districts", "Target Areas", "Trends", "Shoot Review")
+PACKET_SECTIONS = ("Summary", "CompStat", "Districts", "Target Areas", "Hot Spots & Displacement", "Trends",
+                   "Shoot Review")
 FONT, FONT_BOLD, FONT_ITALIC = "PSPSans", "PSPSans-Bold", "PSPSans-Oblique"
 BODY_PT = 9.5          # table cells and notes: poppler measures DejaVu words at their point size, and the
 HEAD_PT = 9.5          # packet's readability rule is a median word height of 9.5 pt on every page
@@ -500,6 +502,8 @@ def build_packet(ctx, plans, out_path, progress=None) -> PacketResult:
                 story += table_flowables(v, styles, frame_w, seen)
             elif kind == "map":
                 story += map_flowables(v[0], v[1], styles, frame_w, frame_h)
+            elif kind == "heading":
+                story.append(Paragraph(_esc(v), styles["title"]))
             else:
                 story += [Paragraph(_esc(v), styles["body"]), Spacer(1, 4)]
     doc = _doc(out_path, ctx, lambda c, d: None)

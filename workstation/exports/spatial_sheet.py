@@ -114,6 +114,7 @@ def plan_spatial(ctx, plan) -> list[ReportTable]:
                    "nearest. Gi* uses binary weights on the distance band (the cell itself included); the bins "
                    "follow ArcGIS (±2.576/1.960/1.645)."] + list(hs.notes))))
         params += [["Hot spots", k, v] for k, v in _hotspot_params(p)]
+        plan.blocks += hotspot_map_blocks(ws, hs)
 
     # ---- near repeat ----
     plan.blocks.append(("heading", "Near repeat (Knox test)"))
@@ -228,6 +229,27 @@ def _displacement_params(ref, d, before, after, rule) -> list[tuple[str, str]]:
                 "target_sq_mi", "buffer_sq_mi", "control_sq_mi")))]
 
 
+def hotspot_map_blocks(ws, hs) -> list:
+    """The Gi* result on a map (a ("map", (title, MapImage)) block): each significant cell painted in ArcGIS's colour
+    of its bin over the districts and target areas; none when the workspace has no geometry to draw on."""
+    from workstation.maps import static
+    from workstation.reports.spatial.hotspots import BIN_COLOURS, BIN_LABELS
+
+    if not static.can_draw(ws):
+        return []
+    sig = hs.cells[hs.cells["gi_bin"] != 0]
+    polys = hs.grid.cell_polygons_lonlat(sig["row"].to_numpy(), sig["col"].to_numpy())
+    p = hs.params
+    notes = [f"{p['events']:,} records of {p['measure_label']}, {p['study_cells']:,} cells of {p['cell_ft']:,.0f} "
+             f"ft; neighbours within {p['distance_ft']:,.0f} ft; "
+             f"{'False Discovery Rate corrected' if p.get('fdr') else 'no False Discovery Rate correction'}.",
+             *hs.notes]
+    img = static.hotspot_map(ws, polys, sig["gi_bin"].to_numpy(), colours=BIN_COLOURS, labels=BIN_LABELS,
+                             counts_by_bin=hs.bin_counts(), notes=notes,
+                             title=f"Hot spots (Getis-Ord Gi*): {p['measure_label']}, {p['from']} to {p['to']}")
+    return [("map", ("Hot Spot Map", img))]
+
+
 def write_spatial(sw, plan) -> None:
     """Write the plan's blocks on the sheet, then give the cells their precision and colours (coordinates to six
     decimals, p-values to four, the ArcGIS bin colours, the NRC highlight)."""
@@ -241,6 +263,9 @@ def write_spatial(sw, plan) -> None:
             continue
         if kind == "text":
             sw.paragraph(v)
+            continue
+        if kind == "map":
+            sw.image(v[1].png, v[1].width_in, v[1].height_in, v[0])
             continue
         pl = sw.table(v)
         t = v

@@ -463,45 +463,12 @@ def _plan_districts(ctx: ExportContext) -> SheetPlan:
     measures = _district_measures(ctx)
     if measures:
         plan.blocks.append(("tables", district_tables(ctx.ws, ctx.as_of, measures)))
-        # the case study's "Citywide Map" comes right after the citywide tables, the Gi* hot spots after it
+        # the case study's "Citywide Map" comes right after the citywide tables (the Gi* hot-spot map is on the
+        # Hot Spots & Displacement sheet, drawn from that sheet's analysis)
         plan.blocks += _maps(ctx, "citywide")
-        plan.blocks += _hotspot_map(ctx)
     else:
         plan.blocks.append(("text", "No homicide or shooting records are loaded."))
     return plan
-
-
-HOTSPOT_MEASURE = "part1_violent"  # the Hot Spots tab's default measure; Gi* with its default cells and band
-
-
-def _hotspot_map(ctx: ExportContext) -> list:
-    """The Getis-Ord Gi* hot spots of Part I violent crime, year to date, citywide (False Discovery Rate corrected,
-    as ArcGIS's hot-spot tools): a map block, or a sentence when it cannot be drawn."""
-    from workstation.maps import static
-    from workstation.reports.spatial.hotspots import BIN_COLOURS, BIN_LABELS, hotspot_analysis
-
-    cat = _catalog(ctx)
-    if not static.can_draw(ctx.ws) or HOTSPOT_MEASURE not in cat.measures \
-            or not _has(ctx, cat.measures[HOTSPOT_MEASURE].dataset):
-        return []
-    start = dt.date(ctx.as_of.year, 1, 1)
-    try:
-        res = hotspot_analysis(ctx.ws, HOTSPOT_MEASURE, start, ctx.as_of, fdr=True, catalog=cat,
-                               cancelled=ctx.should_stop)
-    except Cancelled:
-        raise ExportCancelled("Export cancelled; no workbook was written.") from None
-    except UserError as exc:
-        return [("text", f"Hot spot map not drawn: {exc}")]
-    sig = res.cells[res.cells["gi_bin"] != 0]
-    polys = res.grid.cell_polygons_lonlat(sig["row"].to_numpy(), sig["col"].to_numpy())
-    p = res.params
-    label = cat.measures[HOTSPOT_MEASURE].label
-    notes = [f"{p['events']:,} records of {label}, {p['study_cells']:,} cells of {p['cell_ft']:,.0f} ft; "
-             f"neighbours within {p['distance_ft']:,.0f} ft; False Discovery Rate corrected.", *res.notes]
-    img = static.hotspot_map(ctx.ws, polys, sig["gi_bin"].to_numpy(), colours=BIN_COLOURS, labels=BIN_LABELS,
-                             counts_by_bin=res.bin_counts(), notes=notes,
-                             title=f"Hot spots (Getis-Ord Gi*): {label}, {static.window_text(ctx.as_of)}")
-    return [("map", ("Hot Spot Map", img))]
 
 
 def _maps(ctx: ExportContext, which: str) -> list:
