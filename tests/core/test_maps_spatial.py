@@ -117,6 +117,12 @@ def test_displacement_ring_is_drawn():
     rings = [shapely.geometry.shape(f["geometry"]) for c in colls for f in c["features"]
              if f.get("properties", {}).get("name", "").startswith("Buffer ring")]
     assert rings and abs(geo.area_sq_miles(rings[0]) - geo.area_sq_miles(ring)) < 1e-6
+    # with the target area selected, the view fits the whole ring, not just the area inside it
+    page = maps.build_map(ws, maps.MapOptions(as_of="2019-09-29", overlay=ov,
+                                              area_key=f"district:{ws.districts[0].name}"))
+    s_, w_, n_, e_ = page.bounds
+    x0, y0, x1, y1 = ring.bounds
+    assert s_ <= y0 and w_ <= x0 and n_ >= y1 and e_ >= x1
 
 
 def test_page_without_overlay_does_not_load_the_spatial_script():

@@ -54,6 +54,7 @@ def test_top_hot_spot_cells_equal_the_core_result(book, demo_ws):
         assert row[0].value == i + 1 and row[1].value == t.count
         assert row[2].value == pytest.approx(round(t.gi_z, 2))
         assert row[3].value == pytest.approx(t.gi_p, rel=1e-12, abs=1e-300)
+        assert row[3].number_format == ss.P_FORMAT           # shown as "< 0.0001" below that
         assert row[6].value == pytest.approx(t.lat, abs=1e-12) and row[6].number_format == "0.000000"
         assert row[7].value == pytest.approx(t.lon, abs=1e-12)
         assert row[8].value == t.district
@@ -110,7 +111,7 @@ def test_wdq_of_each_target_area_equals_the_core_result(book, demo_ws):
         got = [sh.cell(r1 + 2 + i, 2).value for i in range(4)]
         want = [core.success_measure, core.buffer_measure, core.wdq, core.total_net_effect]
         assert got == pytest.approx(want, rel=1e-12)
-        texts = [str(sh.cell(r, 1).value) for r in range(r1, sh.max_row + 1)]
+        texts = [str(sh.cell(r, 1).value) for r in range(1, sh.max_row + 1)]
         assert f"Interpretation ({name}): {core.interpretation}" in texts
     # the corridor: the strategy started on the goal's date (June 2016); the demo shows some displacement into the
     # quarter-mile ring, less than the fall in the corridor

@@ -96,6 +96,7 @@ class SpatialPanel(StatePanel):
         self.measure_box = QComboBox()
         self.measure_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.area_box = QComboBox()
+        self.area_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.area_box.setToolTip("The area bar's area, or the unsaved boundary being drawn on the map")
         self.from_edit = QDateEdit()
         self.to_edit = QDateEdit()
@@ -583,10 +584,13 @@ class SpatialPanel(StatePanel):
         p = r.params
         n_hl = int(hl.sum())
         self.summary.setText(
-            f"<b>Near repeat (Knox test)</b>: {r.events:,} {html.escape(str(p.get('measure_label', 'events')))} "
-            f"events, {r.permutations:,} permutations. Rows: distance between the two events; columns: days between "
-            f"them. Shown: {self.knox_view.currentText().lower()}. <span style='background:{HIGHLIGHT.name()}'>"
+            f"<b>Near repeat (Knox test)</b>: {html.escape(str(p.get('measure_label', '')))}, {p.get('from')} to "
+            f"{p.get('to')}, {html.escape(str(p.get('area_label', '')))}: {r.events:,} events, "
+            f"{r.permutations:,} permutations. Rows: distance between the two events of a pair; columns: days "
+            f"between them. Shown: {html.escape(self.knox_view.currentText())}. "
+            f"<span style='background:{HIGHLIGHT.name()}'>"
             f"&nbsp;Highlighted&nbsp;</span>: Knox ratio ≥ 1.2 and p ≤ 0.05 ({n_hl} cell{'s' if n_hl != 1 else ''}).")
+        self.interpretation.setText("<b>Finding:</b> " + html.escape(r.summary()))
         self.notes.setText(html.escape(" ".join(str(n) for n in getattr(r, "notes", []) or [])))
 
     def _show_displacement(self, r) -> None:

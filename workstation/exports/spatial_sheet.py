@@ -21,6 +21,7 @@ from openpyxl.styles import PatternFill
 
 from workstation.core.errors import UserError
 from workstation.exports.errors import stop_export
+from workstation.exports import excel_style as st
 from workstation.reports.table import ReportTable
 
 SHEET = "Hot Spots & Displacement"
@@ -34,6 +35,8 @@ BUFFER_FT = 1320.0
 # ArcGIS's hot/cold palette for the Confidence column, the NRC's highlight for the Knox tables
 BIN_FILLS = {3: "D62F27", 2: "ED7551", 1: "FAB984", -1: "C0CCBE", -2: "849EBA", -3: "4575B5"}
 HIGHLIGHT_FILL = "F4A582"
+WHITE_FONT = st.font(color="FFFFFF")   # on the darkest hot and cold bins
+P_FORMAT = '[<0.0001]"< 0.0001";0.0000'    # the cell keeps the exact p; what is shown stops at 0.0001
 BIN_TEXT = {3: "Hot spot, 99%", 2: "Hot spot, 95%", 1: "Hot spot, 90%", 0: "Not significant",
             -1: "Cold spot, 90%", -2: "Cold spot, 95%", -3: "Cold spot, 99%"}
 
@@ -155,6 +158,8 @@ def plan_spatial(ctx, plan) -> list[ReportTable]:
             plan.blocks.append(("text", f"{ref.label}: displacement could not be measured: {exc}"))
             continue
         plan.spatial["wdq"].append((ref, d))
+        # the finding first, the figures under it (a page break then never parts a table from its meaning)
+        plan.blocks.append(("text", f"Interpretation ({ref.label}): {d.interpretation}"))
         counts = []
         for key, name in (("target", "Target area (A)"), ("buffer", f"Buffer ring (B), {BUFFER_FT:,.0f} ft"),
                           ("control", "Control (C)")):
@@ -173,7 +178,6 @@ def plan_spatial(ctx, plan) -> list[ReportTable]:
              ["Total net effect", _f(d.total_net_effect)]],
             notes=[WDQ_NOTE, "Below 0: displacement into the buffer ring; above 0: diffusion of benefits; between "
                              "−1 and 0 the target's fall outweighs what moved next door."])))
-        plan.blocks.append(("text", f"Interpretation ({ref.label}): {d.interpretation}"))
         params += [["Displacement", k, v] for k, v in _displacement_params(ref, d, before, after, rule)]
     if not params:
         return []
@@ -253,13 +257,11 @@ def hotspot_map_blocks(ws, hs) -> list:
 def write_spatial(sw, plan) -> None:
     """Write the plan's blocks on the sheet, then give the cells their precision and colours (coordinates to six
     decimals, p-values to four, the ArcGIS bin colours, the NRC highlight)."""
-    from workstation.exports import excel_style as st
-
     knox = (plan.spatial or {}).get("knox")
     for kind, v in plan.blocks:
         if kind == "heading":
             sw.skip(1)
-            sw.paragraph(v, font=st.font(size=12, bold=True))
+            sw.paragraph(v, font=st.font(bold=True, size=12, color=st.BLUE_DARK))
             continue
         if kind == "text":
             sw.paragraph(v)
@@ -271,7 +273,7 @@ def write_spatial(sw, plan) -> None:
         t = v
         if t.title.startswith("Top ") and "hot-spot cells" in t.title:
             for i, row in enumerate(t.rows):
-                for j, fmt in ((3, "0.0000"), (6, "0.000000"), (7, "0.000000")):
+                for j, fmt in ((3, P_FORMAT), (6, "0.000000"), (7, "0.000000")):
                     c = sw.ws[pl.cell_ref(i, j)]
                     c.value = row[j]
                     c.number_format = fmt
@@ -280,7 +282,7 @@ def write_spatial(sw, plan) -> None:
                     c = sw.ws[pl.cell_ref(i, 4)]
                     c.fill = PatternFill("solid", start_color=BIN_FILLS[b], end_color=BIN_FILLS[b])
                     if abs(b) == 3:
-                        c.font = st.font(color="FFFFFF")
+                        c.font = WHITE_FONT
         elif t.title.startswith("Near repeat") and knox is not None:
             hl = np.asarray(knox.highlight, dtype=bool)
             pcol = t.title.endswith("p-value")
@@ -289,10 +291,10 @@ def write_spatial(sw, plan) -> None:
                     c = sw.ws[pl.cell_ref(i, j)]
                     if pcol and t.rows[i][j] is not None:
                         c.value = t.rows[i][j]
-                        c.number_format = "0.000"
+                        c.number_format = P_FORMAT
                     if hl[i, j - 1]:
                         c.fill = PatternFill("solid", start_color=HIGHLIGHT_FILL, end_color=HIGHLIGHT_FILL)
-                        c.font = st.font(bold=True)
+                        c.font = st.FONT_BOLD
         elif t.title.startswith("Weighted displacement quotient"):
             for i, row in enumerate(t.rows):
                 c = sw.ws[pl.cell_ref(i, 1)]

@@ -625,6 +625,11 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         focus = shapely.union_all([g for _, g in outline_geoms])
     if focus is None and ws.districts:
         focus = shapely.union_all([d.geometry for d in ws.districts if d.geometry is not None]) or None
+    if focus is not None and opts.overlay is not None and getattr(opts.overlay, "bounds", None) and area_geom is not \
+            None:
+        # the selected area's analysis reaches beyond it (the buffer ring around a target area): show all of it
+        s_, w_, n_, e_ = opts.overlay.bounds
+        focus = shapely.union_all([focus, shapely.box(w_, s_, e_, n_)])
     if focus is not None and not focus.is_empty:
         x0, y0, x1, y1 = focus.bounds
         bounds = (y0, x0, y1, x1)
