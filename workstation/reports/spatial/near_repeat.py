@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -48,19 +47,7 @@ KNOX_NOTE = ("Knox test (Near Repeat Calculator conventions): every pair of even
 _numba_kernel = None
 
 
-def _kernel():
-    """The numba-compiled pair counter (compiled on first use; cached on disk outside a frozen build), or None
-    when numba is unavailable (then a numpy path does the same counts, slower)."""
-    global _numba_kernel
-    if _numba_kernel is not None:
-        return _numba_kernel or None
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba is a runtime dependency; this keeps a broken install working
-        _numba_kernel = False
-        return None
-    cache = not getattr(sys, "frozen", False) and os.access(os.path.dirname(__file__), os.W_OK)
-
+def _compile(numba, cache: bool):
     @numba.njit(cache=cache, nogil=True, boundscheck=False)
     def count_pairs(indptr, nbr, nrow, days_t, lut, max_diff, out):  # pragma: no cover - compiled
         # Pairs in CSR form: event i's partners are nbr[indptr[i]:indptr[i+1]] (all > i), in distance row nrow.
@@ -80,8 +67,27 @@ def _kernel():
                     if diff <= max_diff:
                         out[b, row, lut[diff]] += 1
 
-    _numba_kernel = count_pairs
     return count_pairs
+
+
+def _kernel():
+    """The numba-compiled pair counter (compiled on first use and cached on disk beside its source, or in the user's
+    numba cache when that folder is read-only), or None when numba is unavailable (then a numpy path does the same
+    counts, slower)."""
+    global _numba_kernel
+    if _numba_kernel is not None:
+        return _numba_kernel or None
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba is a runtime dependency; this keeps a broken install working
+        _numba_kernel = False
+        return None
+    try:
+        kernel = _compile(numba, cache=os.path.isfile(__file__))
+    except RuntimeError:  # no place to cache (a bundle without this module's source): compile once per session
+        kernel = _compile(numba, cache=False)
+    _numba_kernel = kernel
+    return kernel
 
 
 def _count_numpy(indptr, nbr, nrow, days_t, lut, max_diff, out) -> None:
