@@ -1,13 +1,15 @@
 """Issue 9 item 7: every export works on every partial workspace.
 
 Workspaces built from a small random subset of the demo (some datasets, a date range, with or without coordinates,
-districts, target areas, clearance fields, goals) export the full workbook, which opens with openpyxl, has every
-sheet, nothing Excel would repair, the record counts of the Notes sheet and the shoot review's rows as computed here
+districts, target areas, clearance fields, goals) export the full workbook and the meeting packet (PDF); the workbook
+opens with openpyxl, has every sheet, nothing Excel would repair, the record counts of the Notes sheet and the shoot review's rows as computed here
 with plain pandas. Named cases from the issue come first (offenses without a homicide or a shooting crashed with
 "'>=' not supported between ... ndarray and Timestamp")."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
 
 import numpy as np
 import openpyxl
@@ -20,6 +22,7 @@ from workstation.core import schema
 from workstation.core.errors import UserError
 from workstation.core.workspace import Workspace
 from workstation.exports.checks import audit_workbook
+from workstation.exports.packet import export_outputs
 from workstation.exports.workbook import SHEET_ORDER, export_workbook
 
 FIRST_DAY = pd.Timestamp("2007-01-01")
@@ -92,11 +95,24 @@ def check_workbook(ws, path, as_of: dt.date) -> None:
         assert got == expected_shoot_review_rows(ws, as_of)
 
 
-def export_and_check(ws, tmp_path, as_of=None, **kw):
-    path = export_workbook(ws, tmp_path / "partial.xlsx", as_of=as_of, **kw)
-    day = as_of or ws.as_of().date()
-    check_workbook(ws, path, day)
-    return path
+def check_packet(ws, pdf) -> None:
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and b"%%EOF" in data[-1024:]
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=120).stdout
+        assert ws.meta["city"] in text
+
+
+def export_and_check(ws, tmp_path, as_of=None, pdf: bool = True, **kw):
+    """The workbook and, from the same analysis, the meeting packet (PDF): every export of the export command."""
+    xlsx = tmp_path / "partial.xlsx"
+    packet = tmp_path / "partial.pdf" if pdf else None
+    written = export_outputs(ws, xlsx=xlsx, pdf=packet, as_of=as_of, **kw)
+    assert written == [xlsx] + ([packet] if pdf else [])
+    check_workbook(ws, xlsx, as_of or ws.as_of().date())
+    if pdf:
+        check_packet(ws, packet)
+    return xlsx
 
 
 ALL = set(schema.DATASET_KINDS)
