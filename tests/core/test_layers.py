@@ -334,3 +334,79 @@ def test_map_page_draws_layers_with_a_simplified_low_zoom_level():
     assert any("Basemap" in part and "Streets" in part for part in page.legend)
     bare = maps.build_map(ws, maps.MapOptions(points=False, layers=False))
     assert "PSP.vectorLayer(" not in bare.html
+
+
+# ---- places in the analysis ------------------------------------------------------------------------------------------
+def places_city():
+    """The census city with 300 premises at random; none within 15 ft of 250 or 500 ft from the corridor (where the
+    test's flat metres and the product's projection could disagree about a point on the line)."""
+    from workstation.reports.places import FT_PER_M
+
+    ws = census_city(with_layer=False)
+    rng = np.random.default_rng(5)
+    dx, dy = rng.uniform(-200, 1400, 400), rng.uniform(-200, 1400, 400)
+    d_ft = corridor_distance_ft(dx, dy, FT_PER_M)
+    keep = (np.abs(d_ft - 250) > 15) & (np.abs(d_ft - 500) > 15)
+    dx, dy = dx[keep][:300], dy[keep][:300]
+    pts = [shapely.Point(ll(x, y)) for x, y in zip(dx, dy)]
+    ws.layers.append(Layer("Premises", "point", layer_frame(pts, [f"P{i}" for i in range(len(pts))])))
+    return ws, dx, dy
+
+
+def corridor_distance_ft(dx, dy, ft_per_m):
+    """Brute force in the test's flat frame: each point's distance to the corridor box (0 inside)."""
+    ex = np.maximum(np.maximum(100 - dx, dx - 1150), 0)
+    ey = np.maximum(np.maximum(450 - dy, dy - 730), 0)
+    return np.hypot(ex, ey) * ft_per_m
+
+
+def test_places_within_a_distance_of_an_area_by_brute_force():
+    from workstation.reports.places import FT_PER_M, count_near, places_table
+
+    ws, dx, dy = places_city()
+    corridor = ws.area("Corridor", "target_area")     # box 100..1150 x 450..730 m in the test's flat frame
+    d_ft = corridor_distance_ft(dx, dy, FT_PER_M)
+    assert 0 < (d_ft <= 250).sum() < (d_ft <= 500).sum() < len(dx)
+    for ft in (0.0, 250.0, 500.0):
+        got = count_near(ws.layer("Premises"), [corridor.geometry], ft)[0]
+        assert got == int((d_ft <= ft).sum()), ft
+    t = places_table(ws, ["citywide", "target_area:Corridor"], 500)
+    assert t.columns == ["Area", "Premises"]
+    assert t.rows[1] == ["Corridor", int((d_ft <= 500).sum())]
+
+
+def test_nearest_place_of_each_point_by_brute_force():
+    from workstation.reports.places import FT_PER_M, nearest, nearest_places_text
+
+    ws, dx, dy = places_city()
+    qx, qy = np.array([0.0, 600.0, 1300.0]), np.array([0.0, 600.0, 50.0])
+    lon, lat = ll(qx, qy)
+    idx, dist = nearest(ws.layer("Premises"), np.append(lon, np.nan), np.append(lat, np.nan))
+    d = np.hypot(dx[None, :] - qx[:, None], dy[None, :] - qy[:, None])
+    assert idx[:3].tolist() == d.argmin(axis=1).tolist()
+    # the distance on the ellipsoid (pyproj.Geod) to the nearest premises
+    from pyproj import Geod
+
+    plon, plat = ll(dx[d.argmin(axis=1)], dy[d.argmin(axis=1)])
+    _, _, metres = Geod(ellps="WGS84").inv(lon, lat, plon, plat)
+    assert dist[:3] == pytest.approx(metres * FT_PER_M, rel=1e-4)
+    assert idx[3] == -1 and np.isnan(dist[3])
+    text = nearest_places_text(ws, lon, lat)
+    assert text[0] == f"Premises: P{d[0].argmin()} ({dist[0]:,.0f} ft)"
+
+
+def test_shoot_review_lists_nearest_places():
+    import pandas as pd
+
+    from workstation.reports.shoot_review import shoot_review
+
+    ws, dx, dy = places_city()
+    lon, lat = ll(600, 600)
+    ws.set_frame("shootings", pd.DataFrame([dict(record_id="s1", incident_id="S1", occurred="2019-09-27",
+                                                 fatal=False, lon=lon, lat=lat, load_id=1)]))
+    t = shoot_review(ws, "2019-09-29")
+    assert t.columns[-1] == "Nearest places"
+    d = np.hypot(dx - 600, dy - 600)
+    assert t.rows[0][-1].startswith(f"Premises: P{d.argmin()} (")
+    ws.layers = []
+    assert "Nearest places" not in shoot_review(ws, "2019-09-29").columns

@@ -625,7 +625,12 @@ class SpatialPanel(StatePanel):
         if r is None:
             return None
         if kind == "hotspots":
-            return sp.hotspot_overlay(r, title=f"Gi* hot spots: {r.params['measure_label']}")
+            from workstation.reports.places import cell_place_counts
+
+            # reference places near each cell (licensed premises within 500 ft ...) in the cell's popup
+            ws = self.state.workspace
+            extra = cell_place_counts(ws, r.grid, r.cells["row"], r.cells["col"]) if ws is not None else {}
+            return sp.hotspot_overlay(r, title=f"Gi* hot spots: {r.params['measure_label']}", extra_fields=extra)
         if kind == "emerging":
             return sp.emerging_overlay(r)
         if kind == "displacement":

@@ -512,9 +512,20 @@ def _plan_target_areas(ctx: ExportContext) -> SheetPlan:
     for r in areas:
         if r.geometry is not None:
             plan.blocks.append(("table", concentration_table(ctx.ws, r.key, "ytd", ctx.as_of)))
+    places = _places_table(ctx, areas)
+    if places is not None:
+        plan.blocks.append(("table", places))
     if measures:
         plan.blocks += _maps(ctx, "areas")
     return plan
+
+
+def _places_table(ctx: ExportContext, areas):
+    """Reference places (premises, bus stops, vacant properties ...) within 500 ft of each area and citywide."""
+    from workstation.reports.places import places_table
+
+    keys = ["citywide"] + [r.key for r in areas if r.geometry is not None]
+    return places_table(ctx.ws, keys)
 
 
 # ---- Rates & Clearance ------------------------------------------------------------------------------------------

@@ -135,8 +135,10 @@ def _density_spans(breaks) -> list[str]:
     return out
 
 
-def hotspot_overlay(result, *, density: bool = True, title: str | None = None) -> SpatialOverlay:
-    """Gi* bins (and, underneath and off by default, the kernel density) of a hot-spot result."""
+def hotspot_overlay(result, *, density: bool = True, title: str | None = None,
+                    extra_fields: dict | None = None) -> SpatialOverlay:
+    """Gi* bins (and, underneath and off by default, the kernel density) of a hot-spot result. ``extra_fields``:
+    more popup figures per cell (name -> one text per cell), e.g. reference places within a distance."""
     cells = result.cells
     rows = cells["row"].to_numpy(dtype=np.int64)
     cols = cells["col"].to_numpy(dtype=np.int64)
@@ -160,6 +162,7 @@ def hotspot_overlay(result, *, density: bool = True, title: str | None = None) -
         fields["Density (per sq mi)"] = [f"{v:,.0f}" if np.isfinite(v) else "n/a" for v in dens]
     if "district" in cells:
         fields["District"] = [str(d) if d is not None and d == d else "" for d in cells["district"].tolist()]
+    fields.update(extra_fields or {})
     colours = [GI_BIN_COLOURS[b] if b != 0 else None for b in GI_BINS]
     cls = [GI_BINS.index(int(b)) if int(b) in GI_BINS else GI_BINS.index(0) for b in bins]
     cell_ft = float(result.grid.cell_ft)

@@ -36,6 +36,7 @@ COLUMNS = ["Incident", "Kind", "Date", "Time", "Address", "District", "Target ar
            "Prior shootings", "People linked", "Repeat people", "Impact score"]
 KINDS = ["label", "text", "date", "text", "text", "text", "text", "count", "count", "count", "count", "count", "count",
          "rate"]
+NEAREST = "Nearest places"  # a column of its own when the workspace has place layers (reports.places)
 
 
 # ---- weights --------------------------------------------------------------------------------------------------------
@@ -257,6 +258,11 @@ def shoot_review_frame(ws, as_of=None, days: int = 7, radius_m: float = 400, pri
         "lon": inc["lon"].to_numpy(dtype="float64"),
         "occurred": occurred.to_numpy(),
     })
+    from workstation.reports.places import nearest_places_text, place_layers
+
+    if place_layers(ws):  # reference layers loaded: each incident's nearest premises, stop, ... with distances
+        out.insert(out.columns.get_loc("Impact score") + 1, NEAREST,
+                   nearest_places_text(ws, out["lon"].to_numpy(), out["lat"].to_numpy()))
     out = out.sort_values(["Impact score", "occurred"], ascending=[False, False], kind="stable")
     out = out.reset_index(drop=True)
     out.attrs.update(weights=w, start=start, end=end, days=int(days), radius_m=radius_m, prior_days=prior_days)
@@ -300,8 +306,12 @@ def shoot_review(ws, as_of=None, days: int = 7, radius_m: float = 400, prior_day
     df = shoot_review_frame(ws, as_of, days, radius_m, prior_days, weights)
     a = df.attrs
     last = a["end"] - pd.Timedelta(days=1)
+    columns, kinds = list(COLUMNS), list(KINDS)
+    if NEAREST in df:
+        columns.append(NEAREST)
+        kinds.append("text")
     rows = []
-    for rec in df[COLUMNS].itertuples(index=False):
+    for rec in df[columns].itertuples(index=False):
         r = list(rec)
         r[2] = pd.Timestamp(r[2]).date()
         r[10] = None if pd.isna(r[10]) else int(r[10])
@@ -325,7 +335,10 @@ def shoot_review(ws, as_of=None, days: int = 7, radius_m: float = 400, prior_day
                      "incidents score nothing for prior shootings or a target area.")
     if not len(df):
         notes.append("No shootings or homicides in these days.")
-    return ReportTable(f"Shoot review — {a['start']:%d %b} – {last:%d %b %Y}", list(COLUMNS), list(KINDS), rows,
+    if NEAREST in df:
+        notes.append("Nearest places: the nearest feature of each place layer (points such as premises and bus stops, "
+                     "and lines such as bus routes) and its distance, in a local equal-area projection.")
+    return ReportTable(f"Shoot review — {a['start']:%d %b} – {last:%d %b %Y}", columns, kinds, rows,
                        notes=notes)
 
 
