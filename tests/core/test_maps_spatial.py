@@ -129,3 +129,22 @@ def test_page_without_overlay_does_not_load_the_spatial_script():
     ws = with_districts(small_city())
     page = maps.build_map(ws, maps.MapOptions(as_of="2019-09-29"))
     assert "psp_spatial.js" not in page.html
+
+
+def test_emerging_categories_colour_their_cells():
+    res = fake_result()
+    cats = ["New Hot Spot", "Persistent Hot Spot", "No Pattern Detected", "Diminishing Hot Spot",
+            "Intensifying Hot Spot", "No Pattern Detected", "Sporadic Cold Spot", "No Pattern Detected",
+            "Persistent Hot Spot", "New Hot Spot", "No Pattern Detected", "No Pattern Detected"]
+    cells = res.cells.assign(category=cats, trend_z=np.linspace(-2, 2, 12), trend_p=np.linspace(0.001, 0.9, 12))
+    ov = sp.emerging_overlay(FakeHotSpots(res.grid, cells, {}))
+    layer = ov.cell_layers[0]
+    colour = [layer.colours[c] for c in layer.cls]
+    assert colour[0] == colour[9] == sp.EMERGING_COLOURS["New hot spot"]
+    assert colour[1] == colour[8] == sp.EMERGING_COLOURS["Persistent hot spot"]
+    assert colour[3] == sp.EMERGING_COLOURS["Diminishing hot spot"]
+    assert colour[4] == sp.EMERGING_COLOURS["Intensifying hot spot"]
+    assert colour[2] is None and colour[5] is None                  # no pattern: transparent, still clickable
+    assert layer.fields["Pattern"][6] == "Sporadic Cold Spot"
+    assert "New Hot Spot (2)" in ov.legend_html and "Persistent Hot Spot (2)" in ov.legend_html
+    assert "No Pattern" not in ov.legend_html

@@ -180,3 +180,43 @@ def test_displacement_wdq_table_and_buffer_ring(qtbot, panel, demo):
     ring = got[-1].rings[1]
     assert ring.label == "Buffer ring: 1,320 ft"
     assert ring.geometry.equals(core.buffer_geometry)
+
+
+def test_emerging_hot_spots_counts_equal_the_core_result(qtbot, panel, demo):
+    from workstation.reports.spatial.hotspots import emerging_hotspots
+
+    p = panel
+    choose(p.analysis_box, "emerging")
+    choose(p.measure_box, "part1_violent")
+    run_and_wait(qtbot, p)
+    core = emerging_hotspots(demo, "part1_violent", "2018-09-30", "2019-09-29", cell_ft=500, distance_ft=1500)
+    shown = {p.table.item(i, 0).text(): p.table.item(i, 1).text() for i in range(p.table.rowCount())}
+    assert shown == {k: f"{v:,}" for k, v in core.category_counts().items() if v}
+    assert f"{len(core.slices)} time slices" in p.summary.text()
+    got = []
+    p.show_on_map.connect(got.append)
+    p.map_button.click()
+    layer = got[-1].cell_layers[0]
+    assert len(layer.rows) == len(core.cells)
+
+
+def test_this_weeks_risk_lists_the_core_events(qtbot, panel, demo):
+    from workstation.reports.spatial.near_repeat import near_repeat_risk
+
+    p = panel
+    choose(p.analysis_box, "risk")
+    assert p.measure_box.currentData() == "burglary" and p.recent_spin.value() == 7
+    assert p.nr_perm_spin.isVisible() and not p.from_edit.isVisible()
+    p.nr_perm_spin.setValue(49)
+    run_and_wait(qtbot, p)
+    core = near_repeat_risk(demo, "burglary", as_of="2019-09-29", days=7, distance_ft=400, distance_bands=3,
+                            time_days=7, time_bands=4, permutations=49, seed=1)
+    t = p.table
+    assert t.rowCount() == len(core.events) > 0
+    for i, e in enumerate(core.events.itertuples(index=False)):
+        assert t.item(i, 0).text() == f"{pd.Timestamp(e.date):%Y-%m-%d}"
+        assert t.item(i, 1).text() == e.address
+        assert t.item(i, 3).text() == f"{pd.Timestamp(e.window_end):%Y-%m-%d}"
+        assert t.item(i, 5).text() == str(e.nearby_count)
+        assert t.item(i, 6).text() == "; ".join(e.nearby)
+    assert html.escape(core.summary) in p.summary.text()

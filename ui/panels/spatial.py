@@ -28,7 +28,7 @@ from ui.workers import TaskRunner
 DRAFT_KEY = "map_boundary_draft"      # where the map keeps the unsaved boundary being edited (ui/map/panel.py)
 DRAWN = "__drawn__"
 ANALYSES = (("hotspots", "Hot spots (Gi*)"), ("emerging", "Emerging hot spots"), ("near_repeat", "Near repeat (Knox)"),
-            ("displacement", "Displacement (WDQ)"))
+            ("displacement", "Displacement (WDQ)"), ("risk", "This week's near-repeat risk"))
 HIGHLIGHT = QColor("#f4a582")         # NRC: ratio >= 1.2 and p <= 0.05
 KNOX_VIEWS = (("knox_ratio", "Knox ratio"), ("observed", "Observed pairs"), ("expected", "Expected pairs"),
               ("p_value", "p-value"))
@@ -67,6 +67,13 @@ def _num(v, fmt="{:,.2f}") -> str:
     except (TypeError, ValueError):
         return "n/a"
     return fmt.format(v) if math.isfinite(v) else "n/a"
+
+
+def _day(d) -> str:
+    try:
+        return pd.Timestamp(d).strftime("%Y-%m-%d")
+    except (ValueError, TypeError):
+        return str(d)
 
 
 def _p(v) -> str:
@@ -117,6 +124,8 @@ class SpatialPanel(StatePanel):
         self.nr_perm_spin = _spin(9, 9999, 99, 10)
         self.nr_seed_spin = _spin(0, 2_000_000_000, 1)
         self.nr_manhattan = QCheckBox("Manhattan distance")
+        self.recent_spin = _spin(1, 60, 7, 1, " days")
+        self.recent_spin.setToolTip("Events of these last days (to the as-of date) whose near-repeat window is open")
         # displacement
         self.before_from, self.before_to, self.after_from, self.after_to = (QDateEdit() for _ in range(4))
         for e in (self.before_from, self.before_to, self.after_from, self.after_to):
@@ -145,17 +154,18 @@ class SpatialPanel(StatePanel):
         pl.addWidget(QLabel("to"))
         pl.addWidget(self.to_edit)
         row("Period:", period, "hotspots", "emerging", "near_repeat")
+        row("Recent events:", self.recent_spin, "risk")
         row("Cell size:", self.cell_spin, "hotspots", "emerging")
         row("Distance band:", self.distance_spin, "hotspots", "emerging")
         row("Density bandwidth:", self.bandwidth_spin, "hotspots")
         row("", self.fdr_box, "hotspots")
-        row("Distance band size:", self.nr_distance_spin, "near_repeat")
-        row("Distance bands:", self.nr_dbands_spin, "near_repeat")
-        row("Time band (days):", self.nr_days_spin, "near_repeat")
-        row("Time bands:", self.nr_tbands_spin, "near_repeat")
-        row("Permutations:", self.nr_perm_spin, "near_repeat")
-        row("Random seed:", self.nr_seed_spin, "near_repeat")
-        row("", self.nr_manhattan, "near_repeat")
+        row("Distance band size:", self.nr_distance_spin, "near_repeat", "risk")
+        row("Distance bands:", self.nr_dbands_spin, "near_repeat", "risk")
+        row("Time band (days):", self.nr_days_spin, "near_repeat", "risk")
+        row("Time bands:", self.nr_tbands_spin, "near_repeat", "risk")
+        row("Permutations:", self.nr_perm_spin, "near_repeat", "risk")
+        row("Random seed:", self.nr_seed_spin, "near_repeat", "risk")
+        row("", self.nr_manhattan, "near_repeat", "risk")
         for label, a, b, key in (("Before:", self.before_from, self.before_to, "b"),
                                  ("After:", self.after_from, self.after_to, "a")):
             w = QWidget()
@@ -298,7 +308,7 @@ class SpatialPanel(StatePanel):
 
     def _pick_default_measure(self, current=None) -> None:
         kind = self.analysis_box.currentData()
-        want = current or ("burglary" if kind == "near_repeat" else "part1_violent")
+        want = current or ("burglary" if kind in ("near_repeat", "risk") else "part1_violent")
         i = self.measure_box.findData(want)
         self.measure_box.setCurrentIndex(max(i, 0))
 
@@ -430,6 +440,16 @@ class SpatialPanel(StatePanel):
 
             return kind, lambda progress, should_stop: near_repeat_analysis(
                 ws, measure, start, end, progress=progress, cancelled=should_stop, **args)
+        if kind == "risk":
+            from workstation.reports.spatial.near_repeat import near_repeat_risk
+
+            args = dict(as_of=self.state.as_of, days=self.recent_spin.value(), area_key=area,
+                        distance_ft=float(self.nr_distance_spin.value()), distance_bands=self.nr_dbands_spin.value(),
+                        time_days=self.nr_days_spin.value(), time_bands=self.nr_tbands_spin.value(),
+                        permutations=self.nr_perm_spin.value(), seed=self.nr_seed_spin.value(),
+                        manhattan=self.nr_manhattan.isChecked(), geometry=geometry)
+            return kind, lambda progress, should_stop: near_repeat_risk(
+                ws, measure, progress=progress, cancelled=should_stop, **args)
         target = area
         if target is None and geometry is None:
             raise UserError("Displacement needs a target area: choose a target area or scenario in the area bar, or "
@@ -592,6 +612,23 @@ class SpatialPanel(StatePanel):
             f"&nbsp;Highlighted&nbsp;</span>: Knox ratio ≥ 1.2 and p ≤ 0.05 ({n_hl} cell{'s' if n_hl != 1 else ''}).")
         self.interpretation.setText("<b>Finding:</b> " + html.escape(r.summary()))
         self.notes.setText(html.escape(" ".join(str(n) for n in getattr(r, "notes", []) or [])))
+
+    def _show_risk(self, r) -> None:
+        ev = r.events
+        self.summary.setText(f"<b>This week's near-repeat risk</b>, as of {r.as_of:%Y-%m-%d}: "
+                             + html.escape(r.summary))
+        rows = []
+        for t in ev.itertuples(index=False):
+            nearby = t.nearby if isinstance(t.nearby, str) else "; ".join(map(str, t.nearby or []))
+            rows.append([_day(t.date), str(t.address or ""), str(t.district or ""), _day(t.window_end),
+                         f"{int(t.days_left):,}", f"{int(t.nearby_count):,}", nearby])
+        self._set_table(["Date", "Address", "District", "Window open until", "Days left", "Addresses nearby",
+                         "Nearby addresses"], rows)
+        for i in range(len(rows)):
+            for j in (1, 2, 6):
+                self.table.item(i, j).setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.knox_view.setVisible(False)
+        self.notes.setText(html.escape(r.knox.summary()))
 
     def _show_displacement(self, r) -> None:
         rows, heads = [], []
