@@ -276,22 +276,22 @@ def table_flowables(t: ReportTable, styles, frame_width: float, notes_seen: set[
                 style += [("FONTNAME", (0, r), (-1, r), FONT_BOLD), ("BACKGROUND", (0, r), (-1, r), HexColor(TOTAL_BG)),
                           ("LINEABOVE", (0, r), (-1, r), 0.9, HexColor("#404040"))]
         col_w = [widths[c] for c in cols]
+        if total > 1:  # the parts of a split table fill the page's width, so they line up one under the other
+            col_w = [w * frame_width / sum(col_w) for w in col_w]
         tbl = Table(data, colWidths=col_w, repeatRows=head_rows, hAlign="LEFT", splitByRow=1)
         tbl.setStyle(TableStyle(style))
-        head = Paragraph(_esc(title), styles["title"])
-        if len(t.rows) <= 25:
-            out.append(KeepTogether([head, tbl]))
-        else:
-            out += [head, tbl]
+        out.append([Paragraph(_esc(title), styles["title"]), tbl])
     notes = [n for n in t.notes if n not in notes_seen]
     if any(format_value(r[j], k) == "" and k == "pct_change" for r in t.rows for j, k in enumerate(t.column_kinds)) \
             and not any("zero base" in n.lower() for n in t.notes + list(notes_seen)):
         notes.append("A blank % change means the earlier period had no cases (zero base): it is undefined.")
-    for n in notes:
-        notes_seen.add(n)
-        out.append(Paragraph(_esc(n), styles["note"]))
-    out.append(Spacer(1, 4))
-    return out
+    notes_seen.update(notes)
+    # the last part keeps its notes with it (a page that starts with a table's footnotes reads as orphaned)
+    out[-1] += [Paragraph(_esc(n), styles["note"]) for n in notes]
+    flow = []
+    for part in out:
+        flow += [KeepTogether(part)] if len(t.rows) <= 25 else part
+    return flow + [Spacer(1, 4)]
 
 
 # ---- maps and charts ------------------------------------------------------------------------------------------------
