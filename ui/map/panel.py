@@ -25,6 +25,7 @@ from workstation.reports.rules import change_flag, exact_p, whole_percent
 from ui.image_file import save_png
 from ui.workers import TaskRunner
 
+from .session import DRAFT_KEY, EditSession
 from .view import MapView
 
 DRAWING = "Drawing the map…"
@@ -36,7 +37,6 @@ CHOROPLETH_CHOICES = (("counts", "District counts"), ("per_100k", "Districts per
                       ("per_sq_mi", "Districts per square mile"), ("", "No district shading"))
 PANEL_REFRESH_MS = 33
 # An unfinished boundary edit is kept in the workspace's meta (and so in its recovery file): it survives a crash.
-DRAFT_KEY = "map_boundary_draft"
 
 
 def _pct(fraction) -> str:
@@ -181,10 +181,6 @@ class MapPanel(QWidget):
     def __init__(self, state, parent=None) -> None:
         super().__init__(parent)
         self.state = state
-        self.editor = None                     # workstation.whatif.engine.BoundaryEditor while a boundary is edited
-        self.editing_key: str | None = None
-        self._engine = None
-        self._engine_key = None
         self._stale = True
         self._tiles: maps.TileSource | None = None
         self._tile_no = 0
@@ -192,7 +188,6 @@ class MapPanel(QWidget):
         self.build_seconds = 0.0
         self._pending_figures = None
         self._last_paint = 0.0                   # perf_counter of the last repaint of the side panel
-        self._sticky_message = ""                # a notice that stays until the next edit (a restored draft)
         self.overlay = None                      # a spatial analysis drawn over the map (ui/panels/spatial.py)
 
         # ---- controls ----
@@ -254,6 +249,11 @@ class MapPanel(QWidget):
         self.notice.setWordWrap(True)
         self.notice.setVisible(False)
         self.figures_panel = FiguresPanel()
+        # the boundary being edited, its draft and saving it as a scenario (no widgets: ui/map/session.py)
+        self.session = EditSession(state, self.view, self)
+        self.session.changed.connect(self._session_changed)
+        self.session.figures.connect(self._on_figures)
+        self.session.message.connect(self.figures_panel.message.setText)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -293,7 +293,7 @@ class MapPanel(QWidget):
         self._build_started = 0.0
 
         # ---- wiring ----
-        self.view.bridge.on_shape = self._on_shape_message
+        self.view.bridge.on_shape = self.session.on_shape_message
         self.view.bridge.on_record = self._record_details
         self.view.page_loaded.connect(self._on_page_loaded)
         self.view.bridge.page_ready.connect(self._on_bridge_ready)
@@ -314,11 +314,10 @@ class MapPanel(QWidget):
         state.selection_changed.connect(self._selection_changed)
         state.data_changed.connect(self._data_changed)
         state.ready_changed.connect(self._ready_changed)
-        self._pending_edit: tuple | None = None      # an edit asked for while the engine's indexes were prepared
         self._fill_choices()
         self._update_undo()
         if state.workspace is not None:
-            self._restore_draft()
+            self.session.restore_draft()
 
     # ------------------------------------------------------------------------------------------------------------
     # choices
@@ -394,9 +393,9 @@ class MapPanel(QWidget):
         self.overlay = None                      # another workspace's analysis does not belong on this map
         self.clear_overlay_button.setVisible(False)
         self.stop_editing(keep_draft=True)
-        self._engine = None
+        self.session.forget_engine()
         self._fill_choices()
-        self._restore_draft()
+        self.session.restore_draft()
         self._schedule()
 
     def _data_changed(self, what: str) -> None:
@@ -405,37 +404,26 @@ class MapPanel(QWidget):
         if what == "areas":
             self._fill_boundaries()
         elif what in ("offenses", "shootings", "calls", "activity", "layers"):
-            self._engine = None             # a census layer changes every population figure too
+            self.session.forget_engine()    # a census layer changes every population figure too
             self._fill_choices()
-            if self.editor is not None:
-                self._restart_editor()
+            self.session.restart()
         self._schedule()
 
     def _selection_changed(self) -> None:
         key = self.state.area_key or ""
         if key.startswith(("target_area:", "scenario:")) and key != self.editing_key and not self.has_unsaved_edit():
             self.start_editing(key)
-        elif self.editor is not None and self._engine_key != self._engine_key_now():
-            self._restart_editor()
+        elif self.editor is not None and not self.session.engine_is_current():
+            self.session.restart()
         self._schedule()
 
     def _ready(self) -> bool:
-        return getattr(self.state, "ready", True)
+        return self.state.ready
 
     def _ready_changed(self, ready: bool) -> None:
-        if not ready:
-            return
-        if self._pending_edit is not None:
-            key, shape, restored = self._pending_edit
-            self._pending_edit = None
-            if restored:
-                self._restore_draft()
-            else:
-                self.start_editing(key, shape)
-        self._schedule()
-
-    def _engine_key_now(self):
-        return (id(self.state.workspace), str(self.state.as_of))
+        if ready:
+            self.session.take_pending()
+            self._schedule()
 
     # ------------------------------------------------------------------------------------------------------------
     # the page
@@ -513,14 +501,18 @@ class MapPanel(QWidget):
 
     # ------------------------------------------------------------------------------------------------------------
     # editing
-    def _engine_for_state(self):
-        from workstation.whatif.engine import build_whatif
+    @property
+    def editor(self):
+        """workstation.whatif.engine.BoundaryEditor while a boundary is edited (the session's)."""
+        return self.session.editor
 
-        key = self._engine_key_now()
-        if self._engine is None or self._engine_key != key:
-            self._engine = build_whatif(self.state.workspace, self.state.as_of)
-            self._engine_key = key
-        return self._engine
+    @property
+    def editing_key(self) -> str | None:
+        return self.session.editing_key
+
+    def _session_changed(self) -> None:
+        self._fill_boundaries()
+        self._update_undo()
 
     def _boundary_chosen(self, _index: int) -> None:
         key = self.boundary_box.currentData()
@@ -535,10 +527,7 @@ class MapPanel(QWidget):
             self.stop_editing()
 
     def has_unsaved_edit(self) -> bool:
-        """True while the edited shape differs from the boundary it came from (or is a new, unsaved shape)."""
-        if self.editor is None:
-            return False
-        return self.editing_key == "new" or len(self.editor.stack) > 0 or self.editor.shape != self._official_shape()
+        return self.session.has_unsaved_edit()
 
     def _confirm_discard(self) -> bool:
         r = QMessageBox.question(self, "Unsaved boundary edits",
@@ -548,92 +537,17 @@ class MapPanel(QWidget):
 
     def start_editing(self, key: str, shape=None) -> bool:
         """Edit the boundary of a target area or scenario (``key``), or a new ``shape`` (key "new")."""
-        from workstation.whatif.engine import BoundaryEditor, InvalidShape
-
-        ws = self.state.workspace
-        if ws is None:
-            return False
-        if not self._ready():
-            self._pending_edit = (key, shape, False)
-            return False
-        if shape is None:
-            kind, _, name = key.partition(":")
-            area = ws.area(name, kind)
-            if area is None:
-                return False
-            shape = area.geometry
-            if shape is None:
-                self.figures_panel.message.setText("This district is known only from the records' district column "
-                                                   "and has no boundary yet; import the district boundaries first.")
-                return False
-        if getattr(shape, "geom_type", "Polygon") == "MultiPolygon":
-            self.figures_panel.message.setText("This area has several separate parts; the map edits one-part "
-                                               "boundaries. Draw a new shape instead.")
-            return False
-        try:
-            self.editor = BoundaryEditor(self._engine_for_state(), shape, area_key=key,
-                                         show_shape=self.view.replace_editor_shape, on_figures=self._on_figures)
-        except (InvalidShape, UserError) as exc:
-            self.figures_panel.message.setText(str(exc))
-            return False
-        self.editing_key = key
-        self.editor.stack.subscribe(self._update_undo)
-        self.editor.stack.subscribe(self._store_draft)
-        self._fill_boundaries()
-        self._update_undo()
-        self.view.set_editor_shape(self.editor.shape, True)
-        self._on_figures(self.editor.figures, None)
-        return True
-
-    def _restart_editor(self) -> None:
-        """The data or the as-of date changed: same shape, new engine (the undo history stays valid)."""
-        from workstation.whatif.engine import BoundaryEditor
-
-        if self.editor is None:
-            return
-        old = self.editor
-        self.editor = BoundaryEditor(self._engine_for_state(), old.shape, area_key=old.area_key, stack=old.stack,
-                                     show_shape=self.view.replace_editor_shape, on_figures=self._on_figures)
-        self._on_figures(self.editor.figures, None)
+        return self.session.start(key, shape)
 
     def stop_editing(self, keep_draft: bool = False) -> None:
-        if self.editor is not None:
-            self.editor.stack.unsubscribe(self._update_undo)
-            self.editor.stack.unsubscribe(self._store_draft)
-            if not keep_draft:
-                self._clear_draft()
-        self.editor = None
-        self.editing_key = None
-        self.view.bridge.on_shape = self._on_shape_message
-        if self.view.page() is not None:
-            self.view.run_js("if (window.PSP && PSP.editor.map) PSP.editor.setShape(null);")
+        self.session.stop(keep_draft)
+        self.view.bridge.on_shape = self.session.on_shape_message
         self.figures_panel.clear()
-        self._fill_boundaries()
-        self._update_undo()
 
     def start_drawing(self) -> None:
         """Let the analyst draw a new polygon on the map (leaflet.draw); it becomes the edited shape."""
         self.view.run_js("PSP.editor.enableDrawing(); new L.Draw.Polygon(PSP.map, "
                          "PSP.editor.drawControl.options.draw.polygon).enable();")
-
-    def _on_shape_message(self, msg: dict) -> dict:
-        if self.editor is None:
-            if msg.get("kind") == "created" and msg.get("shape"):
-                from workstation.core.commands import freeze_shape
-
-                if self.start_editing("new", shape=freeze_shape(msg["shape"])):
-                    return {"ok": True, "kind": "new"}
-                return {"ok": False, "refused": True, "message": self.figures_panel.message.text(), "revert": True,
-                        "shape": []}
-            return {"ok": False, "message": "not editing"}
-        if msg.get("kind") == "created":
-            try:
-                self.editor.set_shape(msg["shape"], label="new shape")
-            except UserError as exc:
-                return {"ok": False, "refused": True, "message": str(exc), "revert": True,
-                        "shape": json.loads(json.dumps(self.editor.shape))}
-            return {"ok": True, "kind": "new"}
-        return self.editor.handle(msg)
 
     def _on_figures(self, figures, message) -> None:
         self._pending_figures = (figures, message)
@@ -649,38 +563,18 @@ class MapPanel(QWidget):
         fig, message = self._pending_figures
         self._pending_figures = None
         self._last_paint = time.perf_counter()
-        title = self._editing_title()
-        self.figures_panel.show_figures(fig, title)
-        self.figures_panel.message.setText(message or self._sticky_message)
+        self.figures_panel.show_figures(fig, self.session.title())
+        self.figures_panel.message.setText(message or self.session.sticky_message)
         b = self.view.bridge
         self.figures_panel.status.setText(f"{b.messages} live updates; {1000 * b.busy_s / max(b.messages, 1):.2f} "
                                           "ms each on average")
         self.figures_shown.emit()
 
-    def _editing_title(self) -> str:
-        key = self.editing_key or ""
-        if key == "new":
-            return "New shape (not saved)"
-        kind, _, name = key.partition(":")
-        changed = self.editor is not None and self.editor.shape != self._official_shape()
-        base = f"{'Target area' if kind == 'target_area' else 'Scenario'}: {name}"
-        return base + (" — edited, not saved" if changed else "")
-
-    def _official_shape(self):
-        from workstation.core.commands import shape_from_geometry
-
-        kind, _, name = (self.editing_key or "").partition(":")
-        ws = self.state.workspace
-        a = ws.area(name, kind) if ws is not None and name else None
-        return shape_from_geometry(a.geometry) if a is not None and a.geometry is not None else None
-
     def undo(self) -> None:
-        if self.editor is not None:
-            self.editor.undo()
+        self.session.undo()
 
     def redo(self) -> None:
-        if self.editor is not None:
-            self.editor.redo()
+        self.session.redo()
 
     def _update_undo(self) -> None:
         st = self.editor.stack if self.editor is not None else None   # (an empty stack is falsy: test for None)
@@ -692,44 +586,13 @@ class MapPanel(QWidget):
 
     def save_scenario(self, name: str | None = None) -> str | None:
         """Save the edited shape as a named scenario in the workspace (asks for the name when none is given)."""
-        from workstation.core.commands import shape_to_geometry
-        from workstation.core.workspace import Area
+        def ask_name(suggestion: str) -> str | None:
+            text, ok = QInputDialog.getText(self, "Save as scenario", "Scenario name:", text=suggestion)
+            return text if ok else None
 
-        ws = self.state.workspace
-        if self.editor is None or ws is None:
-            return None
-        kind, _, base = (self.editing_key or "").partition(":")
-        if name is None:
-            suggestion = f"{base} (what-if)" if base else "New scenario"
-            name, ok = QInputDialog.getText(self, "Save as scenario", "Scenario name:", text=suggestion)
-            if not ok:
-                return None
-        name = " ".join(name.split())
-        if not name:
-            return None
-        from workstation.whatif.scenarios import MAX_NAME_LENGTH
-
-        if len(name) > MAX_NAME_LENGTH:
-            QMessageBox.warning(self, "Save as scenario", f"Keep the scenario name to {MAX_NAME_LENGTH} characters.")
-            return None
-        # names are unique (whatever their case): saving under another scenario's name replaces it, if confirmed
-        clash = next((a for a in ws.scenarios if a.name.casefold() == name.casefold()
-                      and f"scenario:{a.name}" != self.editing_key), None)
-        if clash is not None:
-            if not self._confirm_replace(clash.name):
-                return None
-            ws.areas = [a for a in ws.areas if a is not clash]
-        base_target = base if kind == "target_area" else (ws.area(base, "scenario").base if kind == "scenario"
-                                                          and ws.area(base, "scenario") else None)
-        ws.put_area(Area(name, "scenario", shape_to_geometry(self.editor.shape), base=base_target,
-                         source="what-if editor", notes=f"drawn from {self.editing_key}"))
-        self.editing_key = f"scenario:{name}"
-        self.editor.area_key = self.editing_key
-        self._clear_draft()
-        self.editor.stack.clear()
-        self._fill_boundaries()
-        self._on_figures(self.editor.figures, None)
-        return name
+        return self.session.save_scenario(name if isinstance(name, str) else None, ask_name,
+                                          lambda n: self._confirm_replace(n),
+                                          lambda text: QMessageBox.warning(self, "Save as scenario", text))
 
     def _confirm_replace(self, name: str) -> bool:
         r = QMessageBox.question(self, "Replace scenario",
@@ -738,77 +601,15 @@ class MapPanel(QWidget):
 
     def area_renamed(self, old_key: str, new_key: str) -> None:
         """A scenario was renamed (Scenarios menu): keep editing it under its new name."""
-        if self.editing_key == old_key:
-            self.editing_key = new_key
-            if self.editor is not None:
-                self.editor.area_key = new_key
-            if self.editor is not None and self.editor.figures is not None:
-                self._on_figures(self.editor.figures, None)
-        self._fill_boundaries()
+        self.session.area_renamed(old_key, new_key)
         self._schedule()
 
     def area_removed(self, key: str, keep_edit: bool = False) -> None:
-        """A scenario was deleted. If it was being edited, its unsaved edit stays on the map as a new shape
-        (``keep_edit``); otherwise editing stops."""
-        if self.editing_key == key:
-            if keep_edit and self.editor is not None:
-                self.editing_key = "new"
-                self.editor.area_key = "new"
-                self._store_draft()
-                self._on_figures(self.editor.figures, None)
-            else:
-                self.stop_editing()
-        self._fill_boundaries()
+        """A scenario was deleted: see EditSession.area_removed."""
+        if self.session.editing_key == key and not (keep_edit and self.editor is not None):
+            self.stop_editing()
+        self.session.area_removed(key, keep_edit)
         self._schedule()
-
-    # ------------------------------------------------------------------------------------------------------------
-    # the draft: an unsaved edit kept in the workspace (autosaved with it, offered back after a crash)
-    def _store_draft(self) -> None:
-        from workstation.core.commands import ring_list
-        from workstation.core.workspace import now_stamp
-
-        ws = self.state.workspace
-        self._sticky_message = ""
-        if ws is None or self.editor is None:
-            return
-        if self.editing_key != "new" and self.editor.shape == self._official_shape():
-            self._clear_draft()
-            return
-        ws.meta[DRAFT_KEY] = {"area_key": self.editing_key, "shape": ring_list(self.editor.shape),
-                              "saved": now_stamp()}
-        ws.changed(DRAFT_KEY)
-
-    def _clear_draft(self) -> None:
-        ws = self.state.workspace
-        if ws is not None and DRAFT_KEY in ws.meta:
-            del ws.meta[DRAFT_KEY]
-            ws.changed(DRAFT_KEY)
-
-    def _restore_draft(self) -> bool:
-        from workstation.core.commands import freeze_shape
-
-        ws = self.state.workspace
-        draft = ws.meta.get(DRAFT_KEY) if ws is not None else None
-        if not isinstance(draft, dict) or not draft.get("shape"):
-            return False
-        if not self._ready():
-            self._pending_edit = (None, None, True)
-            return False
-        key = draft.get("area_key") or "new"
-        kind, _, name = key.partition(":")
-        if key != "new" and ws.area(name, kind) is None:
-            key = "new"
-        try:
-            shape = freeze_shape(draft["shape"])
-        except (TypeError, ValueError):
-            return False
-        if not self.start_editing(key, shape=shape):
-            return False
-        self._sticky_message = (f"Restored a boundary edit that was not saved (from "
-                                f"{draft.get('saved', 'an earlier session')}). Save it as a scenario, or choose "
-                                "'— none —' to discard it.")
-        self._on_figures(self.editor.figures, None)
-        return True
 
     # ------------------------------------------------------------------------------------------------------------
     # popups, exports, basemap
