@@ -154,7 +154,16 @@ def test_a_real_mouse_drag_of_a_vertex(qtbot, panel):
     start_corridor(qtbot, panel)
     k = ne_index(panel.editor.shape)
     ll = panel.editor.shape[0][0][k]
-    pt = json.loads(js(panel, f"JSON.stringify(PSP.map.latLngToContainerPoint([{ll[1]}, {ll[0]}]))"))
+    seen = []
+
+    def vertex_still():
+        # the page fits its focus again after late layout passes: press only where the vertex has come to rest
+        seen.append(json.loads(js(panel, f"JSON.stringify(PSP.map.latLngToContainerPoint([{ll[1]}, {ll[0]}]))")))
+        return len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3] and \
+            js(panel, "!PSP.map._animatingZoom && !(PSP.map._panAnim && PSP.map._panAnim._inProgress)") is True
+
+    qtbot.waitUntil(vertex_still, timeout=10000)
+    pt = seen[-1]
     target = panel.view.focusProxy()
     x, y = round(pt["x"]), round(pt["y"])
     QTest.mousePress(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(x, y))
