@@ -181,8 +181,8 @@ def test_notes_sheet_sources_boundaries_definitions(tiny):
     _, path = tiny
     rows = rows_of(path, "Notes")
     src = section(rows, "Sources")
-    assert src[1][:4] == ["offenses", "=cmd|'/C calc'!A0.csv", "2019-09-30T08:57:31", "2019-09-30"]
-    assert src[2][:7] == ["shootings", "shootings.xlsx", "2019-09-30T08:57:31", "2019-08-02", 6, 5, 1]
+    assert src[1][:4] == ["offenses", "=cmd|'/C calc'!A0.csv", "2019-09-30 08:57", "2019-09-30"]
+    assert src[2][:7] == ["shootings", "shootings.xlsx", "2019-09-30 08:57", "2019-08-02", 6, 5, 1]  # to the minute
     texts = [r[0] for r in rows if isinstance(r[0], str)]
     assert any(t.startswith("Corridor: version 1 was replaced on 2018-03-01 (extended east)") and
                "not comparable" in t and "version 2" in t for t in texts)

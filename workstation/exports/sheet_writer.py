@@ -21,6 +21,7 @@ from workstation.reports.table import ReportTable
 from workstation.exports import excel_style as st
 
 MIN_WIDTH = 5.0
+LABEL_MAX_WIDTH = 36.0  # a row label column is at least this wide when its labels need it (labels do not wrap)
 DEFAULT_WIDTH = 8.43  # a column nobody sized (Excel's and LibreOffice's default)
 MAX_NUMBER_WIDTH = 18.0
 LINE_HEIGHT = 13.0  # points per line of 10-pt text
@@ -34,6 +35,7 @@ MIN_PRINT_SCALE = 0.8
 MAX_FILL = 1.5
 PAPERS = (("letter", 11.0, 8.5, 1), ("tabloid", 17.0, 11.0, 3))  # landscape width, height (in); OOXML paperSize
 BAND_LINES = 2  # a header band's label may wrap onto two lines
+ORPHAN_ROWS = 5  # a table too long for one page starts on a new page unless its title, header and a few rows fit
 # Excel sheet names: at most 31 characters, none of these.
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 # Columns of kind "count" that hold a difference get the change colours as well.
@@ -137,6 +139,7 @@ class SheetWriter:
     heading_rows: int = 0
     _widths: dict[int, float] = field(default_factory=dict)
     _spans: list[_Span] = field(default_factory=list)
+    _stretched: list[tuple[int, int, int, int]] = field(default_factory=list)  # header row, first, last row, column
     _wrapped: list[tuple[int, int, str, float]] = field(default_factory=list)  # row, col, text, font size
     _fixed_heights: dict[int, float] = field(default_factory=dict)
     _max_col: int = 1
@@ -223,12 +226,16 @@ class SheetWriter:
         self.row += 1
         return start, self.row - 2
 
-    def table(self, t: ReportTable, first_col: int = 1, blank_after: int = 1) -> Placement:
-        """Write one ReportTable: title, optional header band, header, rows, notes; colours on change columns."""
+    def table(self, t: ReportTable, first_col: int = 1, blank_after: int = 1, stretch: bool = False) -> Placement:
+        """Write one ReportTable: title, optional header band, header, rows, notes; colours on change columns.
+        ``stretch``: the last column (long text) spans to the sheet's last printed column, so a two-column table of
+        rules fills the page that a wider table set."""
         start = self.row
         title_row = self._title(t.title, first_col, first_col + len(t.columns) - 1, section=False)
         header_row = self._header(t, first_col)
         p = self._body(t, first_col, title_row, header_row, blank_after)
+        if stretch:
+            self._stretched.append((header_row, p.first_row, p.last_row, p.last_col))
         self._blocks.append((start, max(p.last_row, header_row)))  # its notes may flow onto the next page
         return p
 
@@ -322,7 +329,10 @@ class SheetWriter:
                     wrap = kind == "text" and len(v) > self.max_text_width
                     if wrap:
                         self._wrapped.append((r, col, v, st.FONT_SIZE))
-                    self._want_width(col, min(len(v) * (1.1 if strong else 1.0) + 2, self.max_text_width))
+                    # free text wraps at max_text_width; a row label does not wrap, so it keeps its width (up to
+                    # LABEL_MAX_WIDTH): "Search warrants executed" must not print as "Search warrants exec"
+                    cap = self.max_text_width if kind == "text" else max(self.max_text_width, LABEL_MAX_WIDTH)
+                    self._want_width(col, min(len(v) * (1.1 if strong else 1.0) + 2, cap))
                     apply_style(cell, fnt, border, fill, st.ALIGN_TEXT_WRAP if wrap else st.ALIGN_LABEL,
                                 None if kind in ("label", "text") else "@", st.needs_quote_prefix(v))
                 else:
@@ -427,7 +437,8 @@ class SheetWriter:
     def max_col(self) -> int:
         return self._max_col
 
-    def finish(self, freeze: str | None = "auto", print_area: str | None = None, landscape: bool = True) -> None:
+    def finish(self, freeze: str | None = "auto", print_area: str | None = None, landscape: bool = True,
+               fill: bool = True) -> None:
         ws = self.ws
         for a, b, w in self._group_widths:
             self._note_width_span(a, b, w)
@@ -438,13 +449,25 @@ class SheetWriter:
                     self.extend_to(col)
                 total += self.column_points(col)
                 col += 1
-        self.paper, self.print_scale = self._fit_paper()
+        self.paper, self.print_scale = self._fit_paper(fill)
         for col in range(1, self._max_col + 1):
             ws.column_dimensions[get_column_letter(col)].width = round(self.width(col), 1)
 
+        stretched = {}  # (row, col) -> the last column its merged cell reaches
+        for header_row, first, last, col in self._stretched:
+            if col >= self._max_col:
+                continue
+            for r in [header_row, *range(first, last + 1)]:
+                cell = ws.cell(row=r, column=col)
+                for c in range(col + 1, self._max_col + 1):  # the merged cell's border and fill run to its end
+                    other = ws.cell(row=r, column=c)
+                    other.border, other.fill = copy(cell.border), copy(cell.fill)
+                ws.merge_cells(start_row=r, start_column=col, end_row=r, end_column=self._max_col)
+                stretched[(r, col)] = self._max_col
         heights: dict[int, float] = {}
         for r, c, text, size in self._wrapped:
-            lines = _line_count(text, self.width(c), size)
+            span = range(c, stretched.get((r, c), c) + 1)
+            lines = _line_count(text, sum(self.width(k) for k in span), size)
             heights[r] = max(heights.get(r, 0.0), lines * LINE_HEIGHT * size / st.FONT_SIZE + 2)
         for sp in self._spans:
             last = sp.last_col if sp.last_col is not None else max(self._max_col, 1)
@@ -501,13 +524,13 @@ class SheetWriter:
         m = self.ws.page_margins
         return (paper[1] - PRINT_MARGIN_LR * 2) * 72
 
-    def _fit_paper(self):
+    def _fit_paper(self, fill: bool = True):
         """(paper, scale): the smallest paper on which the sheet prints one page wide at MIN_PRINT_SCALE or more;
         spare width is spread over the columns (at most MAX_FILL times their width) so the tables fill it."""
         total = self.printed_width()
         paper = next((p for p in PAPERS if total * MIN_PRINT_SCALE <= self._avail_width(p)), PAPERS[-1])
         avail = self._avail_width(paper)
-        if total and total < avail:
+        if fill and total and total < avail:
             # column points are 0.75 * (7 w + 5): widen the widths so the columns add up to the page (or MAX_FILL)
             factor = min(MAX_FILL, avail / total)
             target = total * factor * 0.985  # a hair under: the print engines round column widths up
@@ -555,7 +578,10 @@ class SheetWriter:
                 cap = avail_h - titles
             elif r in starts and y > 0:
                 block = sum(height(k) for k in range(r, starts[r] + 1))
-                if y + block > cap and block <= avail_h - titles:
+                # a block that fits on a page starts a new one rather than be cut; a longer one at least brings
+                # its title, header and a few rows (never a heading alone at the foot of a page)
+                head = sum(height(k) for k in range(r, min(r + ORPHAN_ROWS, starts[r]) + 1))
+                if (y + block > cap and block <= avail_h - titles) or (block > avail_h - titles and y + head > cap):
                     ws.row_breaks.append(Break(id=r - 1))
                     y, first_page = 0.0, False
                     cap = avail_h - titles

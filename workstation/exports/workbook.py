@@ -166,7 +166,7 @@ class SheetPlan:
     def all_tables(self) -> list[ReportTable]:
         out = []
         for kind, v in self.blocks:
-            out += v if kind in ("tables", "side_by_side") else [v] if kind == "table" else []
+            out += v if kind in ("tables", "side_by_side") else [v] if kind in ("table", "wide_table") else []
         return out
 
 
@@ -220,6 +220,8 @@ def _write_plan(wb, ctx: ExportContext, plan: SheetPlan) -> SheetWriter:
             sw.table(v)
         elif kind == "side_by_side":
             _side_by_side(sw, v)
+        elif kind == "wide_table":  # its last column of text runs to the sheet's right edge
+            sw.table(v, stretch=True)
         elif kind == "map":
             title, img = v
             sw.image(img.png, img.width_in, img.height_in, title)
@@ -356,11 +358,13 @@ def _key_outcomes_table(ctx: ExportContext, grids) -> ReportTable | None:
             if strength:  # the grid's exact-test flag of the same two counts
                 flags[(r, 3 + 3 * a)] = strength
         rows.append(row)
+    # stars print in black and white too: * notable, ** significant
+    marks = {k: "**" if v == "significant" else "*" for k, v in flags.items()}
     return ReportTable(f"Key outcomes, year to date (January 1 – {ctx.as_of:%B %d}) against a year earlier",
-                       cols, kinds, rows, header_groups=groups, cell_flags=flags,
-                       notes=["A coloured % change is flagged by the exact binomial test of the two counts "
-                              "(notable p < 0.05, bold: significant p < 0.01); the rest are within chance. See "
-                              "Notes, 'Chance'."])
+                       cols, kinds, rows, header_groups=groups, cell_flags=flags, cell_marks=marks,
+                       notes=["Green is a fall in crime, red a rise. * notable, ** significant: the exact binomial "
+                              "test of the two counts gives p < 0.05 or p < 0.01; a change without a star is within "
+                              "what chance alone would give. See Notes, 'Chance'."])
 
 
 def _catalog(ctx: ExportContext):
@@ -670,7 +674,7 @@ def _write_trends(wb, ctx: ExportContext, plan: SheetPlan) -> None:
             ch = LineChart()
             ch.title = f"{m.label} — {ref.label}"
             ch.height = 7.6
-            ch.width = 15.0
+            ch.width = 14.0  # two to a row fit a Letter page at 80% or more
             ch.legend.position = "b"
             # openpyxl 3.1 writes <c:delete val="1"/> unless told: Excel would hide the axes
             ch.x_axis.delete = False
@@ -701,7 +705,8 @@ def _write_trends(wb, ctx: ExportContext, plan: SheetPlan) -> None:
             k += 1
     # the charts may reach further right than the data: print both
     sw.extend_to(right_col)
-    sw.finish(freeze=f"A{sw.heading_rows + 1}", print_area=f"A1:{get_column_letter(sw.max_col)}{sw.row}")
+    # no spreading of spare width: the charts are placed by column and would drift apart
+    sw.finish(freeze=f"A{sw.heading_rows + 1}", print_area=f"A1:{get_column_letter(sw.max_col)}{sw.row}", fill=False)
 
 
 def _cols_for_width(sw: SheetWriter, first: int, width_cm: float) -> int:
@@ -720,7 +725,7 @@ def _plan_notes(ctx: ExportContext) -> SheetPlan:
 
     ws = ctx.ws
     # column B carries the long text of every table on this sheet (file names, rules, definitions, notes)
-    plan = SheetPlan("Notes", "Notes: sources, rules, boundaries and definitions", max_text_width=75.0,
+    plan = SheetPlan("Notes", "Notes: sources, rules, boundaries and definitions", max_text_width=44.0,
                      freeze_heading=True)
     tables = [_sources_table(ws)]
     rule = counting_rule(ws)
@@ -734,8 +739,9 @@ def _plan_notes(ctx: ExportContext) -> SheetPlan:
                      "cell is blank, never 0% or infinite."],
         ["Rounding", NUMBER_RULE_NOTE],
         ["Chance", FLAG_RULE + " Small year-to-date counts early in the year are flagged as such instead. On "
-                   "the CompStat sheet a flagged window's % change and z are coloured strongly (bold when "
-                   "significant); elsewhere, a change that is not flagged is within chance."],
+                   "the CompStat and Activity sheets the Flag column names each flagged window; its z cell is "
+                   "coloured, and its z and % change are bold when significant. On the Summary, * marks a notable "
+                   "and ** a significant % change. A change that is not flagged is within chance."],
         ["Marks", "† after a week-to-date or 28-day count: the dataset ends before the as-of date, so both years "
                   "are counted over the same days up to its last record (the note under the grid gives the dates)."],
         ["Colours", "Crime measures: a fall is green and a rise red. Activity measures: the reverse."],
@@ -749,14 +755,24 @@ def _plan_notes(ctx: ExportContext) -> SheetPlan:
     rows = [[sheet, n] for sheet in SHEET_ORDER for n in ctx.sheet_notes.get(sheet, [])]
     if rows:
         tables.append(ReportTable("Notes to the tables, by sheet", ["Sheet", "Note"], ["label", "text"], rows))
-    plan.blocks = [("table", t) for t in tables]
+    # two-column tables of rules and notes: their text runs the full width the Sources table sets
+    plan.blocks = [("wide_table" if len(t.columns) == 2 else "table", t) for t in tables]
     return plan
+
+
+def _minutes(stamp) -> str:
+    """An ISO time stamp as the Notes sheet prints it: '2019-09-30T09:04:12' -> '2019-09-30 09:04'."""
+    text = str(stamp or "")
+    if len(text) >= 16 and text[10] == "T" and text[13] == ":":
+        return text[:10] + " " + text[11:16]
+    return text
 
 
 def _sources_table(ws) -> ReportTable:
     rows = []
     for e in ws.import_log:
-        rows.append([e.get("kind", ""), e.get("file_name", ""), e.get("loaded_at", ""), e.get("data_as_of", ""),
+        rows.append([e.get("kind", ""), e.get("file_name", ""), _minutes(e.get("loaded_at", "")),
+                     _minutes(e.get("data_as_of", "")),
                      e.get("rows_read"), e.get("accepted"), e.get("rejected"), e.get("profile", "")])
     notes = []
     for kind, df in ws.frames.items():
@@ -779,7 +795,7 @@ def _boundaries_table(ctx: ExportContext) -> ReportTable:
     for r in shown:
         a = r.area
         rows.append([r.label, a.source or "", a.kind.replace("_", " "), a.version, r.sq_miles, r.population,
-                     a.modified or a.created or ""])
+                     _minutes(a.modified or a.created or "")])
         for h in sorted(a.history or [], key=lambda h: h.get("version", 0)):
             changed = str(h.get("changed", "") or "")
             year = changed[:4]
