@@ -375,7 +375,7 @@ class SheetWriter:
             self._notes_written.add(n)
             r = self.row
             write_text(self.ws.cell(row=r, column=first_col), n, st.FONT_NOTE, st.ALIGN_NOTE)
-            self._spans.append(_Span(r, first_col, last_col, n, 9))
+            self._spans.append(_Span(r, first_col, last_col, n, st.FONT_NOTE.sz))
             self.row += 1
 
     # ---- change colours ---------------------------------------------------------------------------------------------
