@@ -158,3 +158,12 @@ def test_this_weeks_risk_on_the_demo(demo_ws):
         assert np.hypot(pts.at[a, "x_ft"] - ex[0], pts.at[a, "y_ft"] - ey[0]) <= max(dist, 1.0) + 1e-6
     j = json.loads(json.dumps(risk.to_json()))
     assert j["as_of"] == "2018-12-31" and len(j["events"]) == len(risk.events)
+
+
+def test_too_many_pairs_is_a_clear_message(monkeypatch):
+    x, y, days = _events(500, 9)
+    x[:300], y[:300] = 100.0, 100.0  # a default geocode: 300 events at one point
+    monkeypatch.setattr(nr, "MAX_PAIRS", 20_000)
+    with pytest.raises(UserError, match="300 of them share one location") as err:
+        nr.knox_test(x, y, days, 400, 3, 7, 2, permutations=9)
+    assert "Shorten the period" in str(err.value)

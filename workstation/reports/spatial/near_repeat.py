@@ -36,6 +36,7 @@ DEFAULT_TIME_DAYS = 7
 DEFAULT_TIME_BANDS = 4
 DEFAULT_PERMUTATIONS = 999
 DEFAULT_SEED = 2016
+MAX_PAIRS = 25_000_000  # pairs within the largest band held at once (~0.5 GB while they are found)
 CHUNK = 32  # permutations per fused pass over the pairs (cancel and progress are checked between passes)
 KNOX_NOTE = ("Knox test (Near Repeat Calculator conventions): every pair of events is placed by its distance (same "
              "location, then distance bands, then 'more than') and the whole days between its two dates (time bands, "
@@ -172,7 +173,16 @@ def spatial_pairs(x, y, max_ft: float, manhattan: bool = False) -> tuple[np.ndar
         return z, z, np.zeros(0)
     tree = cKDTree(pts)
     # a hair over the limit so pairs exactly at it are not lost to the tree's rounding; bands are assigned below
-    pairs = tree.query_pairs(max_ft * (1 + 1e-9) + 1e-9, p=1.0 if manhattan else 2.0, output_type="ndarray")
+    reach, p = max_ft * (1 + 1e-9) + 1e-9, 1.0 if manhattan else 2.0
+    pairs_n = (int(tree.count_neighbors(tree, reach, p=p)) - len(pts)) // 2  # cheap count before listing them
+    if pairs_n > MAX_PAIRS:
+        _, same = np.unique(pts, axis=0, return_counts=True)
+        where = (f"; {int(same.max()):,} of them share one location (a default geocode?)" if same.max() > 100
+                 else "")
+        raise UserError(f"{len(pts):,} events make {pairs_n:,} pairs within {max_ft:,.0f} ft, more than "
+                        f"{MAX_PAIRS:,} can be tested at once{where}. Shorten the period, narrow the distance bands "
+                        "or choose a smaller area.")
+    pairs = tree.query_pairs(reach, p=p, output_type="ndarray")
     i, j = pairs[:, 0], pairs[:, 1]
     dx = pts[i, 0] - pts[j, 0]
     dy = pts[i, 1] - pts[j, 1]
