@@ -6,15 +6,18 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QPushButton, QStyle, QTabWidget, QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from workstation.core.workspace import FILE_SUFFIX, Workspace
 from ui.settings import Settings
 from ui.state import AppState
-from ui.widgets.area_bar import AreaBar
+from ui.drops import dropped_files
+from ui.main_menus import build_actions, build_menus, build_toolbar, icon
+from ui.widgets.freshness import FreshnessLabel
+from ui.widgets.job_status import JobStatus
 from ui.workspace_controller import WorkspaceController
 
 log = logging.getLogger(__name__)
@@ -22,18 +25,6 @@ log = logging.getLogger(__name__)
 APP_TITLE = "PSP Analyst Workstation"
 WORKSPACE_FILTER = f"PSP workspaces (*{FILE_SUFFIX})"
 IMPORT_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".geojson", ".json", ".shp", ".zip", ".kml", ".kmz"}
-ICON_DIR = Path(__file__).resolve().parents[1] / "resources" / "icons"
-FRESHNESS_KINDS = (("offenses", "Offenses"), ("shootings", "Shootings"), ("calls", "Calls"),
-                   ("activity", "Activity"))
-
-
-def icon(name: str, fallback: QStyle.StandardPixmap | None = None) -> QIcon:
-    p = ICON_DIR / f"{name}.svg"
-    if p.exists():
-        return QIcon(str(p))
-    if fallback is not None:
-        return QApplication.style().standardIcon(fallback)
-    return QIcon()
 
 
 class MainWindow(QMainWindow):
@@ -55,15 +46,15 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("app"))
         self.setDocumentMode(True)
 
-        self._build_actions()
+        build_actions(self)
         self._build_panels()
-        self._build_menus()
-        self._build_toolbar()
+        build_menus(self)
+        build_toolbar(self)
         self._build_status()
 
         self.state.workspace_changed.connect(self._on_workspace_changed)
         self.state.data_changed.connect(self._on_data_changed)
-        self.state.selection_changed.connect(self._update_freshness)
+        self.state.selection_changed.connect(lambda: self.freshness.update_from(self.state.workspace))
         self.state.selection_changed.connect(self._remember_selection)
 
         c = self.controller
@@ -81,62 +72,6 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------------------------------------------------
     # construction
-    def _build_actions(self) -> None:
-        S = QStyle.StandardPixmap
-
-        def act(text, slot, shortcut=None, tip="", ic=None):
-            a = QAction(text, self)
-            if shortcut is not None:
-                a.setShortcut(QKeySequence(shortcut))
-            if tip:
-                a.setStatusTip(tip)
-                a.setToolTip(f"{tip} ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
-                             if shortcut is not None else tip)
-            if ic is not None:
-                a.setIcon(ic)
-            a.triggered.connect(slot)
-            self.addAction(a)
-            return a
-
-        self.act_new = act("&New Workspace", self.new_workspace, QKeySequence.StandardKey.New,
-                           "Start an empty workspace", icon("new", S.SP_FileIcon))
-        self.act_open = act("&Open Workspace…", self.open_dialog, QKeySequence.StandardKey.Open,
-                            "Open a workspace file", icon("open", S.SP_DialogOpenButton))
-        self.act_open_demo = act("Open &Demo Workspace", self.open_demo_workspace, None,
-                                 "Open the demo workspace of a fictional city")
-        self.act_save = act("&Save", self.save, QKeySequence.StandardKey.Save, "Save the workspace",
-                            icon("save", S.SP_DialogSaveButton))
-        self.act_save_as = act("Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"),
-                               "Save the workspace under a new name")
-        self.act_import = act("&Import Data…", lambda: self.import_files([]), QKeySequence("Ctrl+I"),
-                              "Import spreadsheets of offenses, shootings, calls, activity or people",
-                              icon("import", S.SP_ArrowDown))
-        self.act_export = act("&Export CompStat Workbook…", self.export_workbook, QKeySequence("Ctrl+E"),
-                              "Export the CompStat workbook for Excel", icon("export", S.SP_ArrowUp))
-        self.act_quit = act("&Quit", self.close, QKeySequence.StandardKey.Quit, "Close the workstation")
-        self.act_about = act("&About PSP Analyst Workstation", self.show_about, None,
-                             "Versions of the workstation and its libraries")
-        self.act_shortcuts = act("&Keyboard Shortcuts", self.show_shortcuts, QKeySequence("F1"),
-                                 "Every keyboard shortcut of the workstation")
-        self.act_refresh = act("&Refresh", self.refresh_panels, QKeySequence("F5"), "Recompute the panels")
-        self.act_newest = act("As of &Newest Record", lambda: self.area_bar.reset_as_of(), QKeySequence("Ctrl+Home"),
-                              "Set the as-of date to the newest record's date")
-        self.act_focus_area = act("Choose &Area", self._focus_area, QKeySequence("Ctrl+L"),
-                                  "Pick the area every panel shows")
-        self.act_prev_area = act("&Previous Area", lambda: self._step_area(-1), QKeySequence("Ctrl+PgUp"),
-                                 "Show the previous area")
-        self.act_next_area = act("Ne&xt Area", lambda: self._step_area(1), QKeySequence("Ctrl+PgDown"),
-                                 "Show the next area")
-        self.act_prev_day = act("As of One Day &Earlier", lambda: self._step_day(-1), QKeySequence("Alt+Left"),
-                                "Move the as-of date one day back")
-        self.act_next_day = act("As of One Day &Later", lambda: self._step_day(1), QKeySequence("Alt+Right"),
-                                "Move the as-of date one day forward")
-        self.act_prev_week = act("As of One &Week Earlier", lambda: self._step_day(-7), QKeySequence("Alt+Up"),
-                                 "Move the as-of date a week back")
-        self.act_next_week = act("As of One W&eek Later", lambda: self._step_day(7), QKeySequence("Alt+Down"),
-                                 "Move the as-of date a week forward")
-        self.recent_actions: list[QAction] = []
-
     def _build_panels(self) -> None:
         from ui.panels.compstat import CompStatPanel
         from ui.panels.data import DataPanel
@@ -207,92 +142,20 @@ class MainWindow(QMainWindow):
             return lab
         return self.map_panel
 
-    def _build_menus(self) -> None:
-        mb = self.menuBar()
-        f = mb.addMenu("&File")
-        f.addAction(self.act_new)
-        f.addAction(self.act_open)
-        self.recent_menu = f.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        f.addAction(self.act_open_demo)
-        f.addSeparator()
-        f.addAction(self.act_save)
-        f.addAction(self.act_save_as)
-        f.addSeparator()
-        f.addAction(self.act_import)
-        f.addAction(self.act_export)
-        f.addSeparator()
-        f.addAction(self.act_quit)
-        v = mb.addMenu("&View")
-        for a in self.tab_actions:
-            v.addAction(a)
-        v.addSeparator()
-        v.addAction(self.act_focus_area)
-        v.addAction(self.act_prev_area)
-        v.addAction(self.act_next_area)
-        v.addSeparator()
-        v.addAction(self.act_newest)
-        v.addAction(self.act_prev_day)
-        v.addAction(self.act_next_day)
-        v.addAction(self.act_prev_week)
-        v.addAction(self.act_next_week)
-        v.addSeparator()
-        v.addAction(self.act_refresh)
-        from ui.dialogs.scenarios import ScenarioActions
-
-        self.scenario_actions = ScenarioActions(self)      # compare, rename/delete, GeoJSON, export for a scenario
-        self.scenario_actions.fill_menu(mb.addMenu("&Scenarios"))
-        tools = mb.addMenu("&Tools")
-        self.act_network = tools.addAction("Co-offending &Network…")
-        self.act_network.setStatusTip("People who offend together: ranked candidates for the high-value-target list")
-        self.act_network.triggered.connect(lambda _checked=False: self.show_network())
-        h = mb.addMenu("&Help")
-        h.addAction(self.act_shortcuts)
-        self.act_log_folder = h.addAction("Open &Log Folder")
-        self.act_log_folder.setStatusTip("The workstation's log files, to send when something went wrong")
-        self.act_log_folder.triggered.connect(lambda _checked=False: self.open_log_folder())
-        h.addSeparator()
-        h.addAction(self.act_about)
-        self._fill_recent_menu()
-
-    def _build_toolbar(self) -> None:
-        tb = QToolBar("Main", self)
-        tb.setObjectName("main_toolbar")
-        tb.setMovable(False)
-        tb.setIconSize(QSize(18, 18))
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        tb.addAction(self.act_open)
-        tb.addAction(self.act_save)
-        tb.addSeparator()
-        tb.addAction(self.act_import)
-        tb.addAction(self.act_export)
-        tb.addSeparator()
-        self.area_bar = AreaBar(self.state, self)
-        tb.addWidget(self.area_bar)
-        self.addToolBar(tb)
-        self.toolbar = tb
-
     def _build_status(self) -> None:
         sb = self.statusBar()
-        self.freshness = QLabel()
-        self.freshness.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.task_label = QLabel()
-        self.task_progress = QProgressBar()
-        self.task_progress.setRange(0, 100)
-        self.task_progress.setMaximumWidth(160)
-        self.task_progress.setTextVisible(False)
-        self.task_cancel = QPushButton("Cancel")
-        self.task_cancel.setFlat(True)
+        self.freshness = FreshnessLabel()
+        self.job_status = JobStatus()
+        self.task_label, self.task_progress, self.task_cancel = (self.job_status.label, self.job_status.progress,
+                                                                 self.job_status.cancel_button)
         self.task_cancel.clicked.connect(self.tasks.cancel)
-        for w in (self.task_label, self.task_progress, self.task_cancel):
-            w.hide()
-            sb.addPermanentWidget(w)
+        sb.addPermanentWidget(self.job_status)
         sb.addPermanentWidget(self.freshness)
-        self.controller.progress.connect(lambda f: self.task_progress.setValue(int(round(f * 100))))
+        self.controller.progress.connect(self.job_status.set_fraction)
 
     def _task_changed(self, label: str) -> None:
         """A cancellable background job (the demo) started or ended: its label, progress and Cancel."""
-        self._show_job(label, cancellable=True)
+        self.job_status.show_job(label, cancellable=True)
 
     def _busy_changed(self, label: str) -> None:
         """Open or save running (label) or done (""): the wait cursor, the label and progress, file actions off. The
@@ -306,15 +169,7 @@ class MainWindow(QMainWindow):
         for a in (self.act_new, self.act_open, self.act_open_demo, self.act_save, self.act_save_as, self.act_import):
             a.setEnabled(not label)
         if label or not self.tasks.is_running():
-            self._show_job(label, cancellable=False)
-
-    def _show_job(self, label: str, cancellable: bool) -> None:
-        self.task_label.setText(label)
-        self.task_label.setVisible(bool(label))
-        self.task_progress.setVisible(bool(label))
-        self.task_cancel.setVisible(bool(label) and cancellable)
-        if label:
-            self.task_progress.setValue(0)
+            self.job_status.show_job(label, cancellable=False)
 
     def _show_message(self, text: str, ms: int) -> None:
         if text:
@@ -468,7 +323,7 @@ class MainWindow(QMainWindow):
     # autosave and recovery
     def _on_data_changed(self, _what: str) -> None:
         self._update_title()
-        self._update_freshness()
+        self.freshness.update_from(self.state.workspace)
 
     def autosave(self, force: bool = False) -> bool:
         return self.controller.autosave(force)
@@ -485,31 +340,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}[*] — {APP_TITLE}")
         self.setWindowModified(bool(ws is not None and ws.dirty))
 
-    def _update_freshness(self) -> None:
-        ws = self.state.workspace
-        if ws is None:
-            self.freshness.setText("")
-            return
-        parts, tips = [], []
-        for kind, label in FRESHNESS_KINDS:
-            n = len(ws.frames[kind])
-            if not n:
-                continue
-            as_of = ws.as_of(kind)
-            if as_of is None:
-                continue
-            parts.append(f"{label} as of {as_of:%d %b %Y}" if not parts else f"{label.lower()} {as_of:%d %b %Y}")
-            tips.append(f"{label}: {n:,d} records, the newest dated {as_of:%A %d %B %Y}")
-        if not parts:
-            self.freshness.setText("No records loaded")
-            self.freshness.setToolTip("Import data with Ctrl+I or drop files on the window")
-            return
-        self.freshness.setText(" · ".join(parts))
-        self.freshness.setToolTip("\n".join(tips))
-
     def _on_workspace_changed(self) -> None:
         self._update_title()
-        self._update_freshness()
+        self.freshness.update_from(self.state.workspace)
 
     def _remember_selection(self) -> None:
         self.settings.set("selection/area", self.state.area_key)
@@ -517,28 +350,6 @@ class MainWindow(QMainWindow):
     def _restore_selection(self, key: str) -> None:
         if key and key in self.area_bar.keys():
             self.state.set_area(key)
-
-    def _focus_area(self) -> None:
-        self.area_bar.area_combo.setFocus()
-        self.area_bar.area_combo.showPopup()
-
-    def _step_area(self, step: int) -> None:
-        keys = self.area_bar.keys()
-        if not keys:
-            return
-        i = keys.index(self.state.area_key) if self.state.area_key in keys else 0
-        self.state.set_area(keys[(i + step) % len(keys)])
-
-    def _step_day(self, days: int) -> None:
-        import pandas as pd
-
-        if self.state.as_of is None:
-            return
-        new = self.state.as_of + pd.Timedelta(days=days)
-        newest = self.state.workspace.as_of() if self.state.workspace is not None else None
-        if newest is not None and new > newest:
-            new = newest
-        self.state.set_as_of(new)
 
     def refresh_panels(self) -> None:
         w = self.tabs.currentWidget()
@@ -593,17 +404,17 @@ class MainWindow(QMainWindow):
         dlg.deleteLater()
 
     def dragEnterEvent(self, e) -> None:
-        if self._dropped_files(e.mimeData()):
+        if dropped_files(e.mimeData()):
             e.acceptProposedAction()
         else:
             e.ignore()
 
     def dragMoveEvent(self, e) -> None:
-        if self._dropped_files(e.mimeData()):
+        if dropped_files(e.mimeData()):
             e.acceptProposedAction()
 
     def dropEvent(self, e) -> None:
-        files = self._dropped_files(e.mimeData())
+        files = dropped_files(e.mimeData())
         if not files:
             return
         e.acceptProposedAction()
@@ -617,19 +428,6 @@ class MainWindow(QMainWindow):
                 self.open_path(workspaces[0])
             return
         self.import_files(files)
-
-    @staticmethod
-    def _dropped_files(mime) -> list[str]:
-        if not mime.hasUrls():
-            return []
-        out = []
-        for u in mime.urls():
-            if u.isLocalFile():
-                p = u.toLocalFile()
-                suffix = Path(p).suffix.lower()
-                if suffix in IMPORT_SUFFIXES or suffix == FILE_SUFFIX:
-                    out.append(p)
-        return out
 
     # ---------------------------------------------------------------------------------------------------------
     # layout and close

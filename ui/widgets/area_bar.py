@@ -135,6 +135,29 @@ class AreaBar(QWidget):
     def _date_picked(self, d: QDate) -> None:
         self.state.set_as_of(from_qdate(d))
 
+    # ---- keyboard navigation (View menu) ----
+    def focus_area(self) -> None:
+        self.area_combo.setFocus()
+        self.area_combo.showPopup()
+
+    def step_area(self, step: int) -> None:
+        """The next (``step`` 1) or previous (-1) area of the list, wrapping around."""
+        keys = self.keys()
+        if not keys:
+            return
+        i = keys.index(self.state.area_key) if self.state.area_key in keys else 0
+        self.state.set_area(keys[(i + step) % len(keys)])
+
+    def step_day(self, days: int) -> None:
+        """Move the as-of date by ``days``, never past the newest record."""
+        if self.state.as_of is None:
+            return
+        new = self.state.as_of + pd.Timedelta(days=days)
+        newest = self.state.workspace.as_of() if self.state.workspace is not None else None
+        if newest is not None and new > newest:
+            new = newest
+        self.state.set_as_of(new)
+
     def reset_as_of(self) -> None:
         ws = self.state.workspace
         if ws is not None:
