@@ -198,3 +198,30 @@ def test_libreoffice_prints_each_map_on_its_titled_page_at_print_resolution(book
         text = subprocess.run(["pdftotext", "-f", page, "-l", page, str(pdf), "-"], capture_output=True,
                               text=True).stdout
         assert "Map" in text  # the picture prints on the page of its title
+
+
+def test_target_area_map_draws_and_names_the_surrounding_streets(demo_ws, monkeypatch):
+    """The workspace's basemap street layer is drawn under the records and its longest streets in view are named,
+    east-west and north-south ones."""
+    from matplotlib.axes import Axes
+
+    layer = static.street_layers(demo_ws)
+    assert [lay.name for lay in layer] == ["Streets"]
+    texts = []
+    real = Axes.text
+
+    def spy(self, x, y, s, *a, **kw):
+        texts.append((s, kw.get("rotation", 0)))
+        return real(self, x, y, s, *a, **kw)
+
+    monkeypatch.setattr(Axes, "text", spy)
+    img = static.target_areas_map(demo_ws, AS_OF, ["target_area:Center Street Corridor"])
+    names = {str(v).upper() for v in layer[0].features["label"].dropna()}
+    named = [t for t, _r in texts if t.upper() in names]
+    assert 4 <= len(named) <= static.STREET_LABELS
+    angles = [r for t, r in texts if t.upper() in names]
+    assert any(abs(r) < 5 for r in angles) and any(abs(abs(r) - 90) < 5 for r in angles)  # both directions
+    px = np.asarray(Image.open(io.BytesIO(img.png)).convert("RGB"), dtype=np.int16)
+    grey = (abs(px[..., 0] - px[..., 1]) < 6) & (abs(px[..., 1] - px[..., 2]) < 6) & (px[..., 0] > 150) & \
+        (px[..., 0] < 215)
+    assert grey.sum() > 20_000   # the street grid's thin grey lines

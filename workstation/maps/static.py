@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,10 +80,12 @@ def citywide_map(ws, as_of, *, width_in: float = 9.0, height_in: float = 6.0, dp
     view = _padded(proj.geom(city).bounds, 0.03)
     fig, ax, side = _figure(view, width_in, height_in, dpi)
     _basemap(ax, ws, proj, label_districts=True)
+    streets = _streets(ax, ws, proj)
     layers = _records(ax, ws, proj, as_of, None, catalog)
     _fit(ax, view)
     title = f"Homicides and non-fatal shootings, {window_text(as_of)}, citywide"
-    return _finish(fig, ax, side, title, layers, ws, dpi, width_in, height_in, extra_handles=_outline_handles(ws))
+    return _finish(fig, ax, side, title, layers, ws, dpi, width_in, height_in,
+                   extra_handles=_outline_handles(ws, streets=streets))
 
 
 def target_areas_map(ws, as_of, area_keys: list[str], *, width_in: float = 9.0, height_in: float = 6.0,
@@ -102,6 +105,7 @@ def target_areas_map(ws, as_of, area_keys: list[str], *, width_in: float = 9.0, 
     view = (x0 - margin, y0 - margin, x1 + margin, y1 + margin)
     fig, ax, side = _figure(view, width_in, height_in, dpi)
     _basemap(ax, ws, proj, label_districts=True, highlight=[r.key for r in refs])
+    streets = _streets(ax, ws, proj, view, labels=True)   # the surrounding streets, named
     # the context: every record of the period in view, grey; then each area's own records in colour on top
     layers = _records(ax, ws, proj, as_of, None, catalog, grey=True)
     inside: dict[str, list] = {}
@@ -119,6 +123,7 @@ def target_areas_map(ws, as_of, area_keys: list[str], *, width_in: float = 9.0, 
                     color=colour, ha="center", va="bottom", zorder=8, clip_on=True, fontweight="bold",
                     path_effects=[pe.withStroke(linewidth=3, foreground="white")])
     _fit(ax, view)
+    _label_streets(ax)
     names = ", ".join(r.label for r in refs)
     if title is None:
         title = f"{names}: homicides and non-fatal shootings, {window_text(as_of)}"
@@ -127,7 +132,7 @@ def target_areas_map(ws, as_of, area_keys: list[str], *, width_in: float = 9.0, 
     elsewhere = sum(n for _l, n, _h in layers) - sum(n for n, _h in inside.values())
     grey = [("Elsewhere in the city, same period", elsewhere, _grey_handle())] if layers else []
     img = _finish(fig, ax, side, title, in_layers + grey, ws, dpi, width_in, height_in,
-                  extra_handles=_outline_handles(ws, refs))
+                  extra_handles=_outline_handles(ws, refs, streets=streets))
     img.counts = {lab: n for lab, (n, _h) in inside.items()}
     return img
 
@@ -253,6 +258,119 @@ def _basemap(ax, ws, proj, *, label_districts: bool, highlight=(), lines_only: b
                         path_effects=[pe.withStroke(linewidth=2.5, foreground="white")])
 
 
+STREET_LABELS = 14   # street names on a target-area map: the longest in view, no more (they would crowd the points)
+
+
+def street_layers(ws) -> list:
+    """The workspace's basemap line layers (streets) that the map shows: as the map panel draws them."""
+    out = []
+    for lay in getattr(ws, "layers", None) or []:
+        st = lay.style or {}
+        if lay.geometry_type == "line" and st.get("basemap") and st.get("visible", True) and lay.count:
+            out.append(lay)
+    return out
+
+
+def _streets(ax, ws, proj, view=None, labels: bool = False) -> list[str]:
+    """Draw the basemap street layers under everything but the city's fill (thin grey, as on the map panel); with
+    ``labels``, name the longest streets in ``view``. Returns the names of the layers drawn."""
+    import matplotlib.patheffects as pe
+    import shapely
+    from matplotlib.collections import LineCollection
+
+    drawn = []
+    for lay in street_layers(ws):
+        geoms = np.asarray(lay.geometries(), dtype=object)
+        names = lay.features["label"].to_numpy(dtype=object) if "label" in lay.features else \
+            np.full(len(geoms), None, dtype=object)
+        if view is not None:
+            lo = geo.to_wgs84(np.array([view[0], view[2], view[0], view[2]]),
+                              np.array([view[1], view[1], view[3], view[3]]), proj.crs)
+            box = shapely.box(lo[0].min(), lo[1].min(), lo[0].max(), lo[1].max())
+            keep = shapely.intersects(geoms, box)
+            geoms, names = geoms[keep], names[keep]
+        if not len(geoms):
+            continue
+        parts, owner = shapely.get_parts(geoms, return_index=True)
+        parts = np.asarray([proj.geom(g) for g in parts], dtype=object) if len(parts) < 2000 else \
+            shapely.transform(parts, lambda xy: np.column_stack(proj.points(xy[:, 0], xy[:, 1])))
+        coords, idx = shapely.get_coordinates(parts, return_index=True)
+        cuts = np.flatnonzero(np.diff(idx)) + 1
+        segs = [c for c in np.split(coords, cuts) if len(c) > 1]
+        colour = (lay.style or {}).get("colour") or "#9a9a9a"
+        ax.add_collection(LineCollection(segs, colors=colour, linewidths=0.5 if view is None else 0.8, alpha=0.7,
+                                         zorder=1.5))
+        drawn.append(lay.name)
+        if not labels or view is None:
+            continue
+        vbox = shapely.box(*view)
+        by_name: dict[str, list] = {}
+        for g, k in zip(parts, owner):
+            name = names[k]
+            if name:
+                by_name.setdefault(str(name), []).append(g)
+        runs = []
+        for name, gs in by_name.items():
+            line = shapely.line_merge(shapely.union_all(gs).intersection(vbox))
+            longest = max(shapely.get_parts(line), key=lambda g: g.length, default=None)
+            if longest is not None and longest.geom_type == "LineString" and longest.length > 0:
+                runs.append((longest.length, name, longest))
+        ax._psp_street_runs = getattr(ax, "_psp_street_runs", []) + runs
+    return drawn
+
+
+def _label_streets(ax) -> int:
+    """Name the longest streets in view (after the view is fitted: label sizes need the map's scale), each at the
+    first of a few places along it where it overlaps no label already placed; returns how many were named."""
+    import matplotlib.patheffects as pe
+
+    runs = sorted(getattr(ax, "_psp_street_runs", []), key=lambda r: -r[0])
+    if not runs:
+        return 0
+
+    def across(line) -> bool:
+        (ax0, ay0), (ax1, ay1) = line.coords[0], line.coords[-1]
+        return abs(ax1 - ax0) >= abs(ay1 - ay0)
+
+    # the longest east-west and north-south streets in turn: a grid's long side would otherwise take every label
+    ew = [r for r in runs if across(r[2])]
+    ns = [r for r in runs if not across(r[2])]
+    runs = [r for pair in zip(ew, ns) for r in pair] + ew[len(ns):] + ns[len(ew):]
+    x0, x1 = ax.get_xlim()
+    box = ax.get_position(original=True)
+    m_per_pt = (x1 - x0) / (box.width * ax.figure.get_figwidth() * 72)
+    size = 6.5
+    placed: list = []
+    import shapely
+
+    for _length, name, line in runs:
+        if len(placed) >= STREET_LABELS:
+            break
+        text = name if name != name.upper() else re.sub(r"(\d)(St|Nd|Rd|Th)\b", lambda m: m[1] + m[2].lower(),
+                                                         name.title())   # "N 2ND ST" -> "N 2nd St"
+        half_w = len(text) * size * 0.3 * m_per_pt + 2 * m_per_pt
+        half_h = size * 0.7 * m_per_pt
+        for frac in (0.5, 0.3, 0.7, 0.15, 0.85):
+            a = line.interpolate(max(frac - 0.03, 0), normalized=True)
+            b = line.interpolate(min(frac + 0.03, 1), normalized=True)
+            mid = line.interpolate(frac, normalized=True)
+            ang = math.atan2(b.y - a.y, b.x - a.x)
+            dx, dy = math.cos(ang), math.sin(ang)
+            corners = [(mid.x + sx * half_w * dx - sy * half_h * dy, mid.y + sx * half_w * dy + sy * half_h * dx)
+                       for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+            shape = shapely.Polygon(corners)
+            if any(shape.intersects(p) for p in placed):
+                continue
+            placed.append(shape)
+            deg = math.degrees(ang)
+            deg = deg - 180 if deg > 90 else deg + 180 if deg < -90 else deg  # never upside down
+            ax.text(mid.x, mid.y, text, fontsize=size, color="#4d4d4d", rotation=deg, ha="center", va="center",
+                    rotation_mode="anchor", zorder=2.5, clip_on=True,
+                    path_effects=[pe.withStroke(linewidth=2, foreground="white")])
+            break
+    return len(placed)
+
+
 def _records(ax, ws, proj, as_of, area_key, catalog, grey: bool = False):
     """Draw each map measure's records of the year to date (in ``area_key`` by the engine's membership); returns
     [(label, located count, legend handle)] and the unlocated counts in ``ax._psp_unlocated``."""
@@ -294,10 +412,10 @@ def _grey_handle():
                   markeredgecolor="none", alpha=0.55)
 
 
-def _outline_handles(ws, selected=()):
+def _outline_handles(ws, selected=(), streets=()):
     from matplotlib.lines import Line2D
 
-    out = []
+    out = [(name, Line2D([], [], color="#9a9a9a", linewidth=0.8)) for name in streets]
     if ws.districts:
         out.append(("District boundary", Line2D([], [], color=DISTRICT_EDGE, linewidth=1.0)))
     others = [a for a in ws.target_areas if area_mod.area_key(a) not in {r.key for r in selected}]
