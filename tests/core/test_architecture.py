@@ -77,3 +77,22 @@ def test_every_cancel_type_is_a_cancelled():
     assert {"ImportCancelled", "DemoCancelled", "ExportCancelled"} <= set(out.stdout.strip().split(","))
     strings = [f for f in (ROOT / "ui").rglob("*.py") if '"ImportCancelled"' in f.read_text(encoding="utf-8")]
     assert strings == [], "cancel types matched by name"
+
+
+def test_docs_the_code_cites_are_in_the_repository():
+    """Comments cite docs/definitions.md, docs/platform.md ...: each must exist here, and no comment may cite a
+    design file that is not in the repository (a bare definitions.md or platform.md, or product.md)."""
+    import re
+
+    cited, bare = set(), []
+    for folder in ("workstation", "ui", "tests", "benchmarks", "scripts"):
+        for f in (ROOT / folder).rglob("*.py"):
+            if f.resolve() == Path(__file__).resolve():
+                continue
+            text = f.read_text(encoding="utf-8")
+            cited.update(re.findall(r"docs/([\w.-]+\.md)", text))
+            bare += [f"{f.relative_to(ROOT)}: {m}" for m in re.findall(r"(?<![/\w])(?:definitions|platform|product)\.md",
+                                                                          text)]
+    assert {"definitions.md", "platform.md"} <= cited
+    assert [c for c in sorted(cited) if not (ROOT / "docs" / c).is_file()] == []
+    assert bare == []

@@ -7,7 +7,7 @@ from workstation.core import settings as S
 
 
 def test_pct_change_rounds_half_away_from_zero_like_the_case_study():
-    # definitions.md: 40 -> 39 is -3% and 8 -> 17 is 113% (Python's round() gets both wrong)
+    # docs/definitions.md: 40 -> 39 is -3% and 8 -> 17 is 113% (Python's round() gets both wrong)
     assert F.pct_change_text((39 - 40) / 40) == "-3%"
     assert F.pct_change_text((17 - 8) / 8) == "113%"
     assert F.pct_change_text((14 - 13.2) / 13.2) == "6%"

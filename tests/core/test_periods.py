@@ -1,4 +1,4 @@
-"""Period boundaries (definitions.md "Periods and change") and the change rules every report uses."""
+"""Period boundaries (docs/definitions.md "Periods and change") and the change rules every report uses."""
 import datetime as dt
 
 import numpy as np
@@ -137,7 +137,7 @@ def _brute_p(c: int, p: int) -> float:
 
 
 def test_z_and_exact_flags():
-    # z = √2·(√C − √P) (definitions.md, corrected)
+    # z = √2·(√C − √P) (docs/definitions.md, corrected)
     assert poisson_z(9, 4) == pytest.approx(2 ** 0.5)
     assert poisson_z(4, 16) == pytest.approx(-2 * 2 ** 0.5)
     assert poisson_z(0, 0) == 0.0

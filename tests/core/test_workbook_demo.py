@@ -156,7 +156,7 @@ def test_gun_recovery_rates(sheets, reader):
         assert got[city] == want
 
 
-# openxml-audit's false alarms on every openpyxl file (platform.md): CT_Font is an unordered choice in the schema but
+# openxml-audit's false alarms on every openpyxl file (docs/platform.md): CT_Font is an unordered choice in the schema but
 # the validator wants an order; inline strings are valid (Excel moves them to a shared table when it next saves).
 SCHEMA_FALSE_ALARMS = re.compile(
     r"/xl/styles\.xml:.*/font\[\d+\]: Unexpected element '(b|i|u|color|sz|name|strike|vertAlign|family|scheme)'"

@@ -4,7 +4,7 @@ Every window is a closed range of calendar days ``[start, end]``. Dates are hand
 datetimes into int64 day numbers (days since 1970-01-01) once, so a window is two integers and counting it is a
 ``searchsorted`` on sorted day numbers (see analysis.py).
 
-Rules (definitions.md):
+Rules (docs/definitions.md):
 - week to date: the Monday–Sunday week containing the as-of date, from its Monday through the as-of date;
 - 28 days: the 28 days ending on the as-of date;
 - year to date: January 1 through the as-of date;

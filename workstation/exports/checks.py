@@ -1,5 +1,5 @@
 """Checks on a saved workbook for the faults that make Excel offer to "repair" a file (LibreOffice opens such files
-without a word, so converting with it proves little; platform.md "Workbooks").
+without a word, so converting with it proves little; docs/platform.md "Workbooks").
 
 Reads the saved .xlsx package itself (zip + XML), not openpyxl's model of it, so it sees what Excel will see.
 """

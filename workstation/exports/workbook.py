@@ -1,6 +1,6 @@
 """The CompStat workbook: every report of the engine, for the chosen areas and as-of date, in one print-ready .xlsx.
 
-Sheets, in order (product.md): Summary, CompStat, Part I History, Districts, Target Areas, Rates & Clearance,
+Sheets, in order: Summary, CompStat, Part I History, Districts, Target Areas, Rates & Clearance,
 Activity & Partners, Shoot Review (the past seven days' shootings and homicides with impact scores), Hot Spots &
 Displacement (top Gi* cells, the Knox near-repeat table, the WDQ of each target area), Trends (native
 Excel line charts over a data block on the sheet), Notes (sources with their as-of stamps, counting rules, boundaries

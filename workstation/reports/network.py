@@ -1,7 +1,7 @@
 """Co-offending network from the people links: who offends with whom, and who ranks high for the HVT list.
 
 People are nodes; an edge joins two people linked to the same incident, its weight the number of incidents they share
-(definitions.md "People"). Incidents are kept when they fall in the chosen area (by the offense / shooting records'
+(docs/definitions.md "People"). Incidents are kept when they fall in the chosen area (by the offense / shooting records'
 membership, the same rule every count uses) and date window. Every ranked person carries the reasons for the rank:
 the measures in words and the incidents behind the edges.
 """

@@ -1,10 +1,10 @@
-"""Counting and change rules shared by every report (definitions.md, "Periods and change").
+"""Counting and change rules shared by every report (docs/definitions.md, "Periods and change").
 
 - % change = (C − P) / P, as a fraction; with P = 0 it is undefined: ``None`` (shown blank with a note), never inf
   and never 0%.
 - Display rounding is half away from zero (the case study prints 40 -> 39 as −3% and 8 -> 17 as 113%; Python's
   ``round`` rounds half to even and gets both wrong).
-- Chance-aware flag (definitions.md, corrected): the exact conditional binomial test of two equal-length windows —
+- Chance-aware flag (docs/definitions.md, corrected): the exact conditional binomial test of two equal-length windows —
   given C + P events in all, is C out of C + P consistent with p = ½? Two-sided; "notable" at p < 0.05,
   "significant" at p < 0.01. 1, 2 or 3 vs 0 can never reach p < 0.05 (3 vs 0 has p = 0.25), so single incidents are
   never flagged. The z shown beside it is √2·(√C − √P): 2√X has variance ≈ 1 for one Poisson count, so the
