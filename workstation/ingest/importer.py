@@ -971,12 +971,12 @@ FAR_KM = 80.0  # without an outline: this far from the median point of the file 
 FAR_MARGIN_DEG = 0.25  # with an outline: this far (about 25 km) beyond its bounding box
 
 
-def _km(lat1, lon1, lat2, lon2):
-    """Great-circle distance in km (haversine)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+def _km(lat, lon, clat: float, clon: float) -> np.ndarray:
+    """Distance in km from (clat, clon), equirectangular: within a city's reach (tens of km) it is within a fraction
+    of a percent of the great circle, and a point on another continent is far by either measure."""
+    dx = (np.asarray(lon) - clon) * np.cos(np.radians(clat)) * 111.32
+    dy = (np.asarray(lat) - clat) * 110.57
+    return np.hypot(dx, dy)
 
 
 def check_places(records: pd.DataFrame, outline, label: str) -> list[str]:
@@ -999,12 +999,14 @@ def check_places(records: pd.DataFrame, outline, label: str) -> list[str]:
         fix = ok_swap[contains(outline, lat[ok_swap], lon[ok_swap])] if len(ok_swap) else ok_swap
     else:
         clat, clon = float(np.median(lat[have])), float(np.median(lon[have]))
-        far = have & (_km(lat, lon, clat, clon) > FAR_KM)
-        cand = np.flatnonzero(far & (np.abs(lon) <= 90))
+        dist = np.where(have, _km(lat, lon, clat, clon), 0.0)
+        cand = np.flatnonzero((dist > FAR_KM) & (np.abs(lon) <= 90))
         fix = cand[_km(lon[cand], lat[cand], clat, clon) <= FAR_KM] if len(cand) else cand
     if len(fix):
         lat[fix], lon[fix] = lon[fix].copy(), lat[fix].copy()
         records["lat"], records["lon"] = lat, lon
+        if outline is None:
+            dist[fix] = _km(lat[fix], lon[fix], clat, clon)
         out.append(f"{label}: {len(fix):,} points had latitude and longitude swapped; they were swapped back "
                    "(they fall inside the city that way).")
     if outline is not None:
@@ -1013,7 +1015,7 @@ def check_places(records: pd.DataFrame, outline, label: str) -> list[str]:
         far = have & ((lon < x0 - m) | (lon > x1 + m) | (lat < y0 - m) | (lat > y1 + m))
         where = "more than about 25 km beyond the city's boundaries"
     else:
-        far = have & (_km(lat, lon, clat, clon) > FAR_KM)
+        far = have & (dist > FAR_KM)
         where = f"more than {FAR_KM:.0f} km from the middle of the file's points (no boundaries are loaded)"
     if far.any():
         out.append(f"{label}: {int(far.sum()):,} of {int(have.sum()):,} located records lie far outside the city "
