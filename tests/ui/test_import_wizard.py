@@ -5,7 +5,7 @@ import pytest
 
 
 from workstation.core import workspace as workspace_mod
-from workstation.ingest import Profile, detect_profile, points_inside_city
+from workstation.ingest import Profile, detect_profile, import_files, points_inside_city
 from workstation.core.workspace import Workspace
 
 from ui_fixtures import small_workspace
@@ -231,3 +231,22 @@ def test_unknown_file_gets_a_sentence_not_a_traceback(wizard, qtbot, tmp_path):
     text = wiz.files_page.preview_label.text()
     assert "garbage.xlsx" in text and "Traceback" not in text
     assert not wiz.files_page.isComplete()
+
+
+def test_boundary_file_naming_field_shown_and_overridden(wizard, qtbot):
+    """Issue 9 item 3: the wizard says which field names the shapes and why (the importer's own choice), and the
+    analyst's choice of another field is what the import uses."""
+    import shapefile as shp
+
+    beats = _real("chi_police_beats.shp")
+    ws = Workspace()
+    import_files(ws, "offenses", [_real(CHI)])  # records first: their district column names districts 1..25
+    wiz = wizard(ws, [beats])
+    assert wiz.kind == "areas"
+    text = wiz.files_page.preview_label.text()
+    assert "<b>DISTRICT</b> (matches the records&#x27; districts)" in text and "277 shapes" in text and "23 districts" in text
+    _set_combo(wiz.files_page.name_field_combo, "BEAT_NUM")
+    assert _finish(qtbot, wiz) == "done"
+    beat_numbers = {str(r[3]) for r in shp.Reader(str(beats.with_suffix(""))).records()}  # "0123": zeros kept
+    assert {a.name for a in ws.target_areas} == beat_numbers
+    assert all(a.geometry is None for a in ws.districts)  # the beats did not replace the record districts

@@ -298,6 +298,9 @@ class FilesPage(QWizardPage):
             return f"{head} <span style='color:#a11'>{html.escape(str(exc))}</span>"
         props = [p for p, _ in feats]
         fields = list(dict.fromkeys(k for p in props for k in p))
+        # the attribute table, so the analyst sees what each field holds before choosing one to name the shapes
+        self.preview_model.set_frame(pd.DataFrame(props[:PREVIEW_ROWS], columns=fields).astype("str"))
+        self.preview.fit_columns()
         for f in fields:
             self.name_field_combo.addItem(str(f), str(f))
         ws = self.wiz.state.workspace
