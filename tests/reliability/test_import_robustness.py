@@ -46,7 +46,7 @@ def fingerprint(ws: Workspace):
     frames = tuple((k, len(df), tuple(df.columns), int(pd.util.hash_pandas_object(df, index=False).sum()))
                    for k, df in sorted(ws.frames.items()))
     rejects = tuple((k, len(v)) for k, v in sorted(ws.rejects.items()))
-    areas = tuple((a.name, a.kind, a.geometry.wkb) for a in ws.areas)
+    areas = tuple((a.name, a.kind, a.geometry.wkb if a.geometry is not None else None) for a in ws.areas)
     return frames, rejects, areas, json.dumps(ws.import_log, default=str), json.dumps(ws.meta, default=str)
 
 
