@@ -258,7 +258,8 @@ def test_not_a_district_codes_and_polygons_take_over(tmp_path):
     dist[58:60] = "9"  # 2 rows of 5,000: fewer than 0.1%
     calls = pd.DataFrame({"Call Number": [f"24{i:07d}" for i in range(n)],
                           "Date/Time": "05/01/2024 10:00:00 AM", "Location": "100 N MAIN ST,MKE",
-                          "Police District": dist, "Nature of Call": "WELFARE CITIZEN", "Status": "Service in Progress"})
+                          "Police District": dist, "Nature of Call": "WELFARE CITIZEN",
+                          "Status": "Service in Progress"})
     p = tmp_path / "calls.csv"
     calls.to_csv(p, index=False)
     ws = Workspace()

@@ -639,9 +639,10 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
     if kind == "calls" and "incident_id" in profile.columns and len(rec):
         rec, merged = _merge_call_rows(rec)
         if merged:
-            warnings.append(f"{label}: {rows_text(merged)} {'was a further status update' if merged == 1 else 'were further status updates'} "
-                            f"of calls already in the file (same call number); each call is one record ({len(rec):,} calls), with its first time, its last "
-                            "status and every status in order.")
+            were = "was a further status update" if merged == 1 else "were further status updates"
+            warnings.append(f"{label}: {rows_text(merged)} {were} of calls already in the file (same call number); "
+                            f"each call is one record ({len(rec):,} calls), with its first time, its last status and "
+                            "every status in order.")
     no_loc = int((~np.isfinite(lat[keep])).sum()) if kind != "people" and len(keep) else 0
     if no_loc and kind != "people" and ("lat" in profile.columns or "x" in profile.columns):
         warnings.append(f"{no_loc:,} accepted rows have no usable coordinates; they still count citywide and by "
