@@ -437,3 +437,20 @@ def test_import_json_adds_counts_and_warnings(tmp_path):
                             str(p)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     doc2 = json.loads(again.stdout.strip().splitlines()[-1])
     assert (doc2["records_added"], doc2["records_replaced"]) == (0, df["Call Number"].nunique())
+
+
+def test_a_call_listed_again_in_a_later_feed_stays_one_record(tmp_path):
+    head = "Call Number,Date/Time,Location,Police District,Nature of Call,Status\n"
+    a = tmp_path / "feed1.csv"
+    a.write_text(head + "241230001,05/02/2024 10:01:12 AM,2400 N 27TH ST,7,SHOTSPOTTER,Service in Progress\n"
+                        "241230002,05/02/2024 10:03:00 AM,100 E WISCONSIN AV,1,TROUBLE W/SUBJECT,En Route\n")
+    b = tmp_path / "feed2.csv"
+    b.write_text(head + "241230001,05/02/2024 10:15:40 AM,2400 N 27TH ST,7,SHOTSPOTTER,Assignment Completed\n")
+    ws = Workspace()
+    import_files(ws, "calls", [a])
+    res = import_files(ws, "calls", [b])
+    calls = ws.frame("calls").set_index("incident_id")
+    assert len(calls) == 2 and (res.added, res.replaced) == (0, 1)
+    assert calls.loc["241230001", "occurred"] == pd.Timestamp("2024-05-02 10:01:12")
+    assert calls.loc["241230001", "status"] == "Assignment Completed"
+    assert calls.loc["241230001", "statuses"] == "Service in Progress > Assignment Completed"

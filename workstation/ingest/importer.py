@@ -651,6 +651,27 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
                   duplicates=int((reason == DUPLICATE_REASON).sum()), merged=merged)
 
 
+def _carry_call_history(new: pd.DataFrame, old: pd.DataFrame, known: np.ndarray) -> None:
+    """A call already in the workspace (an earlier feed) stays one record when a later feed lists it again: its first
+    time is the earlier of the two and its statuses run on from the earlier ones (changes ``new`` in place)."""
+    prev = old.drop_duplicates("incident_id").set_index("incident_id")
+    pos = np.flatnonzero(known)
+    ids = new["incident_id"].to_numpy(dtype=object)[pos]
+    before = prev["occurred"].reindex(ids).to_numpy(dtype="datetime64[ns]")
+    occ = new["occurred"].to_numpy(dtype="datetime64[ns]").copy()
+    now = occ[pos]
+    occ[pos] = np.where(np.isnat(before) | (now <= before), now, before)
+    new["occurred"] = occ
+    if "statuses" in new and "statuses" in prev:
+        earlier = prev["statuses"].reindex(ids).to_numpy(dtype=object)
+        later = new["statuses"].to_numpy(dtype=object)
+        for i, a in zip(pos, earlier):
+            b = later[i]
+            parts = [p for t in (a, b) if isinstance(t, str) for p in t.split(STATUS_SEPARATOR)]
+            later[i] = STATUS_SEPARATOR.join(dict.fromkeys(parts)) or None
+        new["statuses"] = pd.Series(later, dtype="str")
+
+
 def _exact_duplicates(df: pd.DataFrame, id_codes: np.ndarray | None) -> np.ndarray:
     """True for every row that repeats an earlier row cell for cell (scraped feeds repeat rows). Two equal rows
     share their id, so with ids only the rows of a repeated id are compared (a 1M-row file of unique ids costs one
@@ -1125,6 +1146,8 @@ def merge_prepared(ws: Workspace, kind: str, prepared: list, progress: Callable[
             removed = int(old_hit.sum())
             known = new["incident_id"].isin(frame["incident_id"][old_hit].unique()).to_numpy() if removed else \
                 np.zeros(len(new), bool)
+            if kind == "calls" and removed:
+                _carry_call_history(new, frame[old_hit], known)
             frame = concat_conformed([frame[~old_hit], new], kind) if removed else concat_conformed([frame, new], kind)
         else:
             removed, known = 0, np.zeros(len(new), bool)
