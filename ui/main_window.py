@@ -378,12 +378,17 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------------------------------------------------
     # import, export, drag and drop
-    def import_files(self, files: list[str]) -> None:
+    def import_files(self, files: list[str], database: bool = False) -> None:
         if self.state.workspace is None:
             self.set_workspace(Workspace())
-        from ui.dialogs.import_wizard import ImportWizard
+        if database:   # File > Import from Database...: the rows of an SQL query (a warehouse instead of files)
+            from ui.dialogs.database_import import DatabaseImportDialog as Dialog
 
-        wiz = ImportWizard(self.state, self.settings, [str(f) for f in files], self)
+            wiz = Dialog(self.state, self.settings, self)
+        else:
+            from ui.dialogs.import_wizard import ImportWizard
+
+            wiz = ImportWizard(self.state, self.settings, [str(f) for f in files], self)
         wiz.exec()
         kind = wiz.imported_kind
         wiz.shutdown()

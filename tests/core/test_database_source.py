@@ -2,77 +2,29 @@
 package, a temporary data directory and port, stopped at the end)."""
 from __future__ import annotations
 
-import datetime as dt
-import glob
+import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.pg_server import PASSWORD, postgres_server
 from workstation.core.errors import UserError
 from workstation.core.workspace import Workspace
 from workstation.ingest.importer import import_files
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[dev]')")
 ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "s3cret-Pa55"
-
-
-def _bin_dir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if found:
-        return Path(found[-1]).parent
-    w = shutil.which("initdb")
-    return Path(w).parent if w else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server():
-    bindir = _bin_dir()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed (bootstrap.sh test installs Debian's postgresql package)")
-    # not under pytest's temporary folder: that is private to root, and the server runs as 'postgres'
-    base = Path(tempfile.mkdtemp(prefix="psp-pg-"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root: run the server as the package's postgres user
-        if shutil.which("runuser") is None or subprocess.run(["id", "postgres"], capture_output=True).returncode:
-            pytest.skip("running as root without a 'postgres' user to run the test server as")
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    pwfile = base / "pw"
-    pwfile.write_text(PASSWORD)
-    if as_user:
-        shutil.chown(pwfile, "postgres")
-    subprocess.run(as_user + [str(bindir / "initdb"), "-D", str(data), "-U", "analyst", "--auth=scram-sha-256",
-                              f"--pwfile={pwfile}", "-E", "UTF8"], check=True, capture_output=True)
-    port = _free_port()
-    log = base / "server.log"
-    subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
-                              f"-p {port} -k {sock} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True)
-    url = f"postgresql://analyst@127.0.0.1:{port}/postgres"
-    try:
+    with postgres_server() as url:
         yield url
-    finally:
-        subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def _rows(n: int, seed: int, start: str = "2019-01-01") -> pd.DataFrame:
@@ -177,8 +129,6 @@ def test_cli_shape_and_clear_messages(server, tmp_path):
                           "--source", server, "--query", str(query), "--since-column", "offense_date", "--json"],
                          cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
-    import json
-
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     assert summary["rows_read"] == 300 and summary["rejected"] == 3 and summary["records_added"] == 297
     assert len(Workspace.open(wsp).frames["offenses"]) == 297

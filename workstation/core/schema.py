@@ -69,6 +69,8 @@ EXCEPTIONAL_CODES = {
 UNKNOWN_DISTRICT = "Unknown"
 
 
+# Text fields with few distinct values (source codes, call types, priorities, statuses, units) are categoricals: one
+# small integer per row instead of the text (issue 14: ~35 MB less per million calls). Ids and addresses stay text.
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -94,7 +96,7 @@ DATASETS: dict[str, tuple[Field, ...]] = {
     "offenses": _COMMON_HEAD + (
         Field("reported", "datetime", False, "when it was reported"),
         Field("category", "category", True, "canonical offense category (see OFFENSE_CATEGORIES)"),
-        Field("offense_code", "str", False, "the source's own offense value, kept for audit"),
+        Field("offense_code", "category", False, "the source's own offense value, kept for audit"),
         Field("firearm", "bool", False, "a firearm was used"),
         Field("carjacking", "bool", False, "robbery of a motor vehicle from a person"),
     ) + _LOCATION + (
@@ -112,17 +114,17 @@ DATASETS: dict[str, tuple[Field, ...]] = {
     ) + _TAIL,
     "calls": _COMMON_HEAD + (
         Field("category", "category", True, "shotspotter | disorder | priority | other"),
-        Field("call_type", "str", False, "the source's own call type"),
-        Field("priority", "str", False, "dispatch priority as the source gives it"),
-        Field("status", "str", False, "the last status the call reached (a feed lists a call once per status)"),
-        Field("statuses", "str", False, "every status the call passed through, in order, joined with ' > '"),
+        Field("call_type", "category", False, "the source's own call type"),
+        Field("priority", "category", False, "dispatch priority as the source gives it"),
+        Field("status", "category", False, "the last status the call reached (a feed lists a call once per status)"),
+        Field("statuses", "category", False, "every status the call passed through, in order, joined with ' > '"),
     ) + _LOCATION + _TAIL,
     "activity": _COMMON_HEAD + (
         Field("agency", "category", True, "MPD, FBI, ATF, DEA, USMS, DA, USAO, ..."),
         Field("category", "category", True, "activity type (see ACTIVITY_CATEGORIES)"),
         Field("count", "int", False, "how many (default 1)"),
         Field("quantity", "float", False, "drug seizure quantity"),
-        Field("unit", "str", False, "unit of quantity"),
+        Field("unit", "category", False, "unit of quantity"),
         Field("target_area", "str", False, "target area the activity was credited to, when it has no location"),
     ) + _LOCATION + _TAIL,
     "people": (

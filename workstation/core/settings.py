@@ -32,6 +32,11 @@ DEFAULTS: dict[str, object] = {
     "data/splitter": "",               # base64 of the data panel's QSplitter.saveState()
     "import/last_folder": "",
     "import/kind": "offenses",
+    # Import from Database: the address without its password (never stored), the query file, the since-column
+    "database/source": "",
+    "database/query": "",
+    "database/since_column": "",
+    "database/kind": "offenses",
     "export/last_folder": "",
     "export/open_when_done": True,
     "export/packet": True,                # also write the meeting packet (PDF) beside the workbook
