@@ -11,6 +11,8 @@ analyst's session would, so its peak resident memory is its own:
 - open_s: ``Workspace.open`` of the saved workspace;
 - grid_s: a CompStat grid recompute for a new area and as-of date with the engine warm (median of 5);
 - export_s: the full CompStat workbook from a cold engine (what ``main.py export`` does after opening);
+- cpu_s: the CPU seconds of import, open, place and export (wall times stretch when other work shares the cores;
+  the load average is printed too);
 - peak_rss_mb: the largest peak resident set (VmHWM) of any step; rss_per_million_mb: what the open workspace
   with its engine indexes adds to the process's resident set (VmRSS after open, placement and a grid, minus VmRSS
   before the workspace was opened), per million records.
@@ -113,13 +115,14 @@ def step_import(args) -> dict:
     from workstation.ingest.importer import import_files
 
     ws = Workspace.open(args.geo)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     import_files(ws, "offenses", [Path(args.offenses)])
     import_files(ws, "calls", [Path(args.calls)])
-    import_s = time.perf_counter() - t0
+    import_s, import_cpu = time.perf_counter() - t0, time.process_time() - c0
     t1 = time.perf_counter()
     ws.save(args.workspace)
-    return {"import_s": import_s, "save_s": time.perf_counter() - t1, "peak_kb": _rss_kb("VmHWM")}
+    return {"import_s": import_s, "import_cpu_s": import_cpu, "save_s": time.perf_counter() - t1,
+            "peak_kb": _rss_kb("VmHWM")}
 
 
 def _keys(ws):
@@ -140,18 +143,18 @@ def step_open(args) -> dict:
 
     gc.collect()
     before = _rss_kb()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ws = Workspace.open(args.workspace)
-    open_s = time.perf_counter() - t0
+    open_s, open_cpu = time.perf_counter() - t0, time.process_time() - c0
     n = sum(len(df) for df in ws.frames.values())
     an = analysis_for(ws)
     for kind in ("offenses", "calls"):
         an.index(kind)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     for kind in ("offenses", "calls"):
         for key in _keys(ws):
             an.member(kind, key)
-    place_s = time.perf_counter() - t1
+    place_s, place_cpu = time.perf_counter() - t1, time.process_time() - c1
     keys = _keys(ws)
     times = []
     for i in range(5):
@@ -160,7 +163,8 @@ def step_open(args) -> dict:
         times.append(time.perf_counter() - t)
     gc.collect()
     after = _rss_kb()
-    return {"open_s": open_s, "place_s": place_s, "grid_s": statistics.median(times), "records": n,
+    return {"open_s": open_s, "open_cpu_s": open_cpu, "place_s": place_s, "place_cpu_s": place_cpu,
+            "grid_s": statistics.median(times), "records": n,
             "workspace_rss_mb": (after - before) / 1024, "peak_kb": _rss_kb("VmHWM")}
 
 
@@ -169,9 +173,10 @@ def step_export(args) -> dict:
     from workstation.exports.workbook import export_workbook
 
     ws = Workspace.open(args.workspace)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     export_workbook(ws, Path(args.workspace).with_suffix(".xlsx"), as_of=__import__("datetime").date(2019, 9, 29))
-    return {"export_s": time.perf_counter() - t0, "peak_kb": _rss_kb("VmHWM")}
+    return {"export_s": time.perf_counter() - t0, "export_cpu_s": time.process_time() - c0,
+            "peak_kb": _rss_kb("VmHWM")}
 
 
 STEPS = {"baseline": step_baseline, "import": step_import, "open": step_open, "export": step_export}
@@ -223,6 +228,7 @@ def main() -> int:
            "place_s_per_million": round(res["place_s"] / millions, 3), "open_s": round(res["open_s"], 2),
            "grid_s": round(res["grid_s"], 4), "export_s": round(res["export_s"], 2),
            "save_s": round(res["save_s"], 2), "peak_rss_mb": round(res["peak_kb"] / 1024),
+           "cpu_s": {k: round(res[f"{k}_cpu_s"], 2) for k in ("import", "open", "place", "export")},
            "rss_per_million_mb": round(res["workspace_rss_mb"] / millions), "load_avg": os.getloadavg()[0]}
     print(json.dumps(out))
     return 0

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import sys
+
+log = logging.getLogger(__name__)
 
 _configured = False
 
@@ -27,7 +30,7 @@ def use_system_allocator_for_arrow() -> None:
 
         pa.set_memory_pool(pa.system_memory_pool())
     except Exception:  # noqa: BLE001 - an allocator choice is an optimisation; the default pool works too
-        pass
+        log.warning("could not put Arrow on the system allocator; its own pool keeps freed memory", exc_info=True)
 
 
 def _libc():
@@ -49,6 +52,6 @@ def release_unused_memory() -> None:
 
         pa.default_memory_pool().release_unused()
     except Exception:  # noqa: BLE001 - see above
-        pass
+        log.debug("Arrow's pool did not release unused memory", exc_info=True)
     if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
         _LIBC.malloc_trim(0)
