@@ -527,14 +527,24 @@ def _finish(fig, ax, side, title, layers, ws, dpi, width_in, height_in, extra_ha
 
 def figure_png(fig, dpi: int) -> bytes:
     """A figure as an opaque RGB PNG: matplotlib writes RGBA, and an alpha channel only makes PDF writers add a
-    soft mask per picture (and some viewers grey it)."""
+    soft mask per picture (and some viewers grey it).
+
+    The figure is rendered once on its Agg canvas and its pixels encoded once, at zlib level 3: encoding was most of a
+    workbook export's time (PIL's optimize=True tried every zlib strategy, about 4x the time of a plain save for a
+    PNG 1.5% smaller, and savefig's RGBA PNG was then decoded and encoded a second time).
+    """
+    import numpy as np
     from PIL import Image
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
-    rgb = io.BytesIO()
-    Image.open(io.BytesIO(buf.getvalue())).convert("RGB").save(rgb, format="PNG", optimize=True, dpi=(dpi, dpi))
-    return rgb.getvalue()
+    if fig.dpi != dpi:
+        fig.set_dpi(dpi)
+    canvas = fig.canvas
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgba[..., :3]), "RGB").save(out, format="PNG", compress_level=3,
+                                                                      dpi=(dpi, dpi))
+    return out.getvalue()
 
 
 __all__ = ["MapImage", "citywide_map", "target_areas_map", "hotspot_map", "can_draw", "nice_scale_miles",
