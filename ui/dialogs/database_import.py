@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 from workstation.core.schema import DATASET_KINDS
 from workstation.ingest.database import import_query, public_source
 
-from ui import recovery
 from ui.workers import TaskRunner
 
 KIND_LABELS = {"offenses": "Offenses", "shootings": "Shootings", "calls": "Calls for service / sensor events",
@@ -100,7 +99,7 @@ class DatabaseImportDialog(QDialog):
         self.settings.set("database/query", query)
         self.settings.set("database/since_column", since or "")
         self.settings.set("database/kind", kind)
-        work = recovery.detached(self.state.workspace)
+        work = self.state.workspace.detached()
         self._work, self._kind = work, kind
         self.import_button.setEnabled(False)
         self.close_button.setText("Cancel")
@@ -116,7 +115,7 @@ class DatabaseImportDialog(QDialog):
         self.password.clear()
 
     def _done(self, result) -> None:
-        recovery.adopt(self.state.workspace, self._work, self._kind)
+        self.state.workspace.adopt(self._work, self._kind)
         self._work = None
         self.result = result
         self.imported_kind = self._kind
