@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from test_import_wizard import _finish, wizard  # noqa: F401 - the wizard fixture and its finishing step
 from ui_fixtures import small_workspace
 
 KML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -14,33 +15,6 @@ KML = """<?xml version="1.0" encoding="UTF-8"?>
  <Placemark><name>Route 62</name><ExtendedData><Data name="ROUTE"><value>62</value></Data></ExtendedData>
   <LineString><coordinates>-87.99,43.10 -87.95,43.10</coordinates></LineString></Placemark>
 </Document></kml>"""
-
-
-@pytest.fixture
-def wizard(qtbot):
-    from ui.dialogs.import_wizard import ImportWizard
-    from ui.settings import Settings
-    from ui.state import AppState
-
-    made = []
-
-    def make(ws, files):
-        wiz = ImportWizard(AppState(ws), Settings(), [str(f) for f in files])
-        qtbot.addWidget(wiz)
-        wiz.show()
-        made.append(wiz)
-        return wiz
-
-    yield make
-    for w in made:
-        w.shutdown()
-
-
-def _finish(qtbot, wiz):
-    wiz.next()
-    assert wiz.currentId() == wiz.RUN
-    qtbot.waitUntil(lambda: wiz.run_page.state != "running", timeout=60000)
-    return wiz.run_page.state
 
 
 def _set(combo, data):

@@ -100,11 +100,14 @@ class PopulationPolygons:
     def loop(self, points_lonlat, housing: bool = False):
         """Signed population of a small closed loop given in lon/lat (positive when counter-clockwise): the change a
         vertex edit makes to a ring's population, as ``WhatIf._loop_area`` is the change in its area. The loop is cut
-        into triangles fanned from its first point; each adds its population with the sign of its orientation.
+        into triangles fanned from its last point; each adds its population with the sign of its orientation.
         With ``housing``: (population, housing units)."""
         import shapely
 
         pts = np.asarray(points_lonlat, dtype="float64")
+        # fan from the last point: for a moved vertex's loop (prev, new, next, old) that is the old position, so the
+        # two triangles hug the moved corner instead of spanning the whole of both edges and cancelling
+        pts = np.roll(pts, 1, axis=0)
         zero = (0.0, 0.0) if housing else 0.0
         if len(pts) < 3 or not len(self.polys):
             return zero
@@ -115,7 +118,7 @@ class PopulationPolygons:
             return zero
         aa = np.broadcast_to(a, b.shape)
         tris = shapely.polygons(np.stack([aa, b, c, aa], axis=1)[keep])
-        ti, bi = self.tree.query(tris)            # (triangle, block) pairs whose boxes meet
+        ti, bi = self.tree.query(tris, predicate="intersects")   # (triangle, block) pairs that meet
         if not ti.size:
             return zero
         inside = shapely.area(shapely.intersection(self.polys[bi], tris[ti]))

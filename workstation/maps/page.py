@@ -410,7 +410,10 @@ def district_values(ws, records: pd.DataFrame, how: str, measure=None) -> dict[s
         hit = pos[np.isin(pos, idx)]
         n = float(hit.size if weights is None else weights[hit].sum())
         if how == "per_100k":
-            out[d.name] = (n / d.population * 100_000) if d.population else None
+            from workstation.engine.population import area_population
+
+            pop = area_population(ws, d).value      # the one population figure (census layer, file, estimate)
+            out[d.name] = (n / pop * 100_000) if pop else None
         elif how == "per_sq_mi":
             a = geo.area_sq_miles(d.geometry)
             out[d.name] = n / a if a else None
