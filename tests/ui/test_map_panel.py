@@ -344,3 +344,25 @@ def test_the_map_waits_while_the_figures_are_prepared(qtbot, panel):
     qtbot.waitUntil(lambda: panel.editor is not None and panel.last_page is not first, timeout=10000)
     assert panel.editing_key == CORRIDOR and not panel.notice.isVisible()
     settled(qtbot, panel)
+
+
+def test_live_figures_flag_changes_by_the_exact_test(qtbot):
+    """The live what-if table marks a change as the CompStat grid does: the exact binomial test of the two counts
+    (20 vs 4: p = 0.0015, significant; 43 vs 58: p = 0.16, none; 3 vs 0: p = 0.25, never flagged)."""
+    from ui.map.panel import FiguresPanel
+    from workstation.whatif.engine import AreaFigures, MeasureFigure, WindowFigure
+
+    def measure(mid, cur, prior):
+        return MeasureFigure(mid, mid, "crime", (WindowFigure("ytd", cur, prior, (cur - prior) / prior if prior
+                                                             else None),))
+
+    fig = AreaFigures(area_sq_mi=1.0, city_area_sq_mi=10.0, share_of_city_area=0.1,
+                      measures=(measure("a", 20, 4), measure("b", 43, 58), measure("c", 3, 0), measure("d", 3, 14)),
+                      share_measure=None, share_label="", share_window="ytd", n_area=0, n_city=0,
+                      share_of_city_crime=None, pai=None, population=None, population_note="", as_of=None, vertices=4)
+    fp = FiguresPanel()
+    qtbot.addWidget(fp)
+    fp.show_figures(fig, "test")
+    change = [fp.table.item(r, 3).text() for r in range(4)]
+    assert change == ["+400% ▲▲", "-26%", "", "-79% ▼"]  # 3 vs 14: p = 0.013, notable
+    assert "exact p = 0.002" in fp.table.item(0, 3).toolTip() and "within chance" in fp.table.item(1, 3).toolTip()
