@@ -449,6 +449,7 @@ class SheetWriter:
                     self.extend_to(col)
                 total += self.column_points(col)
                 col += 1
+        self._landscape = landscape
         self.paper, self.print_scale = self._fit_paper(fill)
         for col in range(1, self._max_col + 1):
             ws.column_dimensions[get_column_letter(col)].width = round(self.width(col), 1)
@@ -521,8 +522,9 @@ class SheetWriter:
         return self.printed_width() * MIN_PRINT_SCALE <= self._avail_width(self.paper) + 0.5
 
     def _avail_width(self, paper) -> float:
-        m = self.ws.page_margins
-        return (paper[1] - PRINT_MARGIN_LR * 2) * 72
+        """Printable width in points of ``paper`` in this sheet's orientation."""
+        width = paper[1] if getattr(self, "_landscape", True) else paper[2]
+        return (width - PRINT_MARGIN_LR * 2) * 72
 
     def _fit_paper(self, fill: bool = True):
         """(paper, scale): the smallest paper on which the sheet prints one page wide at MIN_PRINT_SCALE or more;
