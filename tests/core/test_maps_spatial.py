@@ -97,7 +97,7 @@ def test_hotspot_cells_carry_bins_colours_and_figures():
     assert "500 ft cells, 1,500 ft band" in legend
     assert "Hot spot, 99% confidence (2)" in legend and "Not significant (5)" in legend
     assert "Cold spot, 99% confidence (1)" in legend
-    assert "Kernel bandwidth 1,200 ft" in legend and "Density per sq mi" in legend
+    assert "kernel bandwidth 1,200 ft" in legend and "Density per sq mi" in legend
 
 
 def test_displacement_ring_is_drawn():

@@ -363,10 +363,10 @@ class MapPanel(QWidget):
 
     def set_overlay(self, overlay) -> None:
         """Draw a spatial analysis result (workstation.maps.spatial.SpatialOverlay) over the map; None takes it off.
-        The records and the district shading go off with a new layer of cells, so the cells read clearly (the analyst
-        can turn them back on)."""
+        The records and the district shading go off with a new layer, so it reads clearly: the map's records are of
+        its own window, not the analysis period (the analyst can turn them back on)."""
         self.overlay = overlay
-        if overlay is not None and overlay.cell_layers:
+        if overlay is not None:
             for w in (self.points_box, self.shade_box):
                 w.blockSignals(True)
             self.points_box.setChecked(False)

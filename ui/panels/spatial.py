@@ -528,6 +528,9 @@ class SpatialPanel(StatePanel):
         self.interpretation.setText("")
         getattr(self, f"_show_{kind}")(r)
         self.table.resizeColumnsToContents()
+        for j in range(self.table.columnCount()):   # a long list of addresses: a readable width, all in the tooltip
+            if self.table.columnWidth(j) > 420:
+                self.table.setColumnWidth(j, 420)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
 
     def _set_table(self, headers, rows, vheaders=None) -> None:
@@ -542,7 +545,10 @@ class SpatialPanel(StatePanel):
             self.table.verticalHeader().hide()
         for i, row in enumerate(rows):
             for j, text in enumerate(row):
-                self.table.setItem(i, j, _item(text))
+                it = _item(text)
+                if len(text) > 50:
+                    it.setToolTip(text)
+                self.table.setItem(i, j, it)
 
     def _show_hotspots(self, r) -> None:
         p = r.params

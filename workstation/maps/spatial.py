@@ -182,9 +182,9 @@ def hotspot_overlay(result, *, density: bool = True, title: str | None = None,
             swatches = "".join(f"<span class='sw' title='{_esc(t)}' style='background:{c}'></span>"
                                for c, t in zip(dcol, _density_spans(breaks)))
             bw = params.get("bandwidth_ft")
-            ov.legend_html += (f"<div class='psp-row'>Density per sq mi (in the layer list): 0 {swatches} "
-                               f"{breaks[-1]:,.0f}</div>"
-                               + (f"<div class='note'>Kernel bandwidth {float(bw):,.0f} ft</div>" if bw else ""))
+            ov.legend_html += (f"<div class='psp-row'>Density per sq mi: 0 {swatches} {breaks[-1]:,.0f}</div>"
+                               + "<div class='note'>Density: turn it on in the layer list"
+                               + (f"; kernel bandwidth {float(bw):,.0f} ft" if bw else "") + "</div>")
     ov.cell_layers.append(CellLayer(label, lon, lat, width, rr, cc, cls, colours, fields, title=label,
                                     opacity=0.75))
     n_by_bin = {b: int((bins == b).sum()) for b in GI_BINS}
