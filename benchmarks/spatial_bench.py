@@ -25,9 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+import bench_env  # noqa: E402,F401 - this checkout on sys.path, Qt offscreen (see bench_env.py)
 from export_bench import big_workspace  # noqa: E402
 from workstation.engine.areas import city_geometry  # noqa: E402
 from workstation.reports.spatial import events as ev_mod  # noqa: E402
@@ -56,6 +54,9 @@ def brute_knox_table(x, y, days, s, k, t, kt):
     row = np.where(d == 0, 0, np.minimum(np.ceil(d / s).astype(np.int64), k + 1))
     col = np.minimum(np.maximum(np.ceil(dd / t).astype(np.int64) - 1, 0), kt)
     return np.bincount(row * (kt + 1) + col, minlength=(k + 2) * (kt + 1)).reshape(k + 2, kt + 1)
+
+
+HERE = Path(__file__).resolve().parent
 
 
 def compile_times() -> dict:
