@@ -96,3 +96,16 @@ def test_docs_the_code_cites_are_in_the_repository():
     assert {"definitions.md", "platform.md"} <= cited
     assert [c for c in sorted(cited) if not (ROOT / "docs" / c).is_file()] == []
     assert bare == []
+
+
+def test_no_class_in_ui_is_over_450_lines():
+    """A class that grows past this does several jobs: split it (as MainWindow -> WorkspaceController, MapPanel ->
+    EditSession, MapControls, basemaps)."""
+    import ast
+
+    big = []
+    for f in sorted((ROOT / "ui").rglob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > 450:
+                big.append(f"{f.relative_to(ROOT)}: {node.name} ({node.end_lineno - node.lineno + 1} lines)")
+    assert big == []

@@ -155,13 +155,28 @@ class NetworkDialog(QDialog):
         # the reasons first: an analyst reads the Why before the figures behind it
         cols = ["Rank", "Person", "Score", "Why"] + [c for c in df.columns if c not in ("Rank", "Person", "Score", "Why")]
         self.candidates_view.set_frame(df, cols)
-        table = self.candidates_view.table
-        table.setColumnWidth(3, max(table.columnWidth(3), min(560, table.sizeHintForColumn(3) + 16)))
+        self._fit_why()
         self.notes.setText(" ".join(self.table.notes))
         self.status.setText(f"{self.graph.number_of_nodes():,d} people, {self.graph.number_of_edges():,d} links")
         self._show_person(None)
         if len(df):
             self.candidates_view.table.selectRow(0)
+
+    def _fit_why(self) -> None:
+        """The Why column takes what the count columns leave of the table's width (at least a readable 220 px):
+        on a scaled laptop screen (125-150%) the counts stay in view; the full reasons are shown below the table."""
+        table = self.candidates_view.table
+        model = table.model()
+        if model is None or model.columnCount() < 4:
+            return
+        others = sum(table.columnWidth(c) for c in range(model.columnCount()) if c != 3)
+        room = table.viewport().width() - others - 4
+        table.setColumnWidth(3, max(220, min(table.sizeHintForColumn(3) + 16, room)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self.table is not None:
+            self._fit_why()
 
     # ---- one person ----
     def _chose(self, index) -> None:

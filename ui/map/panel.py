@@ -7,16 +7,14 @@ One drag is one undo step; undo/redo put the shape back on the map without it be
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox,
-    QPushButton, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget,
+    QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QSizePolicy,
+    QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from workstation.maps import page as maps
@@ -25,16 +23,14 @@ from workstation.reports.rules import change_flag, exact_p, whole_percent
 from ui.image_file import save_png
 from ui.workers import TaskRunner
 
+from . import basemaps
+from .controls import CHOROPLETH_CHOICES, CONTROL_NAMES, WINDOW_CHOICES, MapControls  # noqa: F401
 from .session import DRAFT_KEY, EditSession
 from .view import MapView
 
 DRAWING = "Drawing the map…"
 DRAWING_NOTICE_MS = 300  # a redraw quicker than this keeps the old map without a flicker of words
 
-WINDOW_CHOICES = (("ytd", "Year to date"), ("28d", "28 days"), ("wtd", "Week to date"),
-                  ("ytd-1", "Year to date, a year earlier"), ("all", "All dates"))
-CHOROPLETH_CHOICES = (("counts", "District counts"), ("per_100k", "Districts per 100,000 people"),
-                      ("per_sq_mi", "Districts per square mile"), ("", "No district shading"))
 PANEL_REFRESH_MS = 33
 # An unfinished boundary edit is kept in the workspace's meta (and so in its recovery file): it survives a crash.
 
@@ -190,58 +186,13 @@ class MapPanel(QWidget):
         self._last_paint = 0.0                   # perf_counter of the last repaint of the side panel
         self.overlay = None                      # a spatial analysis drawn over the map (ui/panels/spatial.py)
 
-        # ---- controls ----
-        self.measure_box = QComboBox()
-        self.measure_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.window_box = QComboBox()
-        for key, label in WINDOW_CHOICES:
-            self.window_box.addItem(label, key)
-        self.points_box = QCheckBox("Points")
-        self.points_box.setChecked(True)
-        self.heat_box = QCheckBox("Heat")
-        self.shade_box = QComboBox()
-        for key, label in CHOROPLETH_CHOICES:
-            self.shade_box.addItem(label, key)
-        self.boundary_box = QComboBox()
-        self.boundary_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.boundary_box.setToolTip("The target area or scenario whose boundary you edit on the map")
-        self.draw_button = QPushButton("Draw new")
-        self.draw_button.setToolTip("Draw a new boundary: click its corners on the map, then its first corner")
-        self.save_button = QPushButton("Save as scenario…")
-        self.undo_action = QAction("Undo", self)
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = QAction("Redo", self)
-        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        # ---- controls: the two bars above the map (ui/map/controls.py) ----
+        controls = MapControls(state, self)
+        for name in CONTROL_NAMES:
+            setattr(self, name, getattr(controls, name))
         for a in (self.undo_action, self.redo_action):
-            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(a)
-        self.undo_button = QToolButton()
-        self.undo_button.setDefaultAction(self.undo_action)
-        self.redo_button = QToolButton()
-        self.redo_button.setDefaultAction(self.redo_action)
-        self.export_html_button = QPushButton("Export HTML…")
-        self.export_png_button = QPushButton("Export PNG…")
-        self.tiles_button = QPushButton("Basemap…")
-        self.clear_overlay_button = QPushButton("Remove analysis layer")
-        self.clear_overlay_button.setVisible(False)
-        self.tiles_button.setToolTip("Add a basemap from files on this computer: an MBTiles file (raster tiles) or a "
-                                     "street centreline file (GeoJSON, shapefile, KML or CSV), kept in the workspace")
-
-        bar1 = QHBoxLayout()
-        for w in (QLabel("Map"), self.measure_box, self.window_box, self.points_box, self.heat_box, self.shade_box,
-                  self.clear_overlay_button):
-            bar1.addWidget(w)
-        bar1.addStretch(1)
-        from .layers_menu import LayersButton
-
-        self.layers_button = LayersButton(state, self)
-        for w in (self.layers_button, self.tiles_button, self.export_html_button, self.export_png_button):
-            bar1.addWidget(w)
-        bar2 = QHBoxLayout()
-        for w in (QLabel("Edit boundary"), self.boundary_box, self.draw_button, self.undo_button, self.redo_button,
-                  self.save_button):
-            bar2.addWidget(w)
-        bar2.addStretch(1)
+            self.addAction(a)                    # their shortcuts work anywhere in the panel
+        bar1, bar2 = controls.bar1, controls.bar2
 
         self.view = MapView(self)
         self.view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -614,23 +565,7 @@ class MapPanel(QWidget):
     # ------------------------------------------------------------------------------------------------------------
     # popups, exports, basemap
     def _record_details(self, dataset: str, record_id: str) -> dict:
-        ws = self.state.workspace
-        if ws is None or dataset not in ws.frames:
-            return {}
-        df = ws.frames[dataset]
-        hit = df.index[df["record_id"].astype("str") == record_id]
-        if not len(hit):
-            return {}
-        row = df.loc[hit[0]]
-        out = {}
-        for col, val in row.items():
-            if col == "load_id" or val is None or (isinstance(val, float) and val != val):
-                continue
-            text = str(val)
-            if text in ("", "nan", "NaT", "False") and col not in ("fatal",):
-                continue
-            out[col.replace("_", " ").capitalize()] = text
-        return out
+        return record_details(self.state.workspace, dataset, record_id)
 
     def export_html(self, path) -> maps.MapPage:
         return maps.export_standalone(self.state.workspace, path, self.options())
@@ -663,54 +598,14 @@ class MapPanel(QWidget):
                 QMessageBox.warning(self, "Export map", str(exc))
 
     def add_mbtiles(self, path) -> maps.TileSource:
-        reader = maps.MBTilesReader(path)
-        self._tile_no += 1
-        key = f"t{self._tile_no}"
-        self.view.handler.add_tiles(key, reader)
-        self._tiles = maps.TileSource.from_mbtiles(key, reader.info)
-        self._schedule()
-        return self._tiles
+        return basemaps.add_mbtiles(self, path)
 
     def _tiles_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Add a basemap", "", "Basemaps (*.mbtiles *.geojson *.json *.shp *.kml *.kmz *.csv);;"
-            "MBTiles raster tiles (*.mbtiles);;Street centrelines (*.geojson *.json *.shp *.kml *.kmz *.csv)")
-        if not path:
-            return
-        if Path(path).suffix.lower() != ".mbtiles":
-            self.load_street_basemap(Path(path))
-            return
-        try:
-            self.add_mbtiles(Path(path))
-        except UserError as exc:
-            QMessageBox.warning(self, "Basemap", str(exc))
+        basemaps.choose_basemap(self)
 
     def load_street_basemap(self, path: Path, name: str = "Streets"):
-        """Import a street centreline file once as the workspace's basemap layer (in a worker; the map redraws when
-        the layer arrives). Returns the TaskRunner (tests wait on it)."""
-        from ui.workers import TaskRunner
-        from workstation.ingest.layers import import_layer_result
-
-        ws = self.state.workspace
-        if ws is None:
-            return None
-        work = ws.detached()
-        runner = TaskRunner(self)
-        self._basemap_runner = runner
-
-        def job(progress, should_stop):
-            r = import_layer_result(work, path, name, progress=progress, should_stop=should_stop)
-            work.layer(name).style.update(basemap=True, visible=True, colour="#9a9a9a", width=1.0, labels=True)
-            return r
-
-        def done(_result):
-            ws.adopt(work, "layers")
-
-        runner.finished.connect(done)
-        runner.failed.connect(lambda msg, _d: QMessageBox.warning(self, "Basemap", msg))
-        self._show_notice(f"Loading the street basemap from {path.name}…")
-        runner.start(job, "loading the street basemap")
-        return runner
+        """Import a street centreline file as the workspace's basemap layer (see ui/map/basemaps.py)."""
+        return basemaps.load_street_basemap(self, path, name)
 
     # ------------------------------------------------------------------------------------------------------------
     def shutdown(self) -> None:
@@ -721,3 +616,23 @@ class MapPanel(QWidget):
         self.view.bridge.on_shape = None
         self.view.bridge.on_record = None
         self.view.dispose()
+
+
+def record_details(ws, dataset: str, record_id: str) -> dict:
+    """A record's fields for its popup on the map, in words (empty and bookkeeping fields left out)."""
+    if ws is None or dataset not in ws.frames:
+        return {}
+    df = ws.frames[dataset]
+    hit = df.index[df["record_id"].astype("str") == record_id]
+    if not len(hit):
+        return {}
+    row = df.loc[hit[0]]
+    out = {}
+    for col, val in row.items():
+        if col == "load_id" or val is None or (isinstance(val, float) and val != val):
+            continue
+        text = str(val)
+        if text in ("", "nan", "NaT", "False") and col not in ("fatal",):
+            continue
+        out[col.replace("_", " ").capitalize()] = text
+    return out

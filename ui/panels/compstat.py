@@ -13,6 +13,7 @@ from workstation.reports.rules import exact_p
 from workstation.core.errors import UserError
 from ui.models.report_model import ReportModel
 from ui.panels.base import StatePanel
+from ui.widgets.wrapping_label import WrappingLabel
 from ui.widgets.grouped_header import GroupedHeader
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class CompStatPanel(StatePanel):
         self.copy_button = QPushButton("Copy grid")
         self.copy_button.setToolTip("Copy the whole grid as shown, for a spreadsheet or an e-mail")
         self.copy_button.clicked.connect(self.copy_grid)
-        self.legend = QLabel(
+        self.legend = WrappingLabel(
             "<span style='background:#f6c9c3'>&nbsp;up&nbsp;</span> "
             "<span style='background:#c6e5c3'>&nbsp;down&nbsp;</span> for crime "
             "(reversed for activity); stronger colour and ▲ ▼ flags from the exact binomial test of the two counts "

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox, QStackedWidget,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout,
+                               QHeaderView, QLabel, QProgressBar, QPushButton, QScrollArea, QSpinBox, QStackedWidget,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from workstation.core.errors import UserError
@@ -84,6 +84,185 @@ def _p(v) -> str:
     if not math.isfinite(v):
         return "n/a"
     return "< 0.0001" if v < 0.0001 else f"{v:.4f}" if v < 0.01 else f"{v:.3f}"
+
+
+class SpatialResults(QWidget):
+    """The Hot Spots tab's right side: a summary line, the result table (the Knox table in NRC colours, the hottest
+    Gi* cells, ...), the interpretation and the notes of one analysis result."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.knox_view = QComboBox()
+        for key, label in KNOX_VIEWS:
+            self.knox_view.addItem(label, key)
+        self.knox_view.setVisible(False)
+        self.table = QTableWidget()
+        self.table.setAlternatingRowColors(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.interpretation = QLabel()
+        self.interpretation.setWordWrap(True)
+        self.interpretation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setStyleSheet("color: palette(placeholder-text);")
+        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        right = QVBoxLayout(self)
+        right.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        head.addWidget(self.summary, 1)
+        head.addWidget(self.knox_view, 0, Qt.AlignmentFlag.AlignBottom)
+        right.addLayout(head)
+        right.addWidget(self.table, 1)
+        right.addWidget(self.interpretation)
+        right.addWidget(self.notes)
+
+    def clear(self) -> None:
+        self.table.clear()
+        self.table.setRowCount(0)
+        self.table.setColumnCount(0)
+        self.summary.setText("Choose an analysis and press Run.")
+        self.interpretation.setText("")
+        self.notes.setText("")
+        self.knox_view.setVisible(False)
+
+    def show_result(self, r, kind: str) -> None:
+        self.knox_view.setVisible(kind == "near_repeat")
+        self.interpretation.setText("")
+        getattr(self, f"show_{kind}")(r)
+        self.table.resizeColumnsToContents()
+        for j in range(self.table.columnCount()):   # a long list of addresses: a readable width, all in the tooltip
+            if self.table.columnWidth(j) > 420:
+                self.table.setColumnWidth(j, 420)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+
+    def set_table(self, headers, rows, vheaders=None) -> None:
+        self.table.clear()
+        self.table.setColumnCount(len(headers))
+        self.table.setRowCount(len(rows))
+        self.table.setHorizontalHeaderLabels(headers)
+        if vheaders is not None:
+            self.table.setVerticalHeaderLabels(vheaders)
+            self.table.verticalHeader().show()
+        else:
+            self.table.verticalHeader().hide()
+        for i, row in enumerate(rows):
+            for j, text in enumerate(row):
+                it = _item(text)
+                if len(text) > 50:
+                    it.setToolTip(text)
+                self.table.setItem(i, j, it)
+
+    def show_hotspots(self, r) -> None:
+        p = r.params
+        bins = r.bin_counts()
+        hot = sum(v for k, v in bins.items() if k > 0)
+        cold = sum(v for k, v in bins.items() if k < 0)
+        self.summary.setText(
+            f"<b>{html.escape(p['measure_label'])}</b>, {p['from']} to {p['to']}, {html.escape(p['area_label'])}: "
+            f"{r.n_events:,} events on {p['study_cells']:,} cells of {p['cell_ft']:,.0f} ft; distance band "
+            f"{p['distance_ft']:,.0f} ft{', FDR' if p.get('fdr') else ''}. <b>{hot:,}</b> hot-spot cells "
+            f"({bins[3]:,} at 99%), <b>{cold:,}</b> cold-spot cells. The hottest cells:")
+        top = r.top_cells(25)
+        headers = ["Rank", "Events", "Gi* z", "p-value", "Confidence", "Density /sq mi", "Centre lat", "Centre lon",
+                   "District"]
+        rows = [[str(int(t.rank)), f"{t.count:,.0f}", _num(t.gi_z), _p(t.gi_p), BIN_TEXT.get(int(t.gi_bin), ""),
+                 _num(t.density, "{:,.0f}"), f"{t.lat:.5f}", f"{t.lon:.5f}", str(t.district)]
+                for t in top.itertuples(index=False)]
+        self.set_table(headers, rows)
+        for i, t in enumerate(top.itertuples(index=False)):
+            colour = QColor(BIN_COLOUR.get(int(t.gi_bin), "#ffffff"))
+            self.table.item(i, 4).setBackground(QBrush(colour))
+            if int(t.gi_bin) == 3:
+                self.table.item(i, 4).setForeground(QBrush(QColor("#ffffff")))
+        self.notes.setText("<br>".join(html.escape(n) for n in r.notes))
+
+    def show_emerging(self, r) -> None:
+        counts = r.category_counts()
+        p = r.params
+        shown = [(k, v) for k, v in counts.items() if v]
+        self.summary.setText(
+            f"<b>Emerging hot spots</b>: {html.escape(str(p.get('measure_label', '')))}, {len(r.slices)} time slices "
+            f"({r.slices[0]} to {r.slices[-1]}), {len(r.cells):,} cells. Cells per pattern:")
+        self.set_table(["Pattern", "Cells", "Definition"],
+                        [[k, f"{v:,}", r.definitions.get(k, "")] for k, v in shown])
+        for i in range(len(shown)):
+            for j in (0, 2):
+                self.table.item(i, j).setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.notes.setText("")
+
+    def show_near_repeat(self, r) -> None:
+        view = self.knox_view.currentData() or "knox_ratio"
+        values = np.asarray(getattr(r, view), dtype="float64")
+        ratio = np.asarray(r.knox_ratio, dtype="float64")
+        pv = np.asarray(r.p_value, dtype="float64")
+        hl = np.asarray(r.highlight, dtype=bool) if getattr(r, "highlight", None) is not None else \
+            (ratio >= 1.2) & (pv <= 0.05)
+        fmt = {"knox_ratio": lambda v: _num(v), "observed": lambda v: _num(v, "{:,.0f}"),
+               "expected": lambda v: _num(v, "{:,.1f}"), "p_value": _p}[view]
+        rows = [[fmt(v) for v in line] for line in values]
+        self.set_table(list(r.time_bands), rows, list(r.distance_bands))
+        for i in range(values.shape[0]):
+            for j in range(values.shape[1]):
+                if hl[i, j]:
+                    it = self.table.item(i, j)
+                    it.setBackground(QBrush(HIGHLIGHT))
+                    f = it.font()
+                    f.setBold(True)
+                    it.setFont(f)
+        p = r.params
+        n_hl = int(hl.sum())
+        self.summary.setText(
+            f"<b>Near repeat (Knox test)</b>: {html.escape(str(p.get('measure_label', '')))}, {p.get('from')} to "
+            f"{p.get('to')}, {html.escape(str(p.get('area_label', '')))}: {r.events:,} events, "
+            f"{r.permutations:,} permutations. Rows: distance between the two events of a pair; columns: days "
+            f"between them. Shown: {html.escape(self.knox_view.currentText())}. "
+            f"<span style='background:{HIGHLIGHT.name()}'>"
+            f"&nbsp;Highlighted&nbsp;</span>: Knox ratio ≥ 1.2 and p ≤ 0.05 ({n_hl} cell{'s' if n_hl != 1 else ''}).")
+        self.interpretation.setText("<b>Finding:</b> " + html.escape(r.summary()))
+        self.notes.setText(html.escape(" ".join(str(n) for n in getattr(r, "notes", []) or [])))
+
+    def show_risk(self, r) -> None:
+        ev = r.events
+        self.summary.setText(f"<b>This week's near-repeat risk</b>, as of {r.as_of:%Y-%m-%d}: "
+                             + html.escape(r.summary))
+        rows = []
+        for t in ev.itertuples(index=False):
+            nearby = t.nearby if isinstance(t.nearby, str) else "; ".join(map(str, t.nearby or []))
+            rows.append([_day(t.date), str(t.address or ""), str(t.district or ""), _day(t.window_end),
+                         f"{int(t.days_left):,}", f"{int(t.nearby_count):,}", nearby])
+        self.set_table(["Date", "Address", "District", "Window open until", "Days left", "Addresses nearby",
+                         "Nearby addresses"], rows)
+        for i in range(len(rows)):
+            for j in (1, 2, 6):
+                self.table.item(i, j).setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.knox_view.setVisible(False)
+        self.notes.setText(html.escape(r.knox.summary()))
+
+    def show_displacement(self, r) -> None:
+        rows, heads = [], []
+        for key, name in (("target", "Target area (A)"), ("buffer", "Buffer ring (B)"), ("control", "Control (C)")):
+            c = getattr(r, key)
+            b, a = c["before"], c["after"]
+            ch = f"{(a - b) / b:+.1%}" if b else "n/a"
+            heads.append(name)
+            rows.append([f"{b:,.0f}", f"{a:,.0f}", ch])
+        for name, v in (("Success measure (A₁/C₁ − A₀/C₀)", r.success_measure),
+                        ("Buffer measure (B₁/C₁ − B₀/C₀)", r.buffer_measure),
+                        ("Weighted displacement quotient", r.wdq), ("Total net effect", r.total_net_effect)):
+            heads.append(name)
+            rows.append([_num(v, "{:,.4f}") if "measure" in name else _num(v, "{:,.2f}"), "", ""])
+        self.set_table(["Before", "After", "Change"], rows, heads)
+        p = r.params
+        self.summary.setText(
+            f"<b>Displacement</b>: {html.escape(str(p.get('measure_label', '')))} in {html.escape(r.target_label)}, "
+            f"before {r.before[0]} to {r.before[1]}, after {r.after[0]} to {r.after[1]}; buffer ring "
+            f"{r.buffer_ft:,.0f} ft; control: {html.escape(r.control_label)}.")
+        self.interpretation.setText("<b>Interpretation:</b> " + html.escape(str(r.interpretation)))
+        self.notes.setText(html.escape(" ".join(str(n) for n in getattr(r, "notes", []) or [])))
 
 
 class SpatialPanel(StatePanel):
@@ -200,41 +379,27 @@ class SpatialPanel(StatePanel):
         bl.addStretch(1)
         box.setMaximumWidth(430)
 
-        # ---- results ----
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.knox_view = QComboBox()
-        for key, label in KNOX_VIEWS:
-            self.knox_view.addItem(label, key)
-        self.knox_view.setVisible(False)
-        self.table = QTableWidget()
-        self.table.setAlternatingRowColors(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
-        self.interpretation = QLabel()
-        self.interpretation.setWordWrap(True)
-        self.interpretation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.notes = QLabel()
-        self.notes.setWordWrap(True)
-        self.notes.setStyleSheet("color: palette(placeholder-text);")
-        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        right = QVBoxLayout()
-        head = QHBoxLayout()
-        head.addWidget(self.summary, 1)
-        head.addWidget(self.knox_view, 0, Qt.AlignmentFlag.AlignBottom)
-        right.addLayout(head)
-        right.addWidget(self.table, 1)
-        right.addWidget(self.interpretation)
-        right.addWidget(self.notes)
+        # ---- results (SpatialResults: the summary, the table, the interpretation and notes) ----
+        self.results = SpatialResults()
+        self.summary, self.knox_view, self.table = self.results.summary, self.results.knox_view, self.results.table
+        self.interpretation, self.notes = self.results.interpretation, self.results.notes
 
         titles = QVBoxLayout()
         titles.setSpacing(0)
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
+        # the form scrolls rather than setting the window's height: at 150% scaling on a 1080p laptop screen all its
+        # rows are taller than the screen, and the whole window would be cut off at the bottom
+        form_scroll = QScrollArea()
+        form_scroll.setWidget(box)
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        form_scroll.setMaximumWidth(box.maximumWidth() + form_scroll.verticalScrollBar().sizeHint().width())
+        form_scroll.setMinimumWidth(box.minimumSizeHint().width() + form_scroll.verticalScrollBar().sizeHint().width())
         body = QHBoxLayout()
-        body.addWidget(box)
-        body.addLayout(right, 1)
+        body.addWidget(form_scroll)
+        body.addWidget(self.results, 1)
         content = QWidget()
         lay = QVBoxLayout(content)
         lay.setContentsMargins(8, 8, 8, 6)
@@ -510,153 +675,14 @@ class SpatialPanel(StatePanel):
     # ------------------------------------------------------------------------------------------------------------
     # showing
     def _clear_result(self) -> None:
-        self.table.clear()
-        self.table.setRowCount(0)
-        self.table.setColumnCount(0)
-        self.summary.setText("Choose an analysis and press Run.")
-        self.interpretation.setText("")
-        self.notes.setText("")
-        self.knox_view.setVisible(False)
+        self.results.clear()
         self.map_button.setEnabled(False)
 
     def _show_result(self) -> None:
-        r, kind = self.result, self.result_kind
-        if r is None:
+        if self.result is None:
             self._clear_result()
             return
-        self.knox_view.setVisible(kind == "near_repeat")
-        self.interpretation.setText("")
-        getattr(self, f"_show_{kind}")(r)
-        self.table.resizeColumnsToContents()
-        for j in range(self.table.columnCount()):   # a long list of addresses: a readable width, all in the tooltip
-            if self.table.columnWidth(j) > 420:
-                self.table.setColumnWidth(j, 420)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-
-    def _set_table(self, headers, rows, vheaders=None) -> None:
-        self.table.clear()
-        self.table.setColumnCount(len(headers))
-        self.table.setRowCount(len(rows))
-        self.table.setHorizontalHeaderLabels(headers)
-        if vheaders is not None:
-            self.table.setVerticalHeaderLabels(vheaders)
-            self.table.verticalHeader().show()
-        else:
-            self.table.verticalHeader().hide()
-        for i, row in enumerate(rows):
-            for j, text in enumerate(row):
-                it = _item(text)
-                if len(text) > 50:
-                    it.setToolTip(text)
-                self.table.setItem(i, j, it)
-
-    def _show_hotspots(self, r) -> None:
-        p = r.params
-        bins = r.bin_counts()
-        hot = sum(v for k, v in bins.items() if k > 0)
-        cold = sum(v for k, v in bins.items() if k < 0)
-        self.summary.setText(
-            f"<b>{html.escape(p['measure_label'])}</b>, {p['from']} to {p['to']}, {html.escape(p['area_label'])}: "
-            f"{r.n_events:,} events on {p['study_cells']:,} cells of {p['cell_ft']:,.0f} ft; distance band "
-            f"{p['distance_ft']:,.0f} ft{', FDR' if p.get('fdr') else ''}. <b>{hot:,}</b> hot-spot cells "
-            f"({bins[3]:,} at 99%), <b>{cold:,}</b> cold-spot cells. The hottest cells:")
-        top = r.top_cells(25)
-        headers = ["Rank", "Events", "Gi* z", "p-value", "Confidence", "Density /sq mi", "Centre lat", "Centre lon",
-                   "District"]
-        rows = [[str(int(t.rank)), f"{t.count:,.0f}", _num(t.gi_z), _p(t.gi_p), BIN_TEXT.get(int(t.gi_bin), ""),
-                 _num(t.density, "{:,.0f}"), f"{t.lat:.5f}", f"{t.lon:.5f}", str(t.district)]
-                for t in top.itertuples(index=False)]
-        self._set_table(headers, rows)
-        for i, t in enumerate(top.itertuples(index=False)):
-            colour = QColor(BIN_COLOUR.get(int(t.gi_bin), "#ffffff"))
-            self.table.item(i, 4).setBackground(QBrush(colour))
-            if int(t.gi_bin) == 3:
-                self.table.item(i, 4).setForeground(QBrush(QColor("#ffffff")))
-        self.notes.setText("<br>".join(html.escape(n) for n in r.notes))
-
-    def _show_emerging(self, r) -> None:
-        counts = r.category_counts()
-        p = r.params
-        shown = [(k, v) for k, v in counts.items() if v]
-        self.summary.setText(
-            f"<b>Emerging hot spots</b>: {html.escape(str(p.get('measure_label', '')))}, {len(r.slices)} time slices "
-            f"({r.slices[0]} to {r.slices[-1]}), {len(r.cells):,} cells. Cells per pattern:")
-        self._set_table(["Pattern", "Cells", "Definition"],
-                        [[k, f"{v:,}", r.definitions.get(k, "")] for k, v in shown])
-        for i in range(len(shown)):
-            for j in (0, 2):
-                self.table.item(i, j).setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.notes.setText("")
-
-    def _show_near_repeat(self, r) -> None:
-        view = self.knox_view.currentData() or "knox_ratio"
-        values = np.asarray(getattr(r, view), dtype="float64")
-        ratio = np.asarray(r.knox_ratio, dtype="float64")
-        pv = np.asarray(r.p_value, dtype="float64")
-        hl = np.asarray(r.highlight, dtype=bool) if getattr(r, "highlight", None) is not None else \
-            (ratio >= 1.2) & (pv <= 0.05)
-        fmt = {"knox_ratio": lambda v: _num(v), "observed": lambda v: _num(v, "{:,.0f}"),
-               "expected": lambda v: _num(v, "{:,.1f}"), "p_value": _p}[view]
-        rows = [[fmt(v) for v in line] for line in values]
-        self._set_table(list(r.time_bands), rows, list(r.distance_bands))
-        for i in range(values.shape[0]):
-            for j in range(values.shape[1]):
-                if hl[i, j]:
-                    it = self.table.item(i, j)
-                    it.setBackground(QBrush(HIGHLIGHT))
-                    f = it.font()
-                    f.setBold(True)
-                    it.setFont(f)
-        p = r.params
-        n_hl = int(hl.sum())
-        self.summary.setText(
-            f"<b>Near repeat (Knox test)</b>: {html.escape(str(p.get('measure_label', '')))}, {p.get('from')} to "
-            f"{p.get('to')}, {html.escape(str(p.get('area_label', '')))}: {r.events:,} events, "
-            f"{r.permutations:,} permutations. Rows: distance between the two events of a pair; columns: days "
-            f"between them. Shown: {html.escape(self.knox_view.currentText())}. "
-            f"<span style='background:{HIGHLIGHT.name()}'>"
-            f"&nbsp;Highlighted&nbsp;</span>: Knox ratio ≥ 1.2 and p ≤ 0.05 ({n_hl} cell{'s' if n_hl != 1 else ''}).")
-        self.interpretation.setText("<b>Finding:</b> " + html.escape(r.summary()))
-        self.notes.setText(html.escape(" ".join(str(n) for n in getattr(r, "notes", []) or [])))
-
-    def _show_risk(self, r) -> None:
-        ev = r.events
-        self.summary.setText(f"<b>This week's near-repeat risk</b>, as of {r.as_of:%Y-%m-%d}: "
-                             + html.escape(r.summary))
-        rows = []
-        for t in ev.itertuples(index=False):
-            nearby = t.nearby if isinstance(t.nearby, str) else "; ".join(map(str, t.nearby or []))
-            rows.append([_day(t.date), str(t.address or ""), str(t.district or ""), _day(t.window_end),
-                         f"{int(t.days_left):,}", f"{int(t.nearby_count):,}", nearby])
-        self._set_table(["Date", "Address", "District", "Window open until", "Days left", "Addresses nearby",
-                         "Nearby addresses"], rows)
-        for i in range(len(rows)):
-            for j in (1, 2, 6):
-                self.table.item(i, j).setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.knox_view.setVisible(False)
-        self.notes.setText(html.escape(r.knox.summary()))
-
-    def _show_displacement(self, r) -> None:
-        rows, heads = [], []
-        for key, name in (("target", "Target area (A)"), ("buffer", "Buffer ring (B)"), ("control", "Control (C)")):
-            c = getattr(r, key)
-            b, a = c["before"], c["after"]
-            ch = f"{(a - b) / b:+.1%}" if b else "n/a"
-            heads.append(name)
-            rows.append([f"{b:,.0f}", f"{a:,.0f}", ch])
-        for name, v in (("Success measure (A₁/C₁ − A₀/C₀)", r.success_measure),
-                        ("Buffer measure (B₁/C₁ − B₀/C₀)", r.buffer_measure),
-                        ("Weighted displacement quotient", r.wdq), ("Total net effect", r.total_net_effect)):
-            heads.append(name)
-            rows.append([_num(v, "{:,.4f}") if "measure" in name else _num(v, "{:,.2f}"), "", ""])
-        self._set_table(["Before", "After", "Change"], rows, heads)
-        p = r.params
-        self.summary.setText(
-            f"<b>Displacement</b>: {html.escape(str(p.get('measure_label', '')))} in {html.escape(r.target_label)}, "
-            f"before {r.before[0]} to {r.before[1]}, after {r.after[0]} to {r.after[1]}; buffer ring "
-            f"{r.buffer_ft:,.0f} ft; control: {html.escape(r.control_label)}.")
-        self.interpretation.setText("<b>Interpretation:</b> " + html.escape(str(r.interpretation)))
-        self.notes.setText(html.escape(" ".join(str(n) for n in getattr(r, "notes", []) or [])))
+        self.results.show_result(self.result, self.result_kind)
 
     # ------------------------------------------------------------------------------------------------------------
     # the map
