@@ -284,9 +284,7 @@ class MainWindow(QMainWindow):
         if details:
             from ui.errors import UnexpectedErrorDialog
 
-            dlg = UnexpectedErrorDialog(message, details, self)
-            dlg.exec()
-            dlg.deleteLater()
+            run_dialog(UnexpectedErrorDialog(message, details, self))
             return
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
         box.exec()
@@ -299,25 +297,18 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> None:
         from ui.dialogs.shortcuts import ShortcutsDialog
 
-        dlg = ShortcutsDialog(self)
-        dlg.exec()
-        dlg.deleteLater()
+        run_dialog(ShortcutsDialog(self))
 
     def show_network(self) -> None:
         from ui.dialogs.network import NetworkDialog
 
-        if self.state.workspace is None:
-            return
-        dlg = NetworkDialog(self.state, self)
-        dlg.exec()
-        dlg.deleteLater()
+        if self.state.workspace is not None:
+            run_dialog(NetworkDialog(self.state, self))
 
     def show_about(self) -> None:
         from ui.dialogs.about import AboutDialog
 
-        dlg = AboutDialog(self)
-        dlg.exec()
-        dlg.deleteLater()
+        run_dialog(AboutDialog(self))
 
     # ---------------------------------------------------------------------------------------------------------
     # autosave and recovery
@@ -405,7 +396,7 @@ class MainWindow(QMainWindow):
 
         dlg = ExportDialog(self.state, self.settings, self)
         dlg.exec()
-        dlg.shutdown()
+        dlg.shutdown()                          # its worker stops before the dialog goes
         dlg.deleteLater()
 
     def dragEnterEvent(self, e) -> None:
@@ -510,3 +501,8 @@ class LazyTab(QWidget):
 def open_folder(path) -> None:
     QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
+
+def run_dialog(dlg) -> None:
+    """Show a modal dialog and let Qt delete it afterwards (with its workers' and views' children)."""
+    dlg.exec()
+    dlg.deleteLater()
