@@ -651,9 +651,10 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
                   duplicates=int((reason == DUPLICATE_REASON).sum()), merged=merged)
 
 
-def _carry_call_history(new: pd.DataFrame, old: pd.DataFrame, known: np.ndarray) -> None:
+def _carry_call_history(new: pd.DataFrame, old: pd.DataFrame, known: np.ndarray) -> pd.DataFrame:
     """A call already in the workspace (an earlier feed) stays one record when a later feed lists it again: its first
-    time is the earlier of the two and its statuses run on from the earlier ones (changes ``new`` in place)."""
+    time is the earlier of the two and its statuses run on from the earlier ones. Returns ``new`` conformed."""
+    new = new.copy()
     prev = old.drop_duplicates("incident_id").set_index("incident_id")
     pos = np.flatnonzero(known)
     ids = new["incident_id"].to_numpy(dtype=object)[pos]
@@ -670,6 +671,7 @@ def _carry_call_history(new: pd.DataFrame, old: pd.DataFrame, known: np.ndarray)
             parts = [p for t in (a, b) if isinstance(t, str) for p in t.split(STATUS_SEPARATOR)]
             later[i] = STATUS_SEPARATOR.join(dict.fromkeys(parts)) or None
         new["statuses"] = pd.Series(later, dtype="str")
+    return schema.conform(new, "calls")
 
 
 def _exact_duplicates(df: pd.DataFrame, id_codes: np.ndarray | None) -> np.ndarray:
@@ -1147,7 +1149,7 @@ def merge_prepared(ws: Workspace, kind: str, prepared: list, progress: Callable[
             known = new["incident_id"].isin(frame["incident_id"][old_hit].unique()).to_numpy() if removed else \
                 np.zeros(len(new), bool)
             if kind == "calls" and removed:
-                _carry_call_history(new, frame[old_hit], known)
+                new = _carry_call_history(new, frame[old_hit], known)
             frame = concat_conformed([frame[~old_hit], new], kind) if removed else concat_conformed([frame, new], kind)
         else:
             removed, known = 0, np.zeros(len(new), bool)
