@@ -91,8 +91,11 @@ def test_build_and_smoke_test(tmp_path):
     assert any((internal / "folium" / "templates").glob("*.js")) or (internal / "folium" / "templates").is_dir()
     assert (internal / "branca").is_dir()
     names = {p.name for p in internal.rglob("*")}
-    for unused in ("tkinter", "qml", "libQt6Quick3D.so.6", "libarrow_flight.so.2600", "sample_data"):
+    for unused in ("tkinter", "qml", "libQt6Quick3D.so.6", "libarrow_flight.so.2600", "sample_data",
+                   "_tkagg.cpython-313-x86_64-linux-gnu.so", "DejaVuSerif.ttf", "STIXGeneral.ttf"):
         assert unused not in names, f"{unused} is in the bundle"
+    # matplotlib draws the printed maps with Agg only; the packet embeds its DejaVu Sans
+    assert (internal / "matplotlib" / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf").is_file()
 
     rc, lines, out = _smoke([str(exe), "--smoke-test"])
     print("\n".join(lines))
