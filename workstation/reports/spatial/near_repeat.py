@@ -516,7 +516,8 @@ def near_repeat_risk(ws, measure_id: str, as_of=None, days: int = 7, area_key: s
                         "nearby_count": counts}, columns=cols)
     out = out.sort_values(["window_end", "date"], ascending=[False, False]).reset_index(drop=True)
     where = "at the same address" if dist == 0 else f"within {_fmt_ft(dist)} ft"
-    summary = (f"{len(out)} of the {len(recent)} {recent.measure_label.lower()} of the last {days} days "
+    events = "event" if len(recent) == 1 else "events"
+    summary = (f"{len(out)} of the {len(recent)} {events} ({recent.measure_label}) of the last {days} days "
                f"(to {as_of:%b %d, %Y}) still have an open near-repeat window: the Knox test shows more events than "
                f"chance {where} for up to {window} days after each.")
     params.update({"risk_distance_ft": dist, "risk_days": window})
