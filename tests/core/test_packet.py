@@ -81,8 +81,10 @@ def test_summary_and_grid_figures_are_the_reports_figures(packet, plans):
             for s in PACKET_SECTIONS}
     key = next(t for t in plans["Summary"].all_tables() if t.title.startswith("Key outcomes"))
     assert len(key.rows) >= 5
-    for row in key.rows:
-        cells = " ".join(x for x in (format_value(v, k) for v, k in zip(row[1:], key.column_kinds[1:])) if x)
+    for i, row in enumerate(key.rows):  # shown as the workbook shows them: blanks left out, marks (*, †) kept
+        shown = [(format_value(v, k), key.cell_marks.get((i, j), "")) for j, (v, k) in enumerate(
+            zip(row, key.column_kinds)) if j]
+        cells = " ".join(v + m for v, m in shown if v)
         assert f"{row[0]} {cells}" in text["Summary"], row[0]
     grids = plans["CompStat"].all_tables()
     assert len(grids) == 12
@@ -107,6 +109,7 @@ def test_summary_and_grid_figures_are_the_reports_figures(packet, plans):
     assert checked == 4 * sum(len(t.rows) for t in grids) == 336
     # the figures the case study prints come through: 71 homicides YTD against 81
     assert "Homicides 71 81 -12%" in text["Summary"]
+    assert any(key.cell_marks.values())  # the Summary's exact-test marks are there to be checked
     assert "Shoot review — 23 Sep – 29 Sep 2019" in text["Shoot Review"]
 
 
