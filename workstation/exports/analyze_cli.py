@@ -12,15 +12,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 import sys
 from pathlib import Path
 
 from workstation.core.errors import UserError
 from workstation.core.fileio import write_atomically
-from workstation.exports.cli import area_key_for
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+from workstation.exports.cli import area_key_for, parse_date
 
 
 def add_parser(sub) -> None:
@@ -70,21 +67,11 @@ def add_parser(sub) -> None:
     d.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
 
 
-def parse_date(text: str, flag: str) -> dt.date:
-    s = str(text).strip()
-    try:
-        if not _ISO_DATE.match(s):
-            raise ValueError(s)
-        return dt.date.fromisoformat(s)
-    except ValueError:
-        raise UserError(f"{flag} '{text}' is not a date: write it as YYYY-MM-DD, for example 2016-01-01.") from None
-
-
 def parse_period(text: str, flag: str) -> tuple[dt.date, dt.date]:
     parts = str(text).split(":")
     if len(parts) != 2:
         raise UserError(f"{flag} '{text}' should be two dates joined by a colon, e.g. 2015-01-01:2015-12-31.")
-    return parse_date(parts[0], flag), parse_date(parts[1], flag)
+    return parse_date(parts[0], flag, "2016-01-01"), parse_date(parts[1], flag, "2016-01-01")
 
 
 def _out_path(text: str, suffixes: tuple[str, ...], flag: str = "--out") -> Path:
@@ -122,7 +109,7 @@ def _hotspots(args) -> int:
     from workstation.reports.spatial.hotspots import BIN_LABELS, hotspot_analysis
 
     out = _out_path(args.out, (".geojson", ".json"))
-    start, end = parse_date(args.start, "--from"), parse_date(args.end, "--to")
+    start, end = parse_date(args.start, "--from", "2016-01-01"), parse_date(args.end, "--to", "2016-01-01")
     ws, key = _open(args)
     res = hotspot_analysis(ws, args.measure, start, end, key, cell_ft=args.cell_ft, distance_ft=args.distance_ft,
                            bandwidth_ft=args.bandwidth_ft, fdr=args.fdr)
@@ -140,7 +127,7 @@ def _near_repeat(args) -> int:
     from workstation.reports.spatial.near_repeat import near_repeat_analysis
 
     out = _out_path(args.out, (".json",))
-    start, end = parse_date(args.start, "--from"), parse_date(args.end, "--to")
+    start, end = parse_date(args.start, "--from", "2016-01-01"), parse_date(args.end, "--to", "2016-01-01")
     ws, key = _open(args)
     res = near_repeat_analysis(ws, args.measure, start, end, key, args.distance_ft, args.distance_bands,
                                args.time_days, args.time_bands, args.permutations, args.seed, args.manhattan)

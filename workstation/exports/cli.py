@@ -13,17 +13,22 @@ from workstation.core.errors import UserError
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def parse_as_of(text: str | None) -> dt.date | None:
-    """--as-of: a calendar date written YYYY-MM-DD, or nothing (the newest record's date)."""
-    if text is None or not str(text).strip():
-        return None
+def parse_date(text: str, flag: str, example: str = "2019-09-29") -> dt.date:
+    """A calendar date written YYYY-MM-DD, for the option ``flag``; anything else is a sentence naming the option."""
     s = str(text).strip()
     try:
         if not _ISO_DATE.match(s):
             raise ValueError(s)
         return dt.date.fromisoformat(s)
     except ValueError:
-        raise UserError(f"--as-of '{text}' is not a date: write it as YYYY-MM-DD, for example 2019-09-29.") from None
+        raise UserError(f"{flag} '{text}' is not a date: write it as YYYY-MM-DD, for example {example}.") from None
+
+
+def parse_as_of(text: str | None) -> dt.date | None:
+    """--as-of: a calendar date written YYYY-MM-DD, or nothing (the newest record's date)."""
+    if text is None or not str(text).strip():
+        return None
+    return parse_date(text, "--as-of")
 
 
 _HISTORY = re.compile(r"^\s*(\d{4})\s*-\s*(\d{4})\s*:\s*(\d{4})\s*$")
