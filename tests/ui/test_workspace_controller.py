@@ -165,19 +165,30 @@ def test_the_map_page_is_built_off_the_ui_thread(qtbot, monkeypatch):
     from ui.map.view import delete_now
     from ui_fixtures import AS_OF
 
-    threads = _threads_of(monkeypatch, map_panel.maps, "build_map")
+    # the build waits in its worker until the test has seen the pane say so: a fast build (or a slow warm-up before
+    # it) cannot slip past the check
+    real, threads, seen = map_panel.maps.build_map, [], threading.Event()
+
+    def gated(*a, **kw):
+        threads.append(threading.current_thread())
+        seen.wait(60)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(map_panel.maps, "build_map", gated)
     state = AppState(small_workspace())
     state.set_as_of(AS_OF)
     p = map_panel.MapPanel(state)
     p.resize(900, 600)
     p.show()
     try:
-        qtbot.waitUntil(lambda: p.building, timeout=10_000)
+        qtbot.waitUntil(lambda: p.building and bool(threads), timeout=60_000)
         assert p.drawing_label.isVisible() and p.drawing_label.text() == "Drawing the map…"
-        qtbot.waitUntil(lambda: p.last_page is not None, timeout=30_000)
+        seen.set()
+        qtbot.waitUntil(lambda: p.last_page is not None, timeout=60_000)
         assert threads and all(t is not threading.main_thread() for t in threads)
         assert not p.drawing_label.isVisible()
     finally:
+        seen.set()
         p.shutdown()
         delete_now(p)
 
