@@ -197,7 +197,7 @@ def assign(polygons: list, lon, lat) -> np.ndarray:
 
     lon = np.asarray(lon, dtype="float64")
     lat = np.asarray(lat, dtype="float64")
-    polygons = [g for g in polygons]
+    polygons = list(polygons)
     if lon.size >= GRID_INDEX_FROM and lon.ndim == 1 and polygons and \
             not any(g is None or g.is_empty for g in polygons):
         return polygon_index(polygons).assign(lon, lat)
