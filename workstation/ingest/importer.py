@@ -749,6 +749,22 @@ def _take(base: dict, take: np.ndarray, everything: bool = False) -> dict:
     return out
 
 
+def _text_in(s: pd.Series, values: pd.Series) -> np.ndarray:
+    """``s.isin(values)`` for text columns, hashed by Arrow without the GIL. pandas' isin on Arrow-backed text makes a
+    Python object of every value first: with 1M incident ids that held the GIL for 5-12 s of the merge, and its one
+    long conversion call stalled the UI thread for 400 ms (benchmarks/stall_bench.py)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def arrow(x: pd.Series):
+        a = pa.array((x if x.dtype == "str" else x.astype("str")).array)
+        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+        return a.cast(pa.large_string())
+
+    # a missing id matches a missing id, as in pandas' isin
+    return pc.is_in(arrow(s), value_set=arrow(values)).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
 def _factorize_codes(s: pd.Series) -> np.ndarray:
     return pd.factorize(s, use_na_sentinel=True)[0]
 
@@ -1150,9 +1166,9 @@ def merge_prepared(ws: Workspace, kind: str, prepared: list, progress: Callable[
             for k in keys:
                 record_districts.setdefault(k, prep.name)
         if len(frame):
-            old_hit = frame["incident_id"].isin(pd.unique(new["incident_id"])).to_numpy()
+            old_hit = _text_in(frame["incident_id"], new["incident_id"])
             removed = int(old_hit.sum())
-            known = new["incident_id"].isin(frame["incident_id"][old_hit].unique()).to_numpy() if removed else \
+            known = _text_in(new["incident_id"], frame["incident_id"][old_hit]) if removed else \
                 np.zeros(len(new), bool)
             if kind == "calls" and removed:
                 new = _carry_call_history(new, frame[old_hit], known)
