@@ -348,31 +348,82 @@ def coordinates_of(df: pd.DataFrame, profile: Profile, label: str = ""):
     return _coordinates(_Resolver(df, profile, label), profile)
 
 
+class _Rows:
+    """The rows of one file while ``map_frame`` maps them: which are still accepted, why the others were rejected,
+    and the canonical columns made so far. Each step below reads the profile through ``r`` and adds to ``cols``."""
+
+    def __init__(self, df: pd.DataFrame, profile: Profile, label: str, should_stop):
+        self.df, self.profile, self.label, self.kind = df, profile, label, profile.kind
+        self.r = _Resolver(df, profile, label)
+        self.n = len(df)
+        self.ok = np.ones(self.n, dtype=bool)
+        self.reason = np.full(self.n, None, dtype=object)
+        self.warnings: list = []
+        self.cols: dict = {}
+        self.should_stop = should_stop
+        self.wide_flags = bool(profile.flag_columns)
+        self.wide_counts = bool(profile.count_columns)
+
+    def reject(self, mask, text):
+        """Reject the rows of ``mask`` that are still accepted, with ``text`` as their reason (the first reason
+        found is the one listed)."""
+        m = np.asarray(mask, dtype=bool) & self.ok
+        if m.any():
+            self.reason[m] = text
+            self.ok[m] = False
+
+    def stop(self):
+        stop_import(self.should_stop)
+
+
+@dataclass
+class _Background:
+    """Column work started before the ids (Arrow parses and hashes mostly without the GIL), collected later."""
+
+    dates: object = None
+    district: object = None
+    flags: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Categories:
+    """What the category step found: one category per row, or several listed in a cell, or counted columns."""
+
+    per_row: pd.Categorical | None = None
+    listed: tuple | None = None  # (row of each listed offense, its category, its text) when a cell lists several
+    counted: list | None = None  # (source column, counts, condition hit, category, else-category) per wide column
+
+
 def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=None) -> Mapped:
     """Map raw rows through ``profile`` into canonical records of ``profile.kind`` (not yet conformed)."""
-    kind = profile.kind
     check_profile(profile, label)
-    r = _Resolver(df, profile, label)
-    n = len(df)
-    ok = np.ones(n, dtype=bool)
-    reason = np.full(n, None, dtype=object)
-    warnings: list = []
+    _check_needed_fields(profile, label)
+    rows = _Rows(df, profile, label, should_stop)
+    background = _start_background(rows)
+    ids, id_codes = _map_ids(rows)
+    rows.stop()
+    _map_dates(rows, background.dates)
+    rows.stop()
+    categories = _map_categories(rows)
+    rows.stop()
+    _map_places(rows, background.district)
+    _map_other_fields(rows, background.flags)
+    rows.stop()
+    ids = _ids_without_source_id(rows, ids)
+    rows.cols["category"] = categories.per_row if rows.kind != "people" else None
+    if rows.kind == "people":
+        rows.cols["role"] = categories.per_row
+    rec = _records(rows, categories, ids, id_codes)
+    return _finish(rows, rec)
 
-    def reject(mask, text):
-        m = np.asarray(mask, dtype=bool) & ok
-        if m.any():
-            reason[m] = text
-            ok[m] = False
 
-    def stop():
-        stop_import(should_stop)
-
-    wide_flags = bool(profile.flag_columns)
-    wide_counts = bool(profile.count_columns)
-    for need in _NEEDS[kind]:
-        if need == "category" and (wide_flags or wide_counts or "category" in profile.constants):
+def _check_needed_fields(profile: Profile, label: str) -> None:
+    """Refuse a profile that names no column (or constant, or wide layout) for a field its kind needs."""
+    wide = bool(profile.flag_columns) or bool(profile.count_columns)
+    for need in _NEEDS[profile.kind]:
+        if need == "category" and (wide or "category" in profile.constants):
             continue
-        if need == "incident_id" and kind == "activity":
+        if need == "incident_id" and profile.kind == "activity":
             continue
         if need not in profile.columns and need not in profile.constants:
             if need == "incident_id" and profile.id_from:
@@ -380,17 +431,19 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
             raise UserError(f"{label}: profile '{profile.name}' does not say which column holds {need}; "
                             "add it to the profile's \"columns\".")
 
-    cols: dict = {}
-    tzinfo = profile.timezone or {}
-    utc = bool(tzinfo.get("local"))
-    occ_col = r.get("occurred") if "occurred" in profile.columns else None
+
+def _start_background(rows: _Rows) -> _Background:
     # dates parse in Arrow (mostly without the GIL): start them now, use them after the ids; the district keys
     # and the flag columns (one hashing pass each) go beside them too
-    dates_job = (_POOL.submit(parse_dates, occ_col, profile.date_formats, profile.dayfirst, utc)
-                 if occ_col is not None else None)
+    r, profile, label = rows.r, rows.profile, rows.label
+    utc = bool((profile.timezone or {}).get("local"))
+    occ_col = r.get("occurred") if "occurred" in profile.columns else None
+    jobs = _Background()
+    if occ_col is not None:
+        jobs.dates = _POOL.submit(parse_dates, occ_col, profile.date_formats, profile.dayfirst, utc)
     d_src = r.get("district")
-    district_job = _POOL.submit(_categorical, d_src, schema.normalise_district) if d_src is not None else None
-    flag_jobs = {}
+    if d_src is not None:
+        jobs.district = _POOL.submit(_categorical, d_src, schema.normalise_district)
     for fname, spec in profile.flags.items():
         fs = r.raw(spec["column"]) if spec.get("column") is not None else None
         if fs is None:
@@ -398,124 +451,156 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
                 continue
             raise UserError(f"{label}: the column '{spec.get('column')}' that profile '{profile.name}' reads for "
                             f"{fname} is missing.")
-        flag_jobs[fname] = _POOL.submit(_truthy, fs, spec.get("true_values"), spec.get("pattern"))
-    # ---- ids ----
+        jobs.flags[fname] = _POOL.submit(_truthy, fs, spec.get("true_values"), spec.get("pattern"))
+    return jobs
+
+
+def _map_ids(rows: _Rows):
+    """The incident ids (rows without one rejected) and, running in the pool, their codes; then exact duplicate
+    rows are rejected. Returns (ids or None, the codes' future or None)."""
     ids = None
-    if "incident_id" in profile.columns:
-        ids = _as_text(r.get("incident_id"))
+    id_codes = None
+    if "incident_id" in rows.profile.columns:
+        ids = _as_text(rows.r.get("incident_id"))
         if ids.str.endswith(".0").any():  # ids that went through a spreadsheet as numbers
             ids = ids.str.replace(r"^(\d+)\.0$", r"\1", regex=True)
-        reject(ids.isna().to_numpy(), "no incident id")
+        rows.reject(ids.isna().to_numpy(), "no incident id")
         # hashing 1M ids is the costliest single step; Arrow does it without the GIL, so it runs beside the rest
         id_codes = _POOL.submit(_factorize_codes, ids)
-    else:
-        id_codes = None
-    duplicate = _exact_duplicates(df, id_codes.result() if id_codes is not None else None)
-    reject(duplicate, DUPLICATE_REASON)
-    stop()
+    duplicate = _exact_duplicates(rows.df, id_codes.result() if id_codes is not None else None)
+    rows.reject(duplicate, DUPLICATE_REASON)
+    return ids, id_codes
 
-    # ---- dates ----
-    occurred = None
+
+def _map_dates(rows: _Rows, dates_job) -> None:
+    """occurred (in the profile's local zone when it names one) and reported; rows without a usable date, or dated
+    after today, are rejected."""
+    profile, n = rows.profile, rows.n
+    tzinfo = profile.timezone or {}
     if dates_job is not None:
         occurred, missing, bad = dates_job.result()
-        if utc:
+        if tzinfo.get("local"):
             src = tzinfo.get("source", "UTC")
             if src and src.upper() != "UTC":  # naive values were taken as UTC; reinterpret in the source zone
                 # the repeated hour of a DST change is read as standard time rather than lost
                 occurred = occurred.dt.tz_localize(None).dt.tz_localize(src, ambiguous=np.zeros(n, dtype=bool),
                                                                           nonexistent="shift_forward")
             occurred = occurred.dt.tz_convert(tzinfo["local"]).dt.tz_localize(None).astype("datetime64[ns]")
-        if kind != "people":
-            reject(missing, "no date")
-            reject(bad, "date not understood")
-        cols["occurred"] = occurred
+        if rows.kind != "people":
+            rows.reject(missing, "no date")
+            rows.reject(bad, "date not understood")
+        rows.cols["occurred"] = occurred
         # a date after the import day is a typo or a placeholder ("2031"): accepted, it would move the as-of date
         # and every default figure with it
         tomorrow = pd.Timestamp.now().normalize() + pd.Timedelta(days=1)
-        reject((occurred >= tomorrow).to_numpy(dtype=bool, na_value=False), FUTURE_REASON)
-    if (src := r.get("reported")) is not None:
-        cols["reported"], _, _ = parse_dates(src, profile.date_formats, profile.dayfirst)
-    stop()
+        rows.reject((occurred >= tomorrow).to_numpy(dtype=bool, na_value=False), FUTURE_REASON)
+    if (src := rows.r.get("reported")) is not None:
+        rows.cols["reported"], _, _ = parse_dates(src, profile.date_formats, profile.dayfirst)
 
-    # ---- categories ----
-    cat = None
-    listed = None  # (row of each listed offense, its category, its text) when a cell lists several
-    counts_matrix = None
-    if kind in ("offenses", "calls", "activity", "people") and not wide_flags and not wide_counts:
+
+def _map_categories(rows: _Rows) -> _Categories:
+    """The category (or a person's role) of each row, the offenses listed in one cell, or the wide layout's
+    counted columns; rows whose value is blank or not mapped are rejected."""
+    profile, kind, n = rows.profile, rows.kind, rows.n
+    found = _Categories()
+    if kind in ("offenses", "calls", "activity", "people") and not rows.wide_flags and not rows.wide_counts:
         fld = "role" if kind == "people" else "category"
         if fld in profile.columns and profile.category_separator and kind == "offenses":
-            # one cell lists every offense of the incident ("Burglary; Theft"): one record per listed offense
-            src = r.get(fld)
-            parts = _as_text(src).str.split(profile.category_separator, regex=True).explode()
-            part_rows = np.asarray(parts.index, dtype=np.int64)  # the frame's RangeIndex: row positions
-            parts = parts.astype("str").str.strip()
-            parts = parts.where(parts != "").reset_index(drop=True)
-            part_cat = _categorical(parts, _category_fn(profile))
-            has_value = np.zeros(n, dtype=bool)
-            has_value[part_rows[parts.notna().to_numpy()]] = True
-            mapped = np.zeros(n, dtype=bool)
-            mapped[part_rows[np.asarray(pd.notna(part_cat))]] = True
-            reject(~has_value, "no category value")
-            reject(~mapped, "category not mapped")
-            listed = (part_rows, part_cat, parts)
-            cat = pd.Categorical([None] * n, categories=part_cat.categories)  # per record, set below
-            if "offense_code" not in profile.columns:
-                cols["offense_code"] = _as_text(src, strip=False)
+            found.listed = _listed_categories(rows, fld)
+            found.per_row = pd.Categorical([None] * n, categories=found.listed[1].categories)  # set per record
         elif fld in profile.columns:
-            src = r.get(fld)
-            cat = _categorical(src, _category_fn(profile))
-            word = "role" if kind == "people" else "category"
-            unmapped = np.asarray(pd.isna(cat))
-            if unmapped.any():  # blank cells map to nothing too: tell the two apart on those rows only
-                pos = np.flatnonzero(unmapped)
-                blank = np.zeros(n, dtype=bool)
-                blank[pos] = _blank(src.iloc[pos])
-                reject(blank, f"no {word} value")
-                reject(unmapped, f"{word} not mapped")
-            code_field = {"offenses": "offense_code", "calls": "call_type"}.get(kind)
-            if code_field and code_field not in profile.columns:
-                cols[code_field] = _as_text(src, strip=False)
+            found.per_row = _categories_per_row(rows, fld)
         else:
             value = profile.constants.get(fld)
-            cat = pd.Categorical([value] * n, categories=pd.Index([value], dtype="str"))
-    if wide_flags or wide_counts:
-        spec_map = profile.flag_columns or profile.count_columns
-        counts_matrix = []
-        for src_name, spec in spec_map.items():
-            s = r.raw(src_name)
-            if s is None:
-                raise UserError(f"{label}: the column '{src_name}' that profile '{profile.name}' counts is "
-                                "missing. Check that this is the right export, or edit the profile.")
-            c, badc = _counts(s)
-            reject(badc, f"'{src_name}' is not a count")
-            if isinstance(spec, dict):
-                cond = spec.get("if")
-                if cond:
-                    cs = r.raw(cond["column"])
-                    if cs is None:
-                        raise UserError(f"{label}: the column '{cond['column']}' that profile '{profile.name}' "
-                                        f"needs to classify '{src_name}' is missing.")
-                    hit = _truthy(cs, cond.get("true_values"), cond.get("pattern"))
-                else:
-                    hit = np.ones(n, dtype=bool)
-                counts_matrix.append((src_name, c, hit, spec.get("category"), spec.get("else")))
-            else:
-                counts_matrix.append((src_name, c, np.ones(n, bool), spec, None))
-        if wide_flags:
-            total = np.sum([m[1] for m in counts_matrix], axis=0) if counts_matrix else np.zeros(n, np.int64)
-            reject(total == 0, "no offense flag set")
-    stop()
+            found.per_row = pd.Categorical([value] * n, categories=pd.Index([value], dtype="str"))
+    if rows.wide_flags or rows.wide_counts:
+        found.counted = _counted_columns(rows)
+    return found
 
-    # ---- location, district, address ----
-    lat, lon = _coordinates(r, profile)
-    cols["lat"], cols["lon"] = lat, lon
+
+def _listed_categories(rows: _Rows, fld: str) -> tuple:
+    # one cell lists every offense of the incident ("Burglary; Theft"): one record per listed offense
+    n = rows.n
+    src = rows.r.get(fld)
+    parts = _as_text(src).str.split(rows.profile.category_separator, regex=True).explode()
+    part_rows = np.asarray(parts.index, dtype=np.int64)  # the frame's RangeIndex: row positions
+    parts = parts.astype("str").str.strip()
+    parts = parts.where(parts != "").reset_index(drop=True)
+    part_cat = _categorical(parts, _category_fn(rows.profile))
+    has_value = np.zeros(n, dtype=bool)
+    has_value[part_rows[parts.notna().to_numpy()]] = True
+    mapped = np.zeros(n, dtype=bool)
+    mapped[part_rows[np.asarray(pd.notna(part_cat))]] = True
+    rows.reject(~has_value, "no category value")
+    rows.reject(~mapped, "category not mapped")
+    if "offense_code" not in rows.profile.columns:
+        rows.cols["offense_code"] = _as_text(src, strip=False)
+    return part_rows, part_cat, parts
+
+
+def _categories_per_row(rows: _Rows, fld: str) -> pd.Categorical:
+    kind = rows.kind
+    src = rows.r.get(fld)
+    cat = _categorical(src, _category_fn(rows.profile))
+    word = "role" if kind == "people" else "category"
+    unmapped = np.asarray(pd.isna(cat))
+    if unmapped.any():  # blank cells map to nothing too: tell the two apart on those rows only
+        pos = np.flatnonzero(unmapped)
+        blank = np.zeros(rows.n, dtype=bool)
+        blank[pos] = _blank(src.iloc[pos])
+        rows.reject(blank, f"no {word} value")
+        rows.reject(unmapped, f"{word} not mapped")
+    code_field = {"offenses": "offense_code", "calls": "call_type"}.get(kind)
+    if code_field and code_field not in rows.profile.columns:
+        rows.cols[code_field] = _as_text(src, strip=False)
+    return cat
+
+
+def _counted_columns(rows: _Rows) -> list:
+    """The wide layout: one column per offense (a flag or a count), each with the rows its condition holds on."""
+    r, profile, label, n = rows.r, rows.profile, rows.label, rows.n
+    spec_map = profile.flag_columns or profile.count_columns
+    counted = []
+    for src_name, spec in spec_map.items():
+        s = r.raw(src_name)
+        if s is None:
+            raise UserError(f"{label}: the column '{src_name}' that profile '{profile.name}' counts is "
+                            "missing. Check that this is the right export, or edit the profile.")
+        c, badc = _counts(s)
+        rows.reject(badc, f"'{src_name}' is not a count")
+        if isinstance(spec, dict):
+            cond = spec.get("if")
+            if cond:
+                cs = r.raw(cond["column"])
+                if cs is None:
+                    raise UserError(f"{label}: the column '{cond['column']}' that profile '{profile.name}' "
+                                    f"needs to classify '{src_name}' is missing.")
+                hit = _truthy(cs, cond.get("true_values"), cond.get("pattern"))
+            else:
+                hit = np.ones(n, dtype=bool)
+            counted.append((src_name, c, hit, spec.get("category"), spec.get("else")))
+        else:
+            counted.append((src_name, c, np.ones(n, bool), spec, None))
+    if rows.wide_flags:
+        total = np.sum([m[1] for m in counted], axis=0) if counted else np.zeros(n, np.int64)
+        rows.reject(total == 0, "no offense flag set")
+    return counted
+
+
+def _map_places(rows: _Rows, district_job) -> None:
+    """Location (WGS84), district and address."""
+    cols = rows.cols
+    cols["lat"], cols["lon"] = _coordinates(rows.r, rows.profile)
     if district_job is not None:
         cols["district"] = district_job.result()
     for fld in ("address", "target_area"):
-        if (src := r.get(fld)) is not None:
+        if (src := rows.r.get(fld)) is not None:
             cols[fld] = _as_text(src, strip=fld != "address")  # addresses are kept as the source wrote them
 
-    # ---- flags and other fields ----
+
+def _map_other_fields(rows: _Rows, flag_jobs: dict) -> None:
+    """Flags, codes, clearance, quantities and counts, and the profile's constants."""
+    r, profile, kind, n, cols = rows.r, rows.profile, rows.kind, rows.n, rows.cols
     for fname, job in flag_jobs.items():
         cols[fname] = job.result()
     if "cleared" in cols and kind == "offenses" and "clearance_type" not in profile.columns:
@@ -531,124 +616,149 @@ def map_frame(df: pd.DataFrame, profile: Profile, label: str = "", should_stop=N
         cols["quantity"] = _numeric(src)
     if (src := r.get("count")) is not None:
         cnt, badn = _counts(src)
-        reject(badn, "count is not a whole number")
+        rows.reject(badn, "count is not a whole number")
         cols["count"] = cnt
     for fld, value in profile.constants.items():
         if fld not in cols and fld != "category":
             cols[fld] = np.full(n, value, dtype=object)
     if kind == "shootings" and "fatal" not in cols:
         cols["fatal"] = np.zeros(n, dtype=bool)
-    stop()
 
-    # ---- ids for sources without one (activity): a hash of the row, or of the profile's id_from fields ----
-    if ids is None:
-        if profile.id_from:
-            parts = pd.DataFrame({f: (cols[f] if f in cols else r.get(f)) for f in profile.id_from})
-        else:
-            parts = df
-        if wide_counts:
-            ids = None  # made per (row, count column) below
-        else:
-            ids = stable_ids(parts)
-    cols["category"] = cat if kind != "people" else None
-    if kind == "people":
-        cols["role"] = cat
 
-    # ---- records: one per accepted row, or per set flag / per counted column / per victim ----
-    keep = np.flatnonzero(ok)
-    base = {k: v for k, v in cols.items() if v is not None}
-    if wide_flags or wide_counts:
-        frames = []
-        day_key = None
-        if wide_counts and ids is None:
-            key_src = cols["occurred"] if "occurred" in cols else None
-            day_key = (pd.Series(key_src).dt.strftime("%Y-%m-%d").to_numpy() if key_src is not None
-                       else np.arange(n).astype(str))
-        for src_name, c, hit, c_yes, c_no in counts_matrix:
-            rows_yes = keep[(c[keep] > 0) & hit[keep]]
-            rows_no = keep[(c[keep] > 0) & ~hit[keep]] if c_no else np.zeros(0, np.int64)
-            for rows, category in ((rows_yes, c_yes), (rows_no, c_no)):
-                if not len(rows):
-                    continue
-                if wide_flags:
-                    take = np.repeat(rows, c[rows])  # a count of 2 is two offenses
-                    inc = ids.to_numpy()[take]
-                    # ':2', ':3' are added below across all columns (two columns may share a category)
-                    rid = pd.Series(inc, dtype="str") + f":{category}"
-                    part = _take(base, take)
-                    part["incident_id"] = inc
-                    part["record_id"] = rid.to_numpy()
-                else:
-                    take = rows
-                    part = _take(base, take)
-                    if ids is None:
-                        inc = np.char.add(np.char.add(day_key[take].astype(str), ":"), norm_name(src_name))
-                    else:
-                        inc = np.char.add(np.char.add(ids.to_numpy()[take].astype(str), ":"), norm_name(src_name))
-                    part["incident_id"] = inc
-                    part["record_id"] = inc
-                    part["count"] = c[take]
-                part["category"] = np.full(len(take), category, dtype=object)
-                part["offense_code" if kind == "offenses" else "_src"] = np.full(len(take), src_name, dtype=object)
-                part["_row"] = take
-                frames.append(pd.DataFrame(part))
-        if frames:
-            rec = pd.concat(frames, ignore_index=True).sort_values("_row", kind="stable").reset_index(drop=True)
-        else:
-            rec = pd.DataFrame({"_row": np.zeros(0, np.int64)})
-        rec = rec.drop(columns=[c for c in ("_src",) if c in rec])
-    elif listed is not None:
-        part_rows, part_cat, parts = listed
-        sel = np.flatnonzero(ok[part_rows] & np.asarray(pd.notna(part_cat)))
-        take = part_rows[sel]
-        part = _take(base, take)
-        part["category"] = part_cat.take(sel)
-        part["offense_code"] = parts.to_numpy(dtype=object)[sel]
-        inc = ids.iloc[take].reset_index(drop=True)
-        part["incident_id"] = inc
-        part["_row"] = take
-        rec = pd.DataFrame(part)
-        rec["record_id"] = _suffix_duplicates(inc.astype("str") + ":" + rec["category"].astype("str"))
+def _ids_without_source_id(rows: _Rows, ids):
+    """For sources without an id (activity): a hash of the row, or of the profile's id_from fields. A wide count
+    layout makes its ids per (row, count column) in ``_records_from_columns`` instead (None here)."""
+    if ids is not None:
+        return ids
+    if rows.profile.id_from:
+        parts = pd.DataFrame({f: (rows.cols[f] if f in rows.cols else rows.r.get(f)) for f in rows.profile.id_from})
     else:
-        take = keep
-        if kind == "shootings" and "victims" in profile.columns:
-            v, badv = _counts(r.get("victims"))
-            reject(badv | (v == 0), "victim count is not a positive number")
-            keep = np.flatnonzero(ok)
-            take = np.repeat(keep, v[keep])
-        every_row = len(take) == n and bool((take == np.arange(n)).all())  # nothing rejected or repeated
-        part = _take(base, take, every_row)
-        inc = ids.reset_index(drop=True) if every_row else ids.iloc[take].reset_index(drop=True)
-        part["incident_id"] = inc
-        part["_row"] = take
-        rec = pd.DataFrame(part)
-        if id_codes is not None:
-            codes = id_codes.result()
-            rec["record_id"] = _suffix_by_codes(inc, codes if every_row else codes[take])
-        else:
-            rec["record_id"] = _suffix_duplicates(inc)
-        if kind == "people":
-            rec["record_id"] = (rec["incident_id"].astype("str") + ":" + rec["person_id"].astype("str") + ":"
-                                + rec["role"].astype("str"))
-            rec["record_id"] = _suffix_duplicates(rec["record_id"])
-    if wide_flags:
+        parts = rows.df
+    return None if rows.wide_counts else stable_ids(parts)
+
+
+def _records(rows: _Rows, categories: _Categories, ids, id_codes) -> pd.DataFrame:
+    """The records: one per accepted row, or per set flag / per counted column / per listed offense / per victim."""
+    keep = np.flatnonzero(rows.ok)
+    base = {k: v for k, v in rows.cols.items() if v is not None}
+    if rows.wide_flags or rows.wide_counts:
+        rec = _records_from_columns(rows, categories.counted, keep, base, ids)
+    elif categories.listed is not None:
+        rec = _records_from_listed(rows, categories.listed, base, ids)
+    else:
+        rec = _records_per_row(rows, keep, base, ids, id_codes)
+    if rows.wide_flags:
         rec["record_id"] = _suffix_duplicates(rec["record_id"].astype("str"))
-    if wide_counts:
+    if rows.wide_counts:
         rec["record_id"] = _suffix_duplicates(rec["record_id"].astype("str"))
+    return rec
+
+
+def _records_from_columns(rows: _Rows, counted: list, keep: np.ndarray, base: dict, ids) -> pd.DataFrame:
+    """The wide layouts: a record per offense flagged (a count of 2 is two) or per counted column with a count."""
+    kind, n, cols = rows.kind, rows.n, rows.cols
+    frames = []
+    day_key = None
+    if rows.wide_counts and ids is None:
+        key_src = cols["occurred"] if "occurred" in cols else None
+        day_key = (pd.Series(key_src).dt.strftime("%Y-%m-%d").to_numpy() if key_src is not None
+                   else np.arange(n).astype(str))
+    for src_name, c, hit, c_yes, c_no in counted:
+        rows_yes = keep[(c[keep] > 0) & hit[keep]]
+        rows_no = keep[(c[keep] > 0) & ~hit[keep]] if c_no else np.zeros(0, np.int64)
+        for at, category in ((rows_yes, c_yes), (rows_no, c_no)):
+            if not len(at):
+                continue
+            if rows.wide_flags:
+                take = np.repeat(at, c[at])  # a count of 2 is two offenses
+                inc = ids.to_numpy()[take]
+                # ':2', ':3' are added in _records across all columns (two columns may share a category)
+                rid = pd.Series(inc, dtype="str") + f":{category}"
+                part = _take(base, take)
+                part["incident_id"] = inc
+                part["record_id"] = rid.to_numpy()
+            else:
+                take = at
+                part = _take(base, take)
+                if ids is None:
+                    inc = np.char.add(np.char.add(day_key[take].astype(str), ":"), norm_name(src_name))
+                else:
+                    inc = np.char.add(np.char.add(ids.to_numpy()[take].astype(str), ":"), norm_name(src_name))
+                part["incident_id"] = inc
+                part["record_id"] = inc
+                part["count"] = c[take]
+            part["category"] = np.full(len(take), category, dtype=object)
+            part["offense_code" if kind == "offenses" else "_src"] = np.full(len(take), src_name, dtype=object)
+            part["_row"] = take
+            frames.append(pd.DataFrame(part))
+    if frames:
+        rec = pd.concat(frames, ignore_index=True).sort_values("_row", kind="stable").reset_index(drop=True)
+    else:
+        rec = pd.DataFrame({"_row": np.zeros(0, np.int64)})
+    return rec.drop(columns=[c for c in ("_src",) if c in rec])
+
+
+def _records_from_listed(rows: _Rows, listed: tuple, base: dict, ids) -> pd.DataFrame:
+    """A record per mapped offense listed in a row's cell, '<incident>:<category>' (':2' for a repeat)."""
+    part_rows, part_cat, parts = listed
+    sel = np.flatnonzero(rows.ok[part_rows] & np.asarray(pd.notna(part_cat)))
+    take = part_rows[sel]
+    part = _take(base, take)
+    part["category"] = part_cat.take(sel)
+    part["offense_code"] = parts.to_numpy(dtype=object)[sel]
+    inc = ids.iloc[take].reset_index(drop=True)
+    part["incident_id"] = inc
+    part["_row"] = take
+    rec = pd.DataFrame(part)
+    rec["record_id"] = _suffix_duplicates(inc.astype("str") + ":" + rec["category"].astype("str"))
+    return rec
+
+
+def _records_per_row(rows: _Rows, keep: np.ndarray, base: dict, ids, id_codes) -> pd.DataFrame:
+    """A record per accepted row (per victim for a shootings file with a victim count)."""
+    take = keep
+    if rows.kind == "shootings" and "victims" in rows.profile.columns:
+        v, badv = _counts(rows.r.get("victims"))
+        rows.reject(badv | (v == 0), "victim count is not a positive number")
+        keep = np.flatnonzero(rows.ok)
+        take = np.repeat(keep, v[keep])
+    every_row = len(take) == rows.n and bool((take == np.arange(rows.n)).all())  # nothing rejected or repeated
+    part = _take(base, take, every_row)
+    inc = ids.reset_index(drop=True) if every_row else ids.iloc[take].reset_index(drop=True)
+    part["incident_id"] = inc
+    part["_row"] = take
+    rec = pd.DataFrame(part)
+    if id_codes is not None:
+        codes = id_codes.result()
+        rec["record_id"] = _suffix_by_codes(inc, codes if every_row else codes[take])
+    else:
+        rec["record_id"] = _suffix_duplicates(inc)
+    if rows.kind == "people":
+        rec["record_id"] = (rec["incident_id"].astype("str") + ":" + rec["person_id"].astype("str") + ":"
+                            + rec["role"].astype("str"))
+        rec["record_id"] = _suffix_duplicates(rec["record_id"])
+    return rec
+
+
+def _finish(rows: _Rows, rec: pd.DataFrame) -> Mapped:
+    """Fold a call's status rows into one record, and warn about what was folded and what has no location."""
+    kind, profile, label = rows.kind, rows.profile, rows.label
     merged = 0
     if kind == "calls" and "incident_id" in profile.columns and len(rec):
         rec, merged = _merge_call_rows(rec)
         if merged:
             were = "was a further status update" if merged == 1 else "were further status updates"
-            warnings.append(f"{label}: {rows_text(merged)} {were} of calls already in the file (same call number); "
-                            f"each call is one record ({len(rec):,} calls), with its first time, its last status and "
-                            "every status in order.")
+            rows.warnings.append(f"{label}: {rows_text(merged)} {were} of calls already in the file (same call "
+                                 f"number); each call is one record ({len(rec):,} calls), with its first time, its "
+                                 "last status and every status in order.")
+    keep = np.flatnonzero(rows.ok)  # no row is rejected once the records are made
+    lat = rows.cols["lat"]
     no_loc = int((~np.isfinite(lat[keep])).sum()) if kind != "people" and len(keep) else 0
     if no_loc and kind != "people" and ("lat" in profile.columns or "x" in profile.columns):
-        warnings.append(f"{no_loc:,} accepted rows have no usable coordinates; they still count citywide and by "
-                        "their district column.")
-    return Mapped(records=rec, reason=reason, warnings=warnings, no_location=no_loc,
-                  duplicates=int((reason == DUPLICATE_REASON).sum()), merged=merged)
+        rows.warnings.append(f"{no_loc:,} accepted rows have no usable coordinates; they still count citywide and "
+                             "by their district column.")
+    return Mapped(records=rec, reason=rows.reason, warnings=rows.warnings, no_location=no_loc,
+                  duplicates=int((rows.reason == DUPLICATE_REASON).sum()), merged=merged)
 
 
 def _carry_call_history(new: pd.DataFrame, old: pd.DataFrame, known: np.ndarray) -> pd.DataFrame:
