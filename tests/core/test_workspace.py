@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,3 +91,78 @@ def test_older_file_is_migrated_on_open(tmp_path, monkeypatch):
     back = Workspace.open(p)
     assert back.meta["city"] == "Oldtown (migrated)"
     assert p.read_bytes() == before
+
+
+FORMAT3 = Path(__file__).resolve().parents[1] / "fixtures" / "workspace" / "format3.psw"
+
+
+def test_a_format_3_file_opens_and_saves_as_the_current_format(tmp_path):
+    """tests/fixtures/workspace/format3.psw was written by the program of format 3 (one Arrow IPC blob per record
+    set): it opens with every record, area, layer and rejected row, and its next save writes one column per row."""
+    import sqlite3
+
+    from workstation.core import workspace as wsmod
+
+    assert sqlite3.connect(FORMAT3).execute("PRAGMA user_version").fetchone()[0] == 3
+    before = FORMAT3.read_bytes()
+    ws = Workspace.open(FORMAT3)
+    assert FORMAT3.read_bytes() == before  # the migration happens in memory; the old file stays as it was
+    off = ws.frame("offenses")
+    assert list(off.columns) == schema.columns("offenses") and len(off) == 4
+    assert off["record_id"].tolist() == ["F3-1", "F3-2", "F3-3", "F3-4"]
+    assert off["incident_id"].tolist() == ["F3-1", "F3-1", "F3-3", "F3-4"]
+    assert off["occurred"].tolist()[:3] == [pd.Timestamp("2019-01-02 10:00"), pd.Timestamp("2019-01-02 10:00"),
+                                            pd.Timestamp("2019-03-04 23:15")] and pd.isna(off["occurred"][3])
+    assert off["category"].astype(str).tolist() == ["robbery", "aggravated_assault", "burglary", "larceny_theft"]
+    assert off["firearm"].tolist() == [True, True, False, False] and off["cleared"].tolist() == [True] + [False] * 3
+    assert off["cleared_date"][0] == pd.Timestamp("2019-01-05") and off["clearance_type"][0] == "arrest"
+    assert off["lat"][:3].tolist() == [43.05, 43.05, 43.06] and np.isnan(off["lat"][3])
+    assert off["address"].isna().tolist() == [False, False, True, False] and off["district"].isna().sum() == 1
+    calls = ws.frame("calls")
+    assert calls["record_id"].tolist() == ["C1", "C2"] and calls["call_type"].astype(str).tolist() == ["SHOTSPOTTER", "ALARM"]
+    assert calls["priority"][0] == "1" and pd.isna(calls["priority"][1])
+    assert len(ws.frame("shootings")) == 0 and list(ws.frame("people").columns) == schema.columns("people")
+    for kind in schema.DATASET_KINDS:  # canonical types, as a fresh conform would give them
+        pd.testing.assert_frame_equal(ws.frame(kind), schema.conform(ws.frame(kind), kind))
+    assert [(a.name, a.kind) for a in ws.areas] == [("1", "district"), ("North", "target_area")]
+    assert ws.meta["city"] == "Format Three" and [e["load_id"] for e in ws.import_log] == [1, 2]
+    assert ws.rejects[1]["reason"].tolist() == ["no date"] and ws.layer("Stops").count == 1
+
+    p = ws.save(tmp_path / "now.psw")
+    con = sqlite3.connect(p)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == wsmod.SCHEMA_VERSION == 4
+    stored = {r[0] for r in con.execute("SELECT name FROM frame_columns WHERE kind = 'offenses'")}
+    assert stored == set(schema.columns("offenses"))
+    con.close()
+    again = Workspace.open(p)
+    for kind in schema.DATASET_KINDS:
+        pd.testing.assert_frame_equal(again.frame(kind), ws.frame(kind))
+
+
+def test_large_files_use_large_pages_and_every_type_round_trips(tmp_path):
+    """From LARGE_FILE_ROWS records on the file is written in 64 KiB pages; each column comes back equal, including
+    missing values of every type and columns LZ4 packs (constant) or leaves plain (random coordinates)."""
+    import sqlite3
+
+    from workstation.core import workspace as wsmod
+
+    n = wsmod.LARGE_FILE_ROWS
+    rng = np.random.default_rng(4)
+    df = _offenses(n)
+    df["occurred"] = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 5 * 365 * 86400, n), unit="s")
+    df.loc[::13, "occurred"] = pd.NaT
+    df["lat"] = rng.uniform(42.9, 43.2, n)
+    df.loc[::7, "lat"] = np.nan
+    df["district"] = np.where(np.arange(n) % 5 == 0, None, (np.arange(n) % 7 + 1).astype(str))
+    df["address"] = np.where(np.arange(n) % 3 == 0, None, np.char.add("A", np.arange(n).astype(str)))
+    df["firearm"] = np.arange(n) % 11 == 0
+    ws = Workspace()
+    ws.set_frame("offenses", df)
+    p = ws.save(tmp_path / "big.psw")
+    con = sqlite3.connect(p)
+    assert con.execute("PRAGMA page_size").fetchone()[0] == 65536
+    con.close()
+    back = Workspace.open(p)
+    pd.testing.assert_frame_equal(back.frame("offenses"), ws.frame("offenses"))
+    small = Workspace().save(tmp_path / "small.psw")
+    assert sqlite3.connect(small).execute("PRAGMA page_size").fetchone()[0] == 4096

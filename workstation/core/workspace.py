@@ -1,7 +1,7 @@
 """The workspace: every record set, the geography, scenarios and the import log, saved as one SQLite file.
 
-Frames are stored as Arrow IPC blobs (one row per dataset, LZ4-compressed) so that opening is a decompression, not a decode;
-everything small (areas, scenarios, import log, settings) is stored as plain rows/JSON so the file stays inspectable
+Record sets are stored one column per row (an Arrow IPC stream each, LZ4-compressed where that halves it) so that
+opening is a copy, not a decode, and a column can be read on its own; everything small (areas, scenarios, import log, settings) is stored as plain rows/JSON so the file stays inspectable
 with any SQLite tool. Saving writes a complete new file beside the old one and renames it over the old one, so a crash
 at any moment leaves either the previous file or the new one, whole.
 """
@@ -25,7 +25,8 @@ from workstation.core.memory import release_unused_memory, use_system_allocator_
 from workstation.core.errors import UserError
 from workstation.core.fileio import sqlite_read_only, write_atomically
 
-SCHEMA_VERSION = 3  # 2: reference layers (streets, premises, census blocks ...); 3: tables as Arrow IPC
+SCHEMA_VERSION = 4  # 2: reference layers (streets, premises, census blocks ...); 3: tables as Arrow IPC;
+# 4: record sets one column per row (frame_columns), large files in 64 KiB pages
 FILE_SUFFIX = ".psw"
 APPLICATION_ID = 0x50535731  # "PSW1": marks the SQLite file as ours
 
@@ -342,7 +343,8 @@ class Workspace:
 # ---------------------------------------------------------------------------------------------------------------------
 _DDL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE frames (kind TEXT PRIMARY KEY, rows INTEGER NOT NULL, parquet BLOB NOT NULL);
+CREATE TABLE frames (kind TEXT PRIMARY KEY, rows INTEGER NOT NULL, columns TEXT NOT NULL);
+CREATE TABLE frame_columns (kind TEXT NOT NULL, name TEXT NOT NULL, arrow BLOB NOT NULL, PRIMARY KEY (kind, name));
 CREATE TABLE areas (id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, geojson TEXT NOT NULL,
     population REAL, version INTEGER NOT NULL, source TEXT, base TEXT, notes TEXT, history TEXT,
     created TEXT, modified TEXT, UNIQUE (name, kind));
@@ -352,14 +354,21 @@ CREATE TABLE layers (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, meta TEX
 """
 
 
-# Record sets are stored as Arrow IPC files with LZ4-compressed buffers (format 3). Reading one is a decompression
-# and a conversion, not a Parquet decode: the 700k-call frame of benchmarks/scale_bench.py reads in 0.15 s against
-# 0.52 s for zstd Parquet (the file is about twice as large). Files of formats 1-2 hold Parquet; both are read.
+# Format 4 stores each column of a record set as its own Arrow IPC stream (table frame_columns). Measured on the
+# 10M-record workspace of benchmarks/scale_bench.py: format 3 (one LZ4 Arrow file per dataset in 4 KiB pages) took
+# 1.9 s to fetch its 520 MB of blobs from SQLite, 1.9 s to decompress and 2.6 s to convert and conform; one column
+# per blob in 64 KiB pages reads every column in about 1.4 s of CPU, and a column can be read alone. LZ4 is kept only
+# where it at least halves a column (ids, empty or constant columns): on coordinates and dates it saves nothing and
+# costs its decompression. Files of formats 1-2 hold Parquet and format 3 Arrow, one blob per dataset: MIGRATIONS[3]
+# splits them into columns.
 _ARROW_MAGIC = b"ARROW1"
 _PARQUET_MAGIC = b"PAR1"
+_COMPRESS_WHEN_SAVED = 0.5  # keep the LZ4 copy of a column when it is at most this share of the plain one
+LARGE_FILE_ROWS = 200_000  # from this many records on, 64 KiB SQLite pages (16x fewer pages to walk per blob)
 
 
 def _frame_to_blob(df: pd.DataFrame) -> bytes:
+    """A whole table as one Arrow IPC file (LZ4): rejected rows and layers, which are small and read whole."""
     import pyarrow as pa
 
     table = pa.Table.from_pandas(df, preserve_index=False)
@@ -369,15 +378,82 @@ def _frame_to_blob(df: pd.DataFrame) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def _blob_to_frame(blob: bytes) -> pd.DataFrame:
+def _blob_to_table(blob: bytes):
+    """The Arrow table of a whole-table blob: Arrow IPC (format 3 on) or Parquet (formats 1-2)."""
     import pyarrow as pa
 
     if bytes(blob[:6]) == _ARROW_MAGIC:
-        return pa.ipc.open_file(pa.py_buffer(blob)).read_all().to_pandas()
+        return pa.ipc.open_file(pa.py_buffer(blob)).read_all()
     if bytes(blob[:4]) == _PARQUET_MAGIC:
-        return pd.read_parquet(io.BytesIO(blob), engine="pyarrow")
+        import pyarrow.parquet as pq
+
+        return pq.read_table(io.BytesIO(blob))
     raise ValueError("a stored table is neither Arrow nor Parquet")
 
+
+def _blob_to_frame(blob: bytes) -> pd.DataFrame:
+    if bytes(blob[:4]) == _PARQUET_MAGIC:
+        return pd.read_parquet(io.BytesIO(blob), engine="pyarrow")
+    return _blob_to_table(blob).to_pandas()
+
+
+def _column_blob(column, name: str) -> bytes:
+    """One column (an Arrow array) as an Arrow IPC stream, LZ4-compressed when that at least halves it."""
+    import pyarrow as pa
+
+    table = pa.table({name: column})
+
+    def encode(compression):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema,
+                               options=pa.ipc.IpcWriteOptions(compression=compression)) as writer:
+            writer.write_table(table)
+        return sink.getvalue()
+
+    plain = encode(None)
+    packed = encode("lz4")
+    return (packed if packed.size <= _COMPRESS_WHEN_SAVED * plain.size else plain).to_pybytes()
+
+
+def _table_to_columns(table) -> list[tuple[str, bytes]]:
+    return [(name, _column_blob(table.column(name), name)) for name in table.column_names]
+
+
+def _frame_to_columns(df: pd.DataFrame) -> list[tuple[str, bytes]]:
+    import pyarrow as pa
+
+    return _table_to_columns(pa.Table.from_pandas(df, preserve_index=False))
+
+
+def _read_column(con: sqlite3.Connection, kind: str, name: str) -> pd.Series:
+    """One stored column as a pandas Series (one blob in memory at a time: the peak stays near the data's size)."""
+    import pyarrow as pa
+
+    (blob,) = con.execute("SELECT arrow FROM frame_columns WHERE kind = ? AND name = ?", (kind, name)).fetchone()
+    return pa.ipc.open_stream(pa.py_buffer(blob)).read_all().column(0).to_pandas()
+
+
+_CANONICAL_DTYPES = {"datetime": "datetime64[ns]", "float": "float64", "int": "int64", "bool": "bool", "str": "str"}
+
+
+def _frame_from_columns(kind: str, columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """The record set from its stored columns. A saved frame was conformed before it was written, so its columns
+    come back with their canonical types and are used as they are (no copy, no consolidation of same-typed columns
+    into blocks: 2.6 s at 10M records); anything else (a column added to the schema since, a file written by an older
+    program) goes through ``schema.conform``."""
+    fields = schema.DATASETS[kind]
+    if list(columns) != [f.name for f in fields]:
+        return schema.conform(pd.DataFrame(columns, copy=False), kind)
+    for f in fields:
+        s = columns[f.name]
+        if f.dtype == "category":
+            if not isinstance(s.dtype, pd.CategoricalDtype):
+                return schema.conform(pd.DataFrame(columns, copy=False), kind)
+            if s.cat.categories.dtype != "str":  # an empty categorical comes back with object categories
+                columns[f.name] = pd.Series(pd.Categorical.from_codes(s.cat.codes, s.cat.categories.astype("str")))
+        elif s.dtype != _CANONICAL_DTYPES[f.dtype]:
+            return schema.conform(pd.DataFrame(columns, copy=False), kind)
+    return pd.DataFrame(columns, copy=False)
 
 
 def write_atomic(ws: Workspace, target: Path, fsync: bool = True, progress=None) -> None:
@@ -393,7 +469,10 @@ def write_atomic(ws: Workspace, target: Path, fsync: bool = True, progress=None)
     def write(tmp: Path) -> None:
         tmp.unlink()  # SQLite makes its own file
         con = sqlite3.connect(str(tmp))
+        total = sum(len(df) for df in ws.frames.values()) or 1
         try:
+            if total >= LARGE_FILE_ROWS:
+                con.execute("PRAGMA page_size = 65536")  # before the first table: large blobs in few pages
             con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             con.execute("PRAGMA journal_mode = OFF")  # the file is private until the rename
@@ -402,10 +481,11 @@ def write_atomic(ws: Workspace, target: Path, fsync: bool = True, progress=None)
             meta["schema_version"] = SCHEMA_VERSION
             meta["saved"] = now_stamp()
             con.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v, default=str)) for k, v in meta.items()])
-            total = sum(len(df) for df in ws.frames.values()) or 1
             done = 0
             for kind, df in ws.frames.items():
-                con.execute("INSERT INTO frames VALUES (?, ?, ?)", (kind, len(df), _frame_to_blob(df)))
+                blobs = _frame_to_columns(df)
+                con.execute("INSERT INTO frames VALUES (?, ?, ?)", (kind, len(df), json.dumps([n for n, _ in blobs])))
+                con.executemany("INSERT INTO frame_columns VALUES (?, ?, ?)", [(kind, n, b) for n, b in blobs])
                 done += len(df)
                 if progress is not None:
                     progress(0.9 * done / total)  # the record sets are nearly all of the file
@@ -465,7 +545,25 @@ def _arrow_tables(con: sqlite3.Connection) -> None:
     bytes, so a version-2 file is read as it is (and rewritten as Arrow on its next save)."""
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_layers_table, 2: _arrow_tables}
+def _split_frames_into_columns(con: sqlite3.Connection) -> None:
+    """Version 3 -> 4: each record set was one blob (Arrow IPC in format 3, Parquet in formats 1-2); it becomes one
+    Arrow stream per column in ``frame_columns``, the layout the reader knows."""
+    have = [r[1] for r in con.execute("PRAGMA table_info(frames)")]
+    if "parquet" not in have:
+        return  # already one column per row
+    old = con.execute("SELECT kind, rows, parquet FROM frames").fetchall()
+    con.execute("DROP TABLE frames")
+    con.execute("CREATE TABLE frames (kind TEXT PRIMARY KEY, rows INTEGER NOT NULL, columns TEXT NOT NULL)")
+    con.execute("CREATE TABLE frame_columns (kind TEXT NOT NULL, name TEXT NOT NULL, arrow BLOB NOT NULL, "
+                "PRIMARY KEY (kind, name))")
+    for kind, rows, blob in old:
+        blobs = _table_to_columns(_blob_to_table(blob))
+        con.execute("INSERT INTO frames VALUES (?, ?, ?)", (kind, rows, json.dumps([n for n, _ in blobs])))
+        con.executemany("INSERT INTO frame_columns VALUES (?, ?, ?)", [(kind, n, b) for n, b in blobs])
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_layers_table, 2: _arrow_tables,
+                                                               3: _split_frames_into_columns}
 
 
 def _layer_from_row(meta: str, blob: bytes) -> Layer:
@@ -510,9 +608,9 @@ def read_workspace(path: Path) -> Workspace:
                 MIGRATIONS[v](con)
         ws = Workspace()
         ws.meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
-        for kind, blob in con.execute("SELECT kind, parquet FROM frames"):
+        for kind, names in con.execute("SELECT kind, columns FROM frames").fetchall():
             if kind in schema.DATASETS:
-                ws.frames[kind] = schema.conform(_blob_to_frame(blob), kind)
+                ws.frames[kind] = _frame_from_columns(kind, {n: _read_column(con, kind, n) for n in json.loads(names)})
         con.row_factory = sqlite3.Row
         ws.areas = [Area.from_row(dict(r)) for r in con.execute("SELECT * FROM areas ORDER BY id")]
         ws.import_log = [json.loads(r["entry"]) for r in con.execute("SELECT entry FROM import_log ORDER BY load_id")]
