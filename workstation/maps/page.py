@@ -605,11 +605,8 @@ def _elements():
 
 
 def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
-    """The folium page for a workspace, with local asset URLs only."""
-    import folium
-    import shapely
-
-    _Own, _PointData, _PointLayer, _Legend = _elements()
+    """The folium page for a workspace, with local asset URLs only. Drawn bottom to top: the basemap (city,
+    districts), boundaries, compared outlines, then reference layers, an analysis overlay and the records."""
     opts = options or MapOptions()
     as_of = opts.as_of if opts.as_of is not None else ws.as_of()
     area_geom, area_label = _area_geometry(ws, opts.area_key)
@@ -619,11 +616,34 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
     located = np.isfinite(records["lat"].to_numpy(dtype="float64")) & np.isfinite(
         records["lon"].to_numpy(dtype="float64")) if len(records) else np.zeros(0, dtype=bool)
     n_points = int(located.sum())
-
-    # ---- the view: the selected area, else the city, else the records ----
-    focus = area_geom if area_geom is not None else city
     outline_geoms = [(o, _area_geometry(ws, o.area_key)[0]) for o in opts.outlines]
     outline_geoms = [(o, g) for o, g in outline_geoms if g is not None and not g.is_empty]
+
+    bounds = _view_bounds(ws, opts, area_geom, city, outline_geoms, records, located)
+    m = _new_map(bounds, opts.tiles)
+    own = _link_scripts(m, ws, opts)
+    legend: list[str] = []
+    _draw_basemap(m, ws, opts, city, records, measure, legend)
+    _draw_boundaries(m, ws, opts, area_geom, area_label, legend)
+    legend += _draw_outlines(m, outline_geoms)
+    data_tags = _draw_records(m, ws, opts, records, measure, n_points, legend)
+
+    n_unlocated = int(len(records) - n_points)
+    notes = [_esc(window_label)] if window_label else []
+    if n_unlocated:
+        notes.append(f"{n_unlocated:,} record{'s' if n_unlocated != 1 else ''} without a location not shown")
+    legend_html = "".join(legend) + "".join(f"<div class='note'>{n}</div>" for n in notes)
+    title = f"{measure.label}, {window_label}, {area_label}" if window_label else f"{measure.label}, {area_label}"
+    html = _finish_page(m, own, legend_html, bounds, title, data_tags)
+    return MapPage(html, n_points, n_unlocated, bounds, title, legend)
+
+
+def _view_bounds(ws, opts: MapOptions, area_geom, city, outline_geoms, records, located):
+    """The view (south, west, north, east): the compared outlines, else the selected area, else the city, else the
+    districts, else the records; None for an empty map."""
+    import shapely
+
+    focus = area_geom if area_geom is not None else city
     if outline_geoms:
         focus = shapely.union_all([g for _, g in outline_geoms])
     if focus is None and ws.districts:
@@ -635,24 +655,34 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         focus = shapely.union_all([focus, shapely.box(w_, s_, e_, n_)])
     if focus is not None and not focus.is_empty:
         x0, y0, x1, y1 = focus.bounds
-        bounds = (y0, x0, y1, x1)
-    elif n_points:
+        return (y0, x0, y1, x1)
+    if located.any():
         la = records["lat"].to_numpy()[located]
         lo = records["lon"].to_numpy()[located]
-        bounds = (float(la.min()), float(lo.min()), float(la.max()), float(lo.max()))
-    else:
-        bounds = None
-    centre = [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2] if bounds else [0.0, 0.0]
+        return (float(la.min()), float(lo.min()), float(la.max()), float(lo.max()))
+    return None
 
+
+def _new_map(bounds, tiles: TileSource | None):
+    """The folium map centred on the view, with the analyst's MBTiles basemap when there is one."""
+    import folium
+
+    centre = [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2] if bounds else [0.0, 0.0]
     # No zoom animation: the view is always in its final state, so a PNG of it is what the analyst sees (and the
     # point canvas, hidden while Leaflet animates, is never caught half-drawn).
     m = folium.Map(location=centre, zoom_start=12, tiles=None, maxZoom=MAX_ZOOM, minZoom=3, zoomSnap=0.25,
                    control_scale=True, zoomAnimation=False, fadeAnimation=False, markerZoomAnimation=False)
-    if opts.tiles is not None:
-        t = opts.tiles
+    if tiles is not None:
+        t = tiles
         folium.TileLayer(tiles=t.url, attr=t.attribution or t.name, name=t.name, min_zoom=t.min_zoom,
                          max_zoom=MAX_ZOOM, max_native_zoom=t.max_zoom, overlay=False, control=True).add_to(m)
+    return m
 
+
+def _link_scripts(m, ws, opts: MapOptions):
+    """Link the page's scripts and styles in load order: the libraries first, psp_map.js (which defines PSP and
+    its canvas layers), then the scripts that build on it (psp_spatial.js, psp_layers.js)."""
+    _Own = _elements()[0]
     js = [("psp_map", OWN_JS)]
     css = [("psp_map_css", OWN_CSS)]
     if opts.heat:
@@ -670,38 +700,22 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         js.append(("psp_layers", ASSET_BASE + map_layers.LAYERS_JS))
     own = _Own(js, css)
     own.add_to(m)
+    return own
 
-    legend: list[str] = []
+
+def _draw_basemap(m, ws, opts: MapOptions, city, records, measure, legend: list) -> None:
+    """The workspace's own geometry as the basemap: the city outline and the districts, shaded by the records when
+    the options ask for it."""
+    import folium
+    import shapely
+
     folium.map.CustomPane(BASE_PANE, z_index=350, pointer_events=True).add_to(m)
-    # ---- basemap: the workspace's own geometry ----
     if city is not None:
         folium.GeoJson(shapely.to_geojson(city), name="City outline", control=False, pane=BASE_PANE,
                        style_function=lambda f: {"color": "#555", "weight": 2, "fillColor": "#ffffff",
                                                  "fillOpacity": 0.7}, interactive=False).add_to(m)
     if opts.choropleth and ws.districts:
-        vals = district_values(ws, records, opts.choropleth, measure)
-        breaks = class_breaks(vals.values())
-        feats = []
-        for d in ws.districts:
-            if d.geometry is None:  # known from the records' district column only: nothing to draw
-                continue
-            v = vals.get(d.name)
-            colour = "#dddddd" if v is None or not breaks else _class_colour(_class_of(v, breaks), len(breaks))
-            label = f"District {d.name}" if str(d.name).isdigit() else d.name
-            feats.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(d.geometry)),
-                          "properties": {"name": label, "value": _fmt(v, opts.choropleth), "fill": colour}})
-        what = {"counts": "count", "per_100k": "per 100,000 people", "per_sq_mi": "per square mile"}[opts.choropleth]
-        folium.GeoJson({"type": "FeatureCollection", "features": feats}, pane=BASE_PANE,
-                       name=f"Districts: {measure.label} {what}",
-                       style_function=lambda f: {"color": "#666", "weight": 1.2,
-                                                 "fillColor": f["properties"]["fill"], "fillOpacity": 0.5},
-                       tooltip=folium.GeoJsonTooltip(fields=["name", "value"], aliases=["", what.capitalize()]),
-                       ).add_to(m)
-        if breaks:
-            lowest = min(v for v in vals.values() if v is not None)
-            rows = [f"<div class='psp-row'><span class='sw' style='background:{_class_colour(i, len(breaks))}'>"
-                    f"</span>{span}</div>" for i, span in enumerate(class_spans(breaks, lowest, opts.choropleth))]
-            legend.append(f"<h4>Districts: {_esc(measure.label)}, {what}</h4>" + "".join(rows))
+        _draw_district_shading(m, ws, opts.choropleth, records, measure, legend)
     elif ws.districts:
         feats = [{"type": "Feature", "geometry": json.loads(shapely.to_geojson(d.geometry)),
                   "properties": {"name": f"District {d.name}" if str(d.name).isdigit() else d.name}}
@@ -710,33 +724,79 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
                        style_function=lambda f: {"color": "#777", "weight": 1.2, "fillOpacity": 0},
                        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(m)
 
-    def boundary_layer(areas, name, colour, dash, selected_key):
-        feats = []
-        for a in areas:
-            key = f"{a.kind}:{a.name}"
-            feats.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(a.geometry)),
-                          "properties": {"name": a.name, "sqmi": f"{geo.area_sq_miles(a.geometry):.2f} sq mi",
-                                         "selected": key == selected_key}})
-        if not feats:
-            return
-        _casing({"type": "FeatureCollection", "features": feats}, 5.5).add_to(m)
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": feats}, name=name,
-            style_function=lambda f: {"color": SELECTED_COLOUR if f["properties"]["selected"] else colour,
-                                      "weight": 4 if f["properties"]["selected"] else 2.5, "dashArray": dash,
-                                      "fillOpacity": 0.06},
-            tooltip=folium.GeoJsonTooltip(fields=["name", "sqmi"], labels=False)).add_to(m)
-        legend.append(f"<div class='psp-row'><span class='line' style='border-color:{colour};"
-                      f"{'border-top-style:dashed;' if dash else ''}'></span>{_esc(name)}</div>")
+
+def _draw_district_shading(m, ws, how: str, records, measure, legend: list) -> None:
+    """Districts shaded in classes of the measure's count (or rate), with the classes in the legend."""
+    import folium
+    import shapely
+
+    vals = district_values(ws, records, how, measure)
+    breaks = class_breaks(vals.values())
+    feats = []
+    for d in ws.districts:
+        if d.geometry is None:  # known from the records' district column only: nothing to draw
+            continue
+        v = vals.get(d.name)
+        colour = "#dddddd" if v is None or not breaks else _class_colour(_class_of(v, breaks), len(breaks))
+        label = f"District {d.name}" if str(d.name).isdigit() else d.name
+        feats.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(d.geometry)),
+                      "properties": {"name": label, "value": _fmt(v, how), "fill": colour}})
+    what = {"counts": "count", "per_100k": "per 100,000 people", "per_sq_mi": "per square mile"}[how]
+    folium.GeoJson({"type": "FeatureCollection", "features": feats}, pane=BASE_PANE,
+                   name=f"Districts: {measure.label} {what}",
+                   style_function=lambda f: {"color": "#666", "weight": 1.2,
+                                             "fillColor": f["properties"]["fill"], "fillOpacity": 0.5},
+                   tooltip=folium.GeoJsonTooltip(fields=["name", "value"], aliases=["", what.capitalize()]),
+                   ).add_to(m)
+    if breaks:
+        lowest = min(v for v in vals.values() if v is not None)
+        rows = [f"<div class='psp-row'><span class='sw' style='background:{_class_colour(i, len(breaks))}'>"
+                f"</span>{span}</div>" for i, span in enumerate(class_spans(breaks, lowest, how))]
+        legend.append(f"<h4>Districts: {_esc(measure.label)}, {what}</h4>" + "".join(rows))
+
+
+def _draw_boundaries(m, ws, opts: MapOptions, area_geom, area_label: str, legend: list) -> None:
+    """Target areas and scenarios (the selected one highlighted), and the selected district's outline."""
+    import folium
+    import shapely
 
     if opts.target_areas:
-        boundary_layer(ws.target_areas, "Target areas", TARGET_COLOUR, None, opts.area_key)
+        _boundary_layer(m, ws.target_areas, "Target areas", TARGET_COLOUR, None, opts.area_key, legend)
     if opts.scenarios:
-        boundary_layer(ws.scenarios, "Scenarios", SCENARIO_COLOUR, "6 4", opts.area_key)
+        _boundary_layer(m, ws.scenarios, "Scenarios", SCENARIO_COLOUR, "6 4", opts.area_key, legend)
     if area_geom is not None and opts.area_key.startswith("district:"):
         folium.GeoJson(shapely.to_geojson(area_geom), name=area_label, control=False,
                        style_function=lambda f: {"color": SELECTED_COLOUR, "weight": 4, "fillOpacity": 0},
                        interactive=False).add_to(m)
+
+
+def _boundary_layer(m, areas, name: str, colour: str, dash, selected_key: str, legend: list) -> None:
+    import folium
+    import shapely
+
+    feats = []
+    for a in areas:
+        key = f"{a.kind}:{a.name}"
+        feats.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(a.geometry)),
+                      "properties": {"name": a.name, "sqmi": f"{geo.area_sq_miles(a.geometry):.2f} sq mi",
+                                     "selected": key == selected_key}})
+    if not feats:
+        return
+    _casing({"type": "FeatureCollection", "features": feats}, 5.5).add_to(m)
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": feats}, name=name,
+        style_function=lambda f: {"color": SELECTED_COLOUR if f["properties"]["selected"] else colour,
+                                  "weight": 4 if f["properties"]["selected"] else 2.5, "dashArray": dash,
+                                  "fillOpacity": 0.06},
+        tooltip=folium.GeoJsonTooltip(fields=["name", "sqmi"], labels=False)).add_to(m)
+    legend.append(f"<div class='psp-row'><span class='line' style='border-color:{colour};"
+                  f"{'border-top-style:dashed;' if dash else ''}'></span>{_esc(name)}</div>")
+
+
+def _draw_outlines(m, outline_geoms) -> list[str]:
+    """The compared outlines over everything else (the first on top); returns their legend rows, first first."""
+    import folium
+    import shapely
 
     outline_legend: list[str] = []
     feats = {}
@@ -754,15 +814,22 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
         outline_legend.insert(0, f"<div class='psp-row'><span class='line' style='border-color:{o.colour};"
                                  f"width:26px;{'border-top-style:dashed;' if o.dash else ''}'></span>{_esc(label)}"
                                  "</div>")
-    legend += outline_legend
+    return outline_legend
 
-    # ---- records ----
+
+def _draw_records(m, ws, opts: MapOptions, records, measure, n_points: int, legend: list) -> list[str]:
+    """Reference layers, the analysis overlay, then the records as points and/or heat; returns the data tags that
+    go into the page after it is rendered."""
+    elements = _elements()
+    _PointData, _PointLayer = elements[1], elements[2]
     embed_all = opts.embed_all_fields if opts.embed_all_fields is not None else n_points <= EMBED_ALL_FIELDS_UP_TO
     data = encode_points(records, dataset=measure.dataset, label=measure.label, embed_all=embed_all)
 
     data_tags = []
     if opts.layers and getattr(ws, "layers", None):
-        data_tags += map_layers.add_layers(m, ws, legend, (_Own, _PointData, _PointLayer, _Legend))
+        from workstation.maps import layers as map_layers
+
+        data_tags += map_layers.add_layers(m, ws, legend, elements)
     if opts.overlay is not None:
         data_tags += _add_overlay(m, opts.overlay, legend)
     if n_points and (opts.points or opts.heat):
@@ -784,27 +851,27 @@ def build_map(ws, options: MapOptions | None = None, catalog=None) -> MapPage:
             legend.insert(0, f"<h4>{_esc(measure.label)}: {n_points:,} records</h4>{rows}")
         elif opts.heat:
             legend.insert(0, f"<h4>Heat: {_esc(measure.label)}, {n_points:,} records</h4>")
-    n_unlocated = int(len(records) - n_points)
-    notes = [_esc(window_label)] if window_label else []
-    if n_unlocated:
-        notes.append(f"{n_unlocated:,} record{'s' if n_unlocated != 1 else ''} without a location not shown")
-    legend_html = "".join(legend) + "".join(f"<div class='note'>{n}</div>" for n in notes)
+    return data_tags
+
+
+def _finish_page(m, own, legend_html: str, bounds, title: str, data_tags: list) -> str:
+    """The legend, the layer control and the view; then the page rendered with its title and data tags."""
+    import folium
 
     if legend_html:
-        _Legend(legend_html).add_to(m)
+        _elements()[3](legend_html).add_to(m)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     if bounds:
         m.fit_bounds([[bounds[0], bounds[1]], [bounds[2], bounds[3]]], padding=(12, 12))
         # psp_map.js fits again once the legend is laid out (keeping the shapes clear of it) and whenever the view
         # is resized before the analyst has moved the map (a page loaded in a hidden or growing widget)
         own.fit = json.dumps([[bounds[0], bounds[1]], [bounds[2], bounds[3]]])
-    title = f"{measure.label}, {window_label}, {area_label}" if window_label else f"{measure.label}, {area_label}"
     html = localise_html(m.get_root().render())       # before the point data goes in: nothing to rewrite there
     html = html.replace("<head>", f"<head>\n<title>{_esc(title)}</title>", 1)
     if data_tags:
         cut = html.rindex("</body>")
         html = html[:cut] + "\n".join(data_tags) + "\n" + html[cut:]
-    return MapPage(html, n_points, n_unlocated, bounds, title, legend)
+    return html
 
 
 def _add_overlay(m, overlay, legend: list) -> list[str]:
