@@ -468,7 +468,7 @@ class MainWindow(QMainWindow):
         """Clean close: stop timers and workers, forget the recovery file, remember the layout."""
         self.controller.shutdown()
         self.save_layout()
-        for panel in (self.compstat, self.trends, self.map_panel, self.data):
+        for panel in (self.compstat, self.trends, self.shoot_review, self.spatial, self.map_panel, self.data):
             if panel is not None and hasattr(panel, "shutdown"):
                 panel.shutdown()
 

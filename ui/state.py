@@ -21,6 +21,9 @@ class AppState(QObject):
         self.area_key = "citywide"
         self.as_of: pd.Timestamp | None = None
         self.ready = True  # panels that count (grid, trends) wait for True before asking the engine
+        # a big workspace (the controller decides, with the warm-up): the panels compute their figures in workers
+        # and only swap their models on the UI thread
+        self.big = False
         if workspace is not None:
             self.set_workspace(workspace)
 

@@ -19,7 +19,9 @@ from ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 
-WARM_IN_WORKER_ROWS = 300_000  # below this, the first grid takes well under half a second on the UI thread
+# below this, the first grid takes well under half a second on the UI thread, and a panel's figures a few tens of ms;
+# at or above it the engine is warmed, and every panel computes, in workers (AppState.big)
+WARM_IN_WORKER_ROWS = 300_000
 
 
 class WorkspaceController(QObject):
@@ -246,7 +248,8 @@ class WorkspaceController(QObject):
         if ws is None or what in ("areas", "people"):
             return
         rows = sum(len(df) for k, df in ws.frames.items() if k != "people")
-        if rows < WARM_IN_WORKER_ROWS:
+        self.state.big = rows >= WARM_IN_WORKER_ROWS  # the panels follow: their figures in workers too
+        if not self.state.big:
             return
         self.state.set_ready(False)
         self.message.emit(f"Preparing the figures for {rows:,d} records…", 0)

@@ -350,6 +350,8 @@ def test_big_workspace_is_prepared_off_the_ui_thread(make_window, qtbot, monkeyp
     assert not win.state.ready
     assert win.compstat.stack.currentWidget() is win.compstat.busy     # says so instead of freezing
     qtbot.waitUntil(lambda: win.state.ready, timeout=30000)
+    # then the grid's figures are computed in a worker too; the busy state stays until the model swap
+    qtbot.waitUntil(lambda: not win.compstat.computing, timeout=30000)
     assert win.compstat.stack.currentIndex() == 0
     _grid_matches_core(win, ws, "citywide", AS_OF)
     # an import into a big workspace prepares again, then shows the new figures
@@ -357,8 +359,71 @@ def test_big_workspace_is_prepared_off_the_ui_thread(make_window, qtbot, monkeyp
     extra["incident_id"] = [f"X{i}" for i in range(10)]
     extra["record_id"] = extra["incident_id"]
     ws.set_frame("offenses", pd.concat([ws.frames["offenses"], extra], ignore_index=True))
-    qtbot.waitUntil(lambda: win.state.ready, timeout=30000)
+    qtbot.waitUntil(lambda: win.state.ready and not win.compstat.computing, timeout=30000)
     _grid_matches_core(win, ws, "citywide", AS_OF)
+
+
+def test_taking_in_an_imports_result_runs_off_the_ui_thread(make_window, qtbot, monkeypatch, tmp_path):
+    """A big workspace takes in an import: the import, the engine's warm-up and the grid's figures all run in worker
+    threads; the UI thread only adopts the result and swaps the grid's model (benchmarks/stall_bench.py measures the
+    stalls this keeps away at 1M rows)."""
+    import threading
+
+    import ui.workspace_controller as wc
+    from ui.dialogs import import_wizard as iw
+    from ui.panels import compstat as compstat_panel
+
+    monkeypatch.setattr(wc, "WARM_IN_WORKER_ROWS", 1000)   # the fixture's 6,000 offenses count as big here
+    threads = {"import": [], "warm-up": [], "grid": []}
+    for key, module, name in (("import", iw, "import_files"), ("warm-up", wc, "warm_engine"),
+                              ("grid", compstat_panel, "compstat_tables")):
+        def spy(*a, _real=getattr(module, name), _seen=threads[key], **kw):
+            _seen.append(threading.current_thread())
+            return _real(*a, **kw)
+        monkeypatch.setattr(module, name, spy)
+
+    ws = small_workspace()
+    win = make_window()
+    win.show()
+    qtbot.waitExposed(win)
+    win.set_workspace(ws)
+    qtbot.waitUntil(lambda: win.state.ready and not win.compstat.computing and win.compstat.model.rowCount() > 0,
+                    timeout=30000)
+    robbery_row = win.compstat.model.find("Robbery", "Part I offenses")
+    wtd = win.compstat.model.columns.index("WTD")
+    robberies_before = win.compstat.model.value(robbery_row, wtd)
+    for seen in threads.values():
+        seen.clear()
+
+    # 40 robberies (NIBRS 120) in the week to the as-of date, under new incident numbers
+    src = tmp_path / "robberies.csv"
+    pd.DataFrame({"incident_number": [f"R{i:03d}" for i in range(40)],
+                  "offense_date": ["2019-09-25 12:00"] * 40, "nibrs_code": ["120"] * 40}).to_csv(src, index=False)
+    wiz = iw.ImportWizard(win.state, win.settings, [str(src)], win)
+    qtbot.addWidget(wiz)
+    wiz.show()
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.sample is not None or wiz.sample_error is not None, timeout=30000)
+    for _ in range(6):
+        if wiz.currentId() == wiz.RUN:
+            break
+        if wiz.currentId() == wiz.LOCATION:
+            wiz.location_page.save_box.setChecked(False)
+        wiz.next()
+    assert wiz.currentId() == wiz.RUN
+    qtbot.waitUntil(lambda: wiz.run_page.state != "running", timeout=60000)
+    assert wiz.run_page.state == "done", wiz.run_page.status.text()
+    assert len(ws.frames["offenses"]) == 6040                 # the open workspace took the result
+    qtbot.waitUntil(lambda: win.state.ready and threads["grid"] and not win.compstat.computing, timeout=30000)
+
+    main = threading.main_thread()
+    for what, seen in threads.items():
+        assert seen and all(t is not main for t in seen), f"{what} ran on the UI thread: {seen}"
+    robbery_row = win.compstat.model.find("Robbery", "Part I offenses")
+    assert win.compstat.model.value(robbery_row, wtd) == robberies_before + 40
+    _grid_matches_core(win, ws, "citywide", AS_OF)
+    wiz.shutdown()
+    wiz.close()
 
 
 def test_empty_workspace_shows_the_next_step(make_window, qtbot, monkeypatch):

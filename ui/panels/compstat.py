@@ -43,6 +43,27 @@ def measure_definition(ws, measure_id: str) -> str:
         return ""
 
 
+def boundary_text(ws, key: str) -> str:
+    """' · boundary version 3, 1.25 sq mi' for an area with a boundary ('' citywide): the grid's subtitle."""
+    if ":" not in key:
+        return ""
+    kind, name = key.split(":", 1)
+    a = ws.area(name, kind)
+    if a is None:
+        return ""
+    try:
+        from workstation.engine.areas import resolve_area
+
+        sq = resolve_area(ws, key).sq_miles
+    except Exception:  # noqa: BLE001
+        log.warning("The area %s has no size to show", key, exc_info=True)
+        sq = None
+    bits = [f"boundary version {a.version}"]
+    if sq:
+        bits.append(f"{sq:,.2f} sq mi")
+    return " · " + ", ".join(bits)
+
+
 class CompStatPanel(StatePanel):
     def __init__(self, state, parent=None) -> None:
         super().__init__(state, parent)
@@ -124,48 +145,34 @@ class CompStatPanel(StatePanel):
             self.notes.setText("")
             self.stack.setCurrentWidget(self.empty)
             return
+        area_key, as_of = self.state.area_key, self.state.as_of
+        self.compute(lambda: (compstat_tables(ws, area_key, as_of), boundary_text(ws, area_key)), self._show_tables,
+                     self._show_problem)
+
+    def _show_problem(self, message: str) -> None:
         self.stack.setCurrentIndex(0)
-        try:
-            tables = compstat_tables(ws, self.state.area_key, self.state.as_of)
-        except UserError as exc:
-            self.model.set_tables([])
-            self.title.setText("CompStat")
-            self.subtitle.setText(str(exc))
-            self.notes.setText("")
-            return
+        self.model.set_tables([])
+        self.title.setText("CompStat")
+        self.subtitle.setText(message)
+        self.notes.setText("")
+
+    def _show_tables(self, figures) -> None:
+        """The model swap (on the UI thread); the tables were computed for the state's current area and date."""
+        tables, boundary = figures
+        ws = self.state.workspace
+        self.stack.setCurrentIndex(0)
         self.model.set_tables(tables)
         self._layout_grid()
         from workstation.engine.areas import area_label
 
         self.title.setText(f"CompStat — {area_label(ws, self.state.area_key)}")
-        self.subtitle.setText(f"As of {self.state.as_of:%A %d %B %Y}" + self._boundary_text())
+        self.subtitle.setText(f"As of {self.state.as_of:%A %d %B %Y}" + boundary)
         notes = []
         for t in tables:
             for n in t.notes:
                 if n not in notes:
                     notes.append(n)
         self.notes.setText("<br>".join(html.escape(n) for n in notes))
-
-    def _boundary_text(self) -> str:
-        ws = self.state.workspace
-        key = self.state.area_key
-        if ":" not in key:
-            return ""
-        kind, name = key.split(":", 1)
-        a = ws.area(name, kind)
-        if a is None:
-            return ""
-        try:
-            from workstation.engine.areas import resolve_area
-
-            sq = resolve_area(ws, key).sq_miles
-        except Exception:  # noqa: BLE001
-            log.warning("The area %s has no size to show", key, exc_info=True)
-            sq = None
-        bits = [f"boundary version {a.version}"]
-        if sq:
-            bits.append(f"{sq:,.2f} sq mi")
-        return " · " + ", ".join(bits)
 
     def _layout_grid(self) -> None:
         m = self.model

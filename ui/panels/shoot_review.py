@@ -180,16 +180,20 @@ class ShootReviewPanel(StatePanel):
             self.table_report = None
             self.stack.setCurrentWidget(self.empty)
             return
-        self.stack.setCurrentIndex(0)
         self._load_weights_for(ws)
-        try:
-            t = sr.shoot_review(ws, self.state.as_of, weights=self.weights())
-        except UserError as exc:
-            self.model.set_tables([])
-            self.table_report = None
-            self.subtitle.setText(str(exc))
-            self.notes.setText("")
-            return
+        as_of, weights = self.state.as_of, self.weights()     # read on the UI thread; the worker reads the workspace
+        self.compute(lambda: sr.shoot_review(ws, as_of, weights=weights), self._show_review, self._show_problem)
+
+    def _show_problem(self, message: str) -> None:
+        self.stack.setCurrentIndex(0)
+        self.model.set_tables([])
+        self.table_report = None
+        self.subtitle.setText(message)
+        self.notes.setText("")
+
+    def _show_review(self, t) -> None:
+        """The model swap (on the UI thread)."""
+        self.stack.setCurrentIndex(0)
         self.table_report = t
         self.model.set_tables([t])
         self._fit_columns()

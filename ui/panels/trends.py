@@ -240,15 +240,26 @@ class TrendsPanel(StatePanel):
             self.draw()
             self.stack.setCurrentWidget(self.empty)
             return
+        area_key, freq, as_of = self.state.area_key, self.interval_combo.currentData(), self.state.as_of
+
+        def figures():
+            try:
+                return trend_frame(ws, measure, area_key, freq, as_of)
+            except ValueError as exc:  # a period the engine cannot lay out: said like a UserError
+                raise UserError(str(exc)) from exc
+
+        self.compute(figures, self._show_frame, self._show_problem)
+
+    def _show_frame(self, frame) -> None:
         self.stack.setCurrentIndex(0)
-        try:
-            self.frame = trend_frame(ws, measure, self.state.area_key, self.interval_combo.currentData(),
-                                     self.state.as_of)
-        except (UserError, ValueError) as exc:
-            self.title.setText("Trends")
-            self.note.setText(str(exc))
-            self.draw()
-            return
+        self.frame = frame
+        self.draw()
+
+    def _show_problem(self, message: str) -> None:
+        self.stack.setCurrentIndex(0)
+        self.frame = None
+        self.title.setText("Trends")
+        self.note.setText(message)
         self.draw()
 
     # ---- drawing ----
@@ -408,6 +419,7 @@ class TrendsPanel(StatePanel):
     def shutdown(self) -> None:
         for proxy in self._mouse_proxies:
             proxy.blockSignal = True  # no read-outs while closing (the proxies go with the panel)
+        super().shutdown()
 
 
 def _flag_text(this_year, last_year) -> str:
