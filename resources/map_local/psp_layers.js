@@ -13,40 +13,18 @@
   PSP.layerDrawMs = PSP.layerDrawMs || {};
   PSP.vectorLayers = PSP.vectorLayers || {};
 
-  function esc(s) {
-    return String(s).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
+  var esc = PSP.esc;  // psp_map.js, loaded before this file
 
-  L.PspVector = L.Layer.extend({
-    options: { paneZ: 385, clickTolerance: 6 },
+  // the canvas, its pane and the map's events: PSP.CanvasLayer in psp_map.js
+  L.PspVector = PSP.CanvasLayer.extend({
+    options: { paneZ: 385, clickTolerance: 6, canvasClass: "psp-layer" },
 
     initialize: function (data, options) {
       L.setOptions(this, options);
+      // layers of one pane height share one pane (and so keep the order they were added in)
+      L.setOptions(this, { canvasPane: "pspLayers" + this.options.paneZ, canvasZ: this.options.paneZ });
       this._d = data;
       PSP.vectorLayers[data.name] = this;
-    },
-
-    onAdd: function (map) {
-      this._map = map;
-      var paneName = "pspLayers" + this.options.paneZ;
-      var pane = map.getPane(paneName) || map.createPane(paneName);
-      pane.style.zIndex = this.options.paneZ;
-      pane.style.pointerEvents = "none";
-      this._canvas = L.DomUtil.create("canvas", "psp-layer leaflet-zoom-hide");
-      this._canvas.style.pointerEvents = "none";
-      pane.appendChild(this._canvas);
-      map.on("moveend zoomend resize viewreset", this._redraw, this);
-      map.on("click", this._onClick, this);
-      this._redraw();
-    },
-
-    onRemove: function (map) {
-      map.off("moveend zoomend resize viewreset", this._redraw, this);
-      map.off("click", this._onClick, this);
-      L.DomUtil.remove(this._canvas);
-      this._canvas = null;
     },
 
     _view: function () {

@@ -1,5 +1,7 @@
 /* PSP Analyst Workstation: the map page's own script (loaded after leaflet.js, served from psp://assets/).
  *
+ * - PSP.CanvasLayer: the base of every layer drawn on a canvas of its own (the records here, the reference layers in
+ *   psp_layers.js, which is loaded after this file): its pane, its canvas, redrawing on every move, and clicks.
  * - L.PspPoints: many records drawn on one canvas from compact integer arrays (no object per point); a click opens
  *   a popup with the nearest record's fields (embedded, or asked of the application over the QWebChannel bridge).
  * - PSP.heatLayer: leaflet.heat fed from the same arrays.
@@ -11,11 +13,13 @@
   "use strict";
   var PSP = (window.PSP = window.PSP || {});
 
-  function esc(s) {
+  /* Text from the records or a layer file, safe inside a popup's HTML (psp_spatial.js and psp_layers.js use it). */
+  PSP.esc = function (s) {
     return String(s).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
-  }
+  };
+  var esc = PSP.esc;
 
   function dayToIso(day) {
     var d = new Date(day * 86400000);
@@ -46,22 +50,19 @@
     return data._decoded;
   };
 
-  L.PspPoints = L.Layer.extend({
-    options: { radius: 3, pane: "overlayPane", clickTolerance: 7 },
-
-    initialize: function (data, options) {
-      L.setOptions(this, options);
-      this._data = data;
-      this._pts = PSP.decodePoints(data);
-    },
+  /* A layer drawn on one canvas that covers the map's container, in a pane of its own at canvasZ. The canvas takes
+     no pointer events (the panes under it stay clickable): a subclass finds what a click hit in _onClick(e) and
+     draws the whole view in _redraw(), called on add and after every move, zoom and resize. */
+  PSP.CanvasLayer = L.Layer.extend({
+    options: { canvasPane: "pspCanvas", canvasZ: 380, canvasClass: "psp-canvas" },
 
     onAdd: function (map) {
       this._map = map;
-      // above the district shading (pspBase, 350), below the boundaries (overlayPane, 400)
-      var pane = map.getPane("pspPoints") || map.createPane("pspPoints");
-      pane.style.zIndex = 380;
+      var name = this.options.canvasPane;
+      var pane = map.getPane(name) || map.createPane(name);
+      pane.style.zIndex = this.options.canvasZ;
       pane.style.pointerEvents = "none";
-      this._canvas = L.DomUtil.create("canvas", "psp-points leaflet-zoom-hide");
+      this._canvas = L.DomUtil.create("canvas", this.options.canvasClass + " leaflet-zoom-hide");
       this._canvas.style.pointerEvents = "none";
       pane.appendChild(this._canvas);
       map.on("moveend zoomend resize viewreset", this._redraw, this);
@@ -74,6 +75,21 @@
       map.off("click", this._onClick, this);
       L.DomUtil.remove(this._canvas);
       this._canvas = null;
+    },
+
+    _redraw: function () {},
+    _onClick: function () {},
+  });
+
+  L.PspPoints = PSP.CanvasLayer.extend({
+    // above the district shading (pspBase, 350), below the boundaries (overlayPane, 400)
+    options: { radius: 3, pane: "overlayPane", clickTolerance: 7, canvasPane: "pspPoints", canvasZ: 380,
+               canvasClass: "psp-points" },
+
+    initialize: function (data, options) {
+      L.setOptions(this, options);
+      this._data = data;
+      this._pts = PSP.decodePoints(data);
     },
 
     _redraw: function () {

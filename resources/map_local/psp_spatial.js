@@ -8,11 +8,7 @@
   "use strict";
   var PSP = (window.PSP = window.PSP || {});
 
-  function esc(s) {
-    return String(s).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
+  var esc = PSP.esc;  // psp_map.js, loaded before this file
 
   PSP.cellPopupHtml = function (d, i) {
     var rows = (d.order || Object.keys(d.fields)).map(function (k) {
