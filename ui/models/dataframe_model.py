@@ -89,6 +89,13 @@ class DataFrameModel(QAbstractTableModel):
         v.flags.writeable = False
         return v
 
+    def column_texts(self, col: int, rows: int) -> list[str]:
+        """The text shown in column ``col`` for the first ``rows`` rows in view (formatted a block at a time)."""
+        out: list[str] = []
+        for b in range(0, (min(rows, len(self._rows)) + BLOCK - 1) // BLOCK):
+            out += self._cache.get((col, b)) or self._format_block(col, b)
+        return out[:rows]
+
     def view_frame(self, rows: list[int] | None = None, cols: list[int] | None = None) -> pd.DataFrame:
         """A new frame of the rows (in view order) and columns shown; for copying and saving, never for display."""
         pos = self._rows if rows is None else self._rows[np.asarray(rows, dtype=np.int64)]
