@@ -1,8 +1,8 @@
-"""Qt-free value formatting and ordering used by every view (workstation/reports/formatting.py)."""
+"""Qt-free value formatting and ordering used by every view (workstation/formatting.py)."""
 import numpy as np
 import pandas as pd
 
-from workstation.reports import formatting as F
+from workstation import formatting as F
 from workstation.core import settings as S
 
 

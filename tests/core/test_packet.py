@@ -17,7 +17,7 @@ import pytest
 from workstation.core.errors import UserError
 from workstation.exports.packet import PACKET_SECTIONS, export_outputs, split_columns
 from workstation.exports.workbook import ExportCancelled, export_context, plan_workbook
-from workstation.reports.formatting import format_value
+from workstation.formatting import format_value
 from workstation.reports.table import ReportTable
 
 ROOT = Path(__file__).resolve().parents[2]

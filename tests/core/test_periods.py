@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from workstation.engine import periods as P
-from workstation.reports.rules import (change_flag, exact_p, flag_strength, pct_change, poisson_z, round_half_away,
-                                       whole_percent)
+from workstation.formatting import round_half_away, whole_percent
+from workstation.reports.rules import change_flag, exact_p, flag_strength, pct_change, poisson_z
 
 D = dt.date
 

@@ -10,7 +10,7 @@ from workstation.reports.concentration import concentration_table
 from workstation.reports.districts import district_tables, target_area_tables
 from workstation.reports.history import part1_history
 from workstation.reports.rates import clearance_table, peer_comparison, rates_table
-from workstation.reports.rules import round_half_away, whole_percent
+from workstation.formatting import round_half_away, whole_percent
 
 CSC = "target_area:Center Street Corridor"
 CDE = "target_area:Capitol Drive East"

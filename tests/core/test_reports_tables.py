@@ -14,7 +14,7 @@ from workstation.reports.districts import district_table, target_area_table
 from workstation.reports.goals import Goal, goal_progress, goal_table, goals_of
 from workstation.reports.history import part1_history
 from workstation.reports.rates import clearance_table, load_peer_comparisons, peer_comparison, rates_table
-from workstation.reports.rules import round_half_away, whole_percent
+from workstation.formatting import round_half_away, whole_percent
 from workstation.reports.trends import trend_series
 
 CSC_KEY = "target_area:Center Street Corridor"

@@ -10,7 +10,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from ui_fixtures import AS_OF, small_workspace
-from workstation.reports import formatting
+from workstation import formatting
 from workstation.reports.compstat import compstat_grid
 from workstation.core.workspace import Area, Workspace
 

@@ -7,7 +7,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from ui_fixtures import AS_OF, small_workspace
-from workstation.reports import formatting
+from workstation import formatting
 from workstation.reports.trends import trend_series
 
 

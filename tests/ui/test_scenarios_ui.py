@@ -11,7 +11,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ui_fixtures import AS_OF, CORRIDOR, small_workspace
-from workstation.reports import formatting
+from workstation import formatting
 from workstation.whatif import scenarios as sc
 from workstation.core.commands import freeze_shape
 from workstation.core.workspace import Workspace

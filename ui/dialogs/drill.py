@@ -8,7 +8,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout
 
 from workstation.core import schema
-from workstation.reports import formatting
+from workstation import formatting
 from ui.panels.data import headers_for, value_labels_for
 from ui.widgets.records_view import RecordsView
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QHeaderView, QInputDialog, QLabel, QMessageBox, QScrollArea, QSplitter,
                                QTableView, QToolButton, QVBoxLayout, QWidget)
 
-from workstation.reports import formatting
+from workstation import formatting
 from workstation.whatif import scenarios as core
 from workstation.core.errors import UserError
 from ui.models.report_model import CHANGE_ROLE, FILL, TEXT, ReportModel

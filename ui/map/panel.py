@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 
 from workstation.maps import page as maps
 from workstation.core.errors import UserError
-from workstation.reports.rules import change_flag, exact_p, whole_percent
+from workstation.formatting import whole_percent
+from workstation.reports.rules import change_flag, exact_p
 from ui.image_file import save_png
 from ui.workers import TaskRunner
 

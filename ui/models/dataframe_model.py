@@ -2,7 +2,7 @@
 
 The model keeps a reference to the frame and an index array of the rows in view order (an argsort permutation,
 narrowed by a filter); the frame itself is never copied, sorted or reordered (Orange's AbstractSortTableModel, glue's
-table viewer). Cells are formatted a block of rows at a time by the Qt-free workstation.reports.formatting and cached, so a
+table viewer). Cells are formatted a block of rows at a time by the Qt-free workstation.formatting and cached, so a
 repaint of a visible page costs a few dictionary look-ups.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
-from workstation.reports import formatting
+from workstation import formatting
 
 BLOCK = 32            # rows formatted together; a visible page touches one or two blocks per column
 CACHE_BLOCKS = 8192   # ~260k cells of text; cleared (not evicted piecemeal) when full

@@ -1,6 +1,6 @@
 """A table model over one or more ReportTables of the same columns (the CompStat grid's sections).
 
-Values stay as the report gives them; text comes from workstation.reports.formatting, colours from the change class and the
+Values stay as the report gives them; text comes from workstation.formatting, colours from the change class and the
 chance-aware flag. Section tables are stacked with a heading row each (shown spanning the whole width).
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from workstation.reports import formatting
+from workstation import formatting
 from workstation.reports.table import ReportTable
 
 RAW_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
                                QTableView, QToolTip, QVBoxLayout, QWidget)
 
-from workstation.reports import formatting
+from workstation import formatting
 from workstation.reports.rules import exact_p
 from workstation.core.errors import UserError
 from ui.models.report_model import ReportModel

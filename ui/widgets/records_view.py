@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
 
-from workstation.reports import formatting
+from workstation import formatting
 from workstation.exports.csv_file import safe_text
 from ui.models.dataframe_model import DataFrameModel
 from ui.workers import TaskRunner

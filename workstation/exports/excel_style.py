@@ -19,8 +19,7 @@ import re
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-from workstation.reports.formatting import format_value, is_missing
-from workstation.reports.rules import round_half_away
+from workstation.formatting import format_value, is_missing, round_half_away
 
 FONT_NAME = "Calibri"  # Carlito (metric-compatible) stands in for it under LibreOffice
 FONT_SIZE = 10
@@ -147,7 +146,7 @@ def stored_value(value, kind: str):
 
 def display_text(value, kind: str) -> str:
     """What a stored value shows under its kind's number format (for fitting column widths): the screen's text
-    (reports.formatting.format_value), which the number formats above reproduce."""
+    (workstation.formatting.format_value), which the number formats above reproduce."""
     if value is None:
         return ""
     if isinstance(value, str):

@@ -3,7 +3,7 @@ the hot spots (Gi* map and cells, near repeat, displacement), the trend charts a
 printed on Letter paper or projected.
 
 It is made from the workbook's own plan (``workbook.plan_workbook``): the same ReportTables, the same maps and the
-same trend series, so no figure is computed twice or differently. Cells are shown with ``reports.formatting``
+same trend series, so no figure is computed twice or differently. Cells are shown with ``workstation.formatting``
 (the rounding rules the workbook stores under), the chance flags colour the cells the exact test flagged, and † marks
 follow the numbers they qualify.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from workstation.core.errors import UserError
 from workstation.core.fileio import check_target, write_atomically
-from workstation.reports.formatting import change_class, format_value
+from workstation.formatting import change_class, format_value
 from workstation.reports.table import ReportTable
 
 PACKET_SECTIONS = ("Summary", "CompStat", "Districts", "Target Areas", "Hot Spots & Displacement", "Trends",

@@ -300,7 +300,7 @@ def _goal_card(t: ReportTable) -> ReportTable:
     """The goal table on its side: a row per figure, a column per goal. Fourteen columns across would set the
     Summary's print scale (and leave the other tables a third of the page); a card of two or three columns does not.
     Figures are shown as the goal table formats them."""
-    from workstation.reports.formatting import format_value
+    from workstation.formatting import format_value
 
     cols = ["Goal"] + [str(r[0]) for r in t.rows]
     rows = [[name] + [format_value(r[j], kind) for r in t.rows]

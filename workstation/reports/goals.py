@@ -15,7 +15,8 @@ from workstation.engine.analysis import analysis_for
 from workstation.engine.areas import resolve_area
 from workstation.core.errors import UserError
 from workstation.engine.periods import Window, to_date
-from workstation.reports.rules import pct_change, whole_percent
+from workstation.formatting import whole_percent
+from workstation.reports.rules import pct_change
 from workstation.reports.table import ReportTable
 
 GOALS_META_KEY = "goals"

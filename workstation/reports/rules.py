@@ -3,7 +3,8 @@
 - % change = (C − P) / P, as a fraction; with P = 0 it is undefined: ``None`` (shown blank with a note), never inf
   and never 0%.
 - Display rounding is half away from zero (the case study prints 40 -> 39 as −3% and 8 -> 17 as 113%; Python's
-  ``round`` rounds half to even and gets both wrong).
+  ``round`` rounds half to even and gets both wrong): ``round_half_away`` and ``whole_percent`` in
+  workstation/formatting.py, the floor every product and view shows values through.
 - Chance-aware flag (docs/definitions.md, corrected): the exact conditional binomial test of two equal-length windows —
   given C + P events in all, is C out of C + P consistent with p = ½? Two-sided; "notable" at p < 0.05,
   "significant" at p < 0.01. 1, 2 or 3 vs 0 can never reach p < 0.05 (3 vs 0 has p = 0.25), so single incidents are
@@ -13,7 +14,8 @@
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+
+from workstation.formatting import round_half_away, whole_percent
 
 ZERO_BASE_NOTE = "A % change from a zero base is undefined and is left blank."
 FLAG_RULE = ("Flags come from an exact test: given C + P events in the two equal-length windows, the conditional "
@@ -39,31 +41,6 @@ def pct_change(current, previous) -> float | None:
     if p == 0 or math.isnan(p) or math.isnan(c):
         return None
     return (c - p) / p
-
-
-def round_half_away(x: float, ndigits: int = 0) -> float:
-    """Round half away from zero at ``ndigits`` decimals.
-
-    Decimal on the shortest repr avoids binary noise: 100 * (17 - 8) / 8 is exactly 112.5 and becomes 113, and
-    -1.25 becomes -1.3 (Python's round gives 112 and -1.2).
-    """
-    x = float(x)
-    if math.isnan(x) or math.isinf(x):
-        return x
-    q = Decimal(1).scaleb(-ndigits)
-    out = float(Decimal(repr(x)).quantize(q, rounding=ROUND_HALF_UP))
-    return 0.0 if out == 0 else out  # never -0
-
-
-def whole_percent(fraction) -> int | None:
-    """A fraction as the case study prints it: whole percent, half away from zero (−0.1803 -> −18)."""
-    if fraction is None:
-        return None
-    f = float(fraction)
-    if math.isnan(f) or math.isinf(f):
-        return None
-    # round(…, 12) first: 100 * 0.145 is 14.499999999999998 in floats; the fraction meant 14.5
-    return int(round_half_away(round(100.0 * f, 10)))
 
 
 def poisson_z(current, previous) -> float:

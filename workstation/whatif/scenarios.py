@@ -399,14 +399,12 @@ def compare(ws, key_a: str, key_b: str, as_of=None, *, counting: str | None = No
 
 def difference_text(value, kind: str) -> str:
     """A difference with its sign: '+15', '−3', '0'; '+0.25'; '+0.8 pts' for shares (fractions)."""
-    from workstation.reports.formatting import format_value, is_missing
+    from workstation.formatting import format_value, is_missing, round_half_away
 
     if is_missing(value):
         return ""
     v = float(value)
     if kind == "pct":
-        from workstation.reports.rules import round_half_away
-
         pts = round_half_away(100.0 * v, 1)
         return "0.0 pts" if pts == 0 else f"{'+' if pts > 0 else '−'}{abs(pts):,.1f} pts"
     text = format_value(abs(v), kind)

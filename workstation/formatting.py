@@ -1,21 +1,49 @@
-"""How values look on screen: one Qt-free place, so views, tooltips and clipboard copies agree.
+"""How values look: one Qt-free place, so views, tooltips, clipboard copies, workbooks and the packet agree.
 
-Two families:
+A floor of its own, just above core (it imports nothing else of the workstation): the UI, the exports, the what-if
+summaries and the reports' rules all show values through it. Three families:
+- display rounding: half away from zero (``round_half_away``, ``whole_percent``: the case study's % changes);
 - report cells, formatted by their ``ReportTable`` column kind (``format_value``);
 - record cells, formatted by the column's dtype (``format_block``), a block of rows at a time because a 1M-row
   table asks for a page of cells per repaint and per-cell pandas access is far too slow.
 """
 from __future__ import annotations
 
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
 import numpy as np
 import pandas as pd
-
-from workstation.reports.rules import round_half_away, whole_percent
 
 DATE_FORMAT = "%Y-%m-%d"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M"
 # Columns whose floats are coordinates: five decimals is ~1 m, enough to tell two addresses apart.
 COORDINATE_COLUMNS = ("lat", "lon", "x", "y")
+
+
+def round_half_away(x: float, ndigits: int = 0) -> float:
+    """Round half away from zero at ``ndigits`` decimals.
+
+    Decimal on the shortest repr avoids binary noise: 100 * (17 - 8) / 8 is exactly 112.5 and becomes 113, and
+    -1.25 becomes -1.3 (Python's round gives 112 and -1.2).
+    """
+    x = float(x)
+    if math.isnan(x) or math.isinf(x):
+        return x
+    q = Decimal(1).scaleb(-ndigits)
+    out = float(Decimal(repr(x)).quantize(q, rounding=ROUND_HALF_UP))
+    return 0.0 if out == 0 else out  # never -0
+
+
+def whole_percent(fraction) -> int | None:
+    """A fraction as the case study prints it: whole percent, half away from zero (−0.1803 -> −18)."""
+    if fraction is None:
+        return None
+    f = float(fraction)
+    if math.isnan(f) or math.isinf(f):
+        return None
+    # round(…, 12) first: 100 * 0.145 is 14.499999999999998 in floats; the fraction meant 14.5
+    return int(round_half_away(round(100.0 * f, 10)))
 
 
 def is_missing(value) -> bool:
