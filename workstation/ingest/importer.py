@@ -186,7 +186,8 @@ class Mapped:
     """A file mapped through a profile: canonical records, which input rows were rejected and why."""
 
     records: pd.DataFrame
-    reason: np.ndarray  # per input row: None (accepted) or the reason text
+    reason_code: np.ndarray  # per input row: 0 accepted, else 1 + the index of its reason in ``reasons``
+    reasons: list            # the reason texts, in the order they were first given
     warnings: list
     no_location: int = 0
     duplicates: int = 0  # exact duplicate rows (rejected as such: listed, never silently lost)
@@ -357,7 +358,10 @@ class _Rows:
         self.r = _Resolver(df, profile, label)
         self.n = len(df)
         self.ok = np.ones(self.n, dtype=bool)
-        self.reason = np.full(self.n, None, dtype=object)
+        # a small code per row, not an object array of texts: at 10M rows filling, comparing and testing an object
+        # array each held the GIL for 100-300 ms (UI stalls while the import runs in its worker)
+        self.reason_code = np.zeros(self.n, dtype=np.int16)
+        self.reasons: list[str] = []
         self.warnings: list = []
         self.cols: dict = {}
         self.should_stop = should_stop
@@ -369,8 +373,14 @@ class _Rows:
         found is the one listed)."""
         m = np.asarray(mask, dtype=bool) & self.ok
         if m.any():
-            self.reason[m] = text
+            if text not in self.reasons:
+                self.reasons.append(text)
+            self.reason_code[m] = 1 + self.reasons.index(text)
             self.ok[m] = False
+
+    def rejected_for(self, text: str) -> int:
+        """How many rows were rejected with the reason ``text``."""
+        return int((self.reason_code == 1 + self.reasons.index(text)).sum()) if text in self.reasons else 0
 
     def stop(self):
         stop_import(self.should_stop)
@@ -757,8 +767,8 @@ def _finish(rows: _Rows, rec: pd.DataFrame) -> Mapped:
     if no_loc and kind != "people" and ("lat" in profile.columns or "x" in profile.columns):
         rows.warnings.append(f"{no_loc:,} accepted rows have no usable coordinates; they still count citywide and "
                              "by their district column.")
-    return Mapped(records=rec, reason=rows.reason, warnings=rows.warnings, no_location=no_loc,
-                  duplicates=int((rows.reason == DUPLICATE_REASON).sum()), merged=merged)
+    return Mapped(records=rec, reason_code=rows.reason_code, reasons=rows.reasons, warnings=rows.warnings,
+                  no_location=no_loc, duplicates=rows.rejected_for(DUPLICATE_REASON), merged=merged)
 
 
 def _carry_call_history(new: pd.DataFrame, old: pd.DataFrame, known: np.ndarray) -> pd.DataFrame:
@@ -918,6 +928,19 @@ def _suffix_duplicates(ids) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+def _without_unused(cat: pd.Categorical) -> pd.Categorical:
+    """``cat`` without the categories no row uses, by counting codes: pandas' remove_unused_categories sorts every
+    code (np.unique) with the GIL held, 160 ms at 3M rows while the UI thread waits."""
+    codes = cat.codes
+    used = np.bincount(codes[codes >= 0], minlength=len(cat.categories)) > 0
+    if used.all():
+        return cat
+    remap = np.full(len(used), -1, dtype=codes.dtype)
+    remap[used] = np.arange(int(used.sum()))
+    return pd.Categorical.from_codes(np.where(codes >= 0, remap[codes], -1).astype(codes.dtype),
+                                     categories=cat.categories[used], ordered=cat.ordered)
+
+
 def concat_conformed(frames: list[pd.DataFrame], kind: str) -> pd.DataFrame:
     """Concatenate conformed frames keeping categoricals categorical (a plain concat turns them into text)."""
     frames = [f for f in frames if len(f)] or frames[:1]
@@ -930,7 +953,7 @@ def concat_conformed(frames: list[pd.DataFrame], kind: str) -> pd.DataFrame:
         parts = [fr[f.name] for fr in frames]
         if f.dtype == "category":
             u = union_categoricals([p.array for p in parts], ignore_order=True)
-            out[f.name] = pd.Series(u).cat.remove_unused_categories()  # a replaced record's category may be gone
+            out[f.name] = pd.Series(_without_unused(u))  # a replaced record's category may be gone
         else:
             out[f.name] = pd.concat(parts, ignore_index=True)
     return schema.conform(pd.DataFrame(out), kind)
@@ -973,13 +996,14 @@ class _Prepared:
         return self.label or self.path.name
 
 
-def _rejects_frame(raw: readers.RawTable, reason: np.ndarray) -> pd.DataFrame:
-    bad = np.flatnonzero(pd.notna(reason))
+def _rejects_frame(raw: readers.RawTable, reason_code: np.ndarray, reasons: list) -> pd.DataFrame:
+    bad = np.flatnonzero(reason_code)
+    reason = np.array([None] + list(reasons), dtype=object)[reason_code[bad]]
     cols = [str(c) for c in raw.df.columns]
     if len(bad):
         body = readers.cells_to_text(raw.df.iloc[bad]) if raw.df.shape[1] else pd.DataFrame(index=bad)
         body.columns = [c if c not in ("row", "reason") else f"source_{c}" for c in cols]
-        out = pd.concat([pd.DataFrame({"row": bad + raw.first_row, "reason": reason[bad]}, index=body.index), body],
+        out = pd.concat([pd.DataFrame({"row": bad + raw.first_row, "reason": reason}, index=body.index), body],
                         axis=1)
     else:
         out = pd.DataFrame({"row": pd.Series([], dtype="int64"), "reason": pd.Series([], dtype="str")})
@@ -1064,11 +1088,11 @@ def prepare_table(raw: readers.RawTable, path: Path, kind: str, profile: Profile
     rec = mapped.records
     rec = rec.drop(columns=[c for c in rec.columns if c.startswith("_")])
     rec = schema.conform(rec, kind)
-    rejects = _rejects_frame(raw, mapped.reason)
+    rejects = _rejects_frame(raw, mapped.reason_code, mapped.reasons)
     rows_read = len(raw.df) + len(raw.bad_lines)
     reasons = pd.Series(rejects["reason"]).value_counts()
     return _Prepared(path=path, kind=kind, profile=profile, records=rec, rejects=rejects, rows_read=rows_read,
-                     accepted=int(pd.isna(mapped.reason).sum()), rejected_by_reason={str(k): int(v) for k, v in
+                     accepted=int((mapped.reason_code == 0).sum()), rejected_by_reason={str(k): int(v) for k, v in
                                                                                       reasons.items()},
                      warnings=list(mapped.warnings), size=size, sha256=sha256,
                      duplicates=mapped.duplicates, merged=mapped.merged, label=label)

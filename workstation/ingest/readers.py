@@ -15,6 +15,7 @@ shows (whole numbers without '.0', dates as ISO).
 from __future__ import annotations
 
 import logging
+import codecs
 import csv
 import datetime as _dt
 import hashlib
@@ -68,6 +69,27 @@ def _looks_binary(sample: bytes) -> bool:
     return ctrl > max(2, len(sample) // 100)
 
 
+# The file is read in a worker while the UI thread paints: a whole-file scan of a 1 GB export in one call holds the GIL
+# for 50-100 ms (a visible stall); piece by piece, the UI thread gets its turn between pieces.
+_SCAN_PIECE = 1 << 22
+
+
+def _is_utf8(data: bytes) -> bool:
+    if int(np.frombuffer(data, dtype=np.uint8).max(initial=0)) < 0x80:  # ASCII (numpy scans without the GIL)
+        return True
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for i in range(0, len(data), _SCAN_PIECE):
+            decoder.decode(data[i:i + _SCAN_PIECE], final=i + _SCAN_PIECE >= len(data))
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _holds(data: bytes, what: bytes) -> bool:
+    return any(data.find(what, i, i + _SCAN_PIECE) >= 0 for i in range(0, len(data), _SCAN_PIECE))
+
+
 def _decode_to_utf8(path: Path, data: bytes) -> bytes:
     """UTF-8 bytes with LF or CRLF line ends, whatever the file had (BOM, UTF-16, cp1252, CR-only)."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -80,13 +102,10 @@ def _decode_to_utf8(path: Path, data: bytes) -> bytes:
     if _looks_binary(data[:8192]):
         raise _fail(path, "this is not a spreadsheet or CSV file (it holds binary data); export the records as "
                           "xlsx or csv and try again.")
-    try:
-        if not data.isascii():
-            data.decode("utf-8")
-    except UnicodeDecodeError:
+    if not _is_utf8(data):
         # Excel on Windows saves "CSV" as Windows-1252; its five undefined bytes are replaced rather than fatal.
         data = data.decode("cp1252", errors="replace").encode("utf-8")
-    if b"\r" in data:
+    if _holds(data, b"\r"):
         crlf = data.count(b"\r\n")
         if crlf == 0:  # classic Mac / some RMS exports: CR alone ends a line (LF may still sit inside quotes)
             data = data.replace(b"\r", b"\n")
