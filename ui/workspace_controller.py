@@ -13,8 +13,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
 
+from workstation.core import recovery
 from workstation.core.workspace import Workspace, write_workspace
-from ui import paths, recovery
+from ui import paths
 from ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class WorkspaceController(QObject):
     def set_workspace(self, ws: Workspace) -> None:
         old = self.workspace
         if old is not None and old is not ws:
-            recovery.clear_recovery(old.path)
+            recovery.clear_recovery(paths.recovery_dir(), old.path)
         self._changes = self._autosaved_changes = 0
         self._warm_if_big("", ws)
         self.state.set_workspace(ws)
@@ -119,8 +120,8 @@ class WorkspaceController(QObject):
 
         def done(_written) -> None:
             ws.saved_as(target, revision)
-            recovery.clear_recovery(old_path)
-            recovery.clear_recovery(target)
+            recovery.clear_recovery(paths.recovery_dir(), old_path)
+            recovery.clear_recovery(paths.recovery_dir(), target)
             self._autosaved_changes = changes
             self.settings.add_recent(target)
             self.settings.set("workspace/last", str(target.resolve()))
@@ -163,7 +164,7 @@ class WorkspaceController(QObject):
 
     # ---- first start: recovery, the last workspace, or the demo ----
     def recovery_candidates(self) -> list:
-        return recovery.find_candidates()
+        return recovery.find_candidates(paths.recovery_dir())
 
     def recover(self, candidate) -> bool:
         """Open the recovery file ``candidate`` as the (unsaved) workspace it belongs to."""
@@ -229,7 +230,8 @@ class WorkspaceController(QObject):
             return False
         snap = ws.detached()
         source, title, changes = ws.path, self.display_name(), self._changes
-        self.autosaver.start(lambda progress, should_stop: recovery.write_recovery(snap, source, title),
+        folder = paths.recovery_dir()
+        self.autosaver.start(lambda progress, should_stop: recovery.write_recovery(folder, snap, source, title),
                              "writing the recovery file")
 
         def done(_r, changes=changes, source=source):
@@ -237,7 +239,7 @@ class WorkspaceController(QObject):
             # a save that happened while the recovery file was being written makes it stale at once
             cur = self.workspace
             if cur is not None and not cur.dirty:
-                recovery.clear_recovery(source)
+                recovery.clear_recovery(paths.recovery_dir(), source)
 
         self.autosaver.finished.connect(done, Qt.ConnectionType.SingleShotConnection)
         return True
@@ -274,7 +276,7 @@ class WorkspaceController(QObject):
         self.wait_for_tasks()
         ws = self.workspace
         if ws is not None:
-            recovery.clear_recovery(ws.path)
+            recovery.clear_recovery(paths.recovery_dir(), ws.path)
 
 
 def warm_engine(ws, progress, should_stop) -> None:

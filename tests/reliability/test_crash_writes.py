@@ -24,49 +24,44 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs PO
 
 # ---------------------------------------------------------------------------------------------------------------------
 AUTOSAVER = FRAME_PRELUDE + textwrap.dedent("""
-    from ui import recovery
+    from workstation.core import recovery
     ws = Workspace()
-    source = sys.argv[1]
+    folder, source = sys.argv[1], sys.argv[2]
     version = 0
     while True:
         version += 1
         ws.meta["version"] = version
         ws.set_frame("offenses", base.iloc[: n - version])
         print("start", version, flush=True)
-        recovery.write_recovery(ws.detached(), source, "work.psw")
+        recovery.write_recovery(folder, ws.detached(), source, "work.psw")
         print("done", version, flush=True)
 """)
 
 
 def test_kill_during_autosave_leaves_a_whole_recovery_file(tmp_path):
-    from ui import recovery
+    from workstation.core import recovery
 
     script = tmp_path / "autosaver.py"
     script.write_text(AUTOSAVER)
-    data_dir = tmp_path / "appdata"
+    rec_dir = tmp_path / "appdata" / "recovery"
     source = tmp_path / "work.psw"             # never saved: the recovery file is all there is
-    env = child_env(PSP_WORKSTATION_DATA_DIR=str(data_dir))
-    os.environ["PSP_WORKSTATION_DATA_DIR"] = str(data_dir)
-    try:
-        rec_dir = data_dir / "recovery"
 
-        def check(last_done):
-            cands = recovery.find_candidates()
-            assert len(cands) == 1, cands
-            c = cands[0]
-            assert Path(c.source) == source.resolve() and c.title == "work.psw"
-            ws = recovery.open_candidate(c)             # must open whole
-            v = ws.meta["version"]
-            assert v >= last_done
-            assert len(ws.frame("offenses")) == 300_000 - v
-            assert ws.frame("offenses")["occurred"].notna().all()
-            assert ws.dirty and ws.path == source.resolve()
+    def check(last_done):
+        cands = recovery.find_candidates(rec_dir)
+        assert len(cands) == 1, cands
+        c = cands[0]
+        assert Path(c.source) == source.resolve() and c.title == "work.psw"
+        ws = recovery.open_candidate(c)             # must open whole
+        v = ws.meta["version"]
+        assert v >= last_done
+        assert len(ws.frame("offenses")) == 300_000 - v
+        assert ws.frame("offenses")["occurred"].notna().all()
+        assert ws.dirty and ws.path == source.resolve()
 
-        rec_dir.mkdir(parents=True)
-        hits = kill_mid_write(script, [str(source)], rec_dir, ".*.saving", env, 4, random.Random(3), check)
-        assert hits >= 3, "the kill never landed while the recovery file was being written"
-    finally:
-        del os.environ["PSP_WORKSTATION_DATA_DIR"]
+    rec_dir.mkdir(parents=True)
+    hits = kill_mid_write(script, [str(rec_dir), str(source)], rec_dir, ".*.saving", child_env(), 4, random.Random(3),
+                          check)
+    assert hits >= 3, "the kill never landed while the recovery file was being written"
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -126,10 +126,11 @@ def test_opening_damaged_files_shows_sentences_not_tracebacks(qtbot, tmp_path, a
 
 
 def test_a_damaged_recovery_file_does_not_stop_the_start(qtbot, tmp_path, app_dirs, damaged, monkeypatch):
-    from ui import recovery
+    from ui import paths
+    from workstation.core import recovery
 
     shown = _message_boxes(monkeypatch)
-    psw, meta = recovery.recovery_files(tmp_path / "lost.psw")
+    psw, meta = recovery.recovery_files(paths.recovery_dir(), tmp_path / "lost.psw")
     shutil.copy(damaged["blob"], psw)
     meta.write_text('{"source": "%s", "title": "lost.psw", "saved": 1}' % (tmp_path / "lost.psw"), encoding="utf-8")
     win = _window(qtbot, tmp_path)

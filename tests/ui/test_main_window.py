@@ -198,7 +198,8 @@ def test_unsaved_changes_are_asked_about_before_closing(make_window, monkeypatch
 
 
 def test_crash_recovery_restores_unsaved_work(make_window, qtbot, tmp_path, monkeypatch):
-    from ui import recovery
+    from ui import paths
+    from workstation.core import recovery
 
     path = tmp_path / "weekly.psw"
     small_workspace().save(path)
@@ -240,7 +241,7 @@ def test_crash_recovery_restores_unsaved_work(make_window, qtbot, tmp_path, monk
     # saving makes the recovery file stale: it is not offered again
     win2.save()
     win2.shutdown()
-    assert recovery.find_candidates() == []
+    assert recovery.find_candidates(paths.recovery_dir()) == []
 
 
 def test_first_start_opens_demo_and_later_starts_reopen_last(make_window, qtbot, tmp_path):

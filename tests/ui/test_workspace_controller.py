@@ -9,7 +9,6 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 import ui.workspace_controller as wc
-from ui import recovery
 from ui.settings import Settings
 from ui.state import AppState
 from ui_fixtures import small_workspace

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QListWidget, QListWidgetItem, QVBoxLayout
 
-from ui.recovery import Candidate
+from workstation.core.recovery import Candidate
 
 
 class RecoverDialog(QDialog):

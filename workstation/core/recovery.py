@@ -1,9 +1,10 @@
 """Recovery files: the unsaved state of the open workspace, written on a timer, offered back after a crash.
 
-``<data dir>/recovery/<key>.psw`` is a complete workspace file (written atomically, like any save) and ``<key>.json``
-says which workspace it belongs to. A clean close or a save deletes both; so a pair still there on start means the
-app did not close cleanly, and it is offered back when it is newer than its workspace file (or the workspace was never
-saved). A worker writes a detached copy (Workspace.detached), never the open workspace.
+In the recovery ``folder`` (the app passes ``<data dir>/recovery`` from ui/paths.py: the data folder comes from Qt's
+standard locations, so the UI names it), ``<key>.psw`` is a complete workspace file (written atomically, like any
+save) and ``<key>.json`` says which workspace it belongs to. A clean close or a save deletes both; so a pair still
+there on start means the app did not close cleanly, and it is offered back when it is newer than its workspace file
+(or the workspace was never saved). A worker writes a detached copy (Workspace.detached), never the open workspace.
 """
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ from pathlib import Path
 
 from workstation.core.fileio import write_text_atomically
 from workstation.core.workspace import Workspace, write_atomic
-
-from ui import paths
 
 UNTITLED = "untitled"
 
@@ -41,33 +40,37 @@ def recovery_key(source) -> str:
     return f"{Path(p).stem}-{hashlib.sha1(p.encode('utf-8')).hexdigest()[:10]}"
 
 
-def recovery_files(source) -> tuple[Path, Path]:
+def recovery_files(folder: Path, source) -> tuple[Path, Path]:
+    """The recovery file of the workspace ``source`` (None or "" for a never-saved one) and its note, in ``folder``."""
     key = recovery_key(source)
-    d = paths.recovery_dir()
-    return d / f"{key}.psw", d / f"{key}.json"
+    folder = Path(folder)
+    return folder / f"{key}.psw", folder / f"{key}.json"
 
 
-def write_recovery(snapshot: Workspace, source, title: str) -> Path:
-    """Write the snapshot as the recovery file of ``source``; never touches ``source`` itself."""
-    psw, meta = recovery_files(source)
+def write_recovery(folder: Path, snapshot: Workspace, source, title: str) -> Path:
+    """Write the snapshot as the recovery file of ``source`` in ``folder``; never touches ``source`` itself."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    psw, meta = recovery_files(folder, source)
     write_atomic(snapshot, psw, fsync=False)
     write_text_atomically(meta, json.dumps({"source": str(Path(source).resolve()) if source else "", "title": title,
                                             "saved": time.time()}), what="the recovery note", fsync=False)
     return psw
 
 
-def clear_recovery(source) -> None:
-    for p in recovery_files(source):
+def clear_recovery(folder: Path, source) -> None:
+    """Delete the recovery file of ``source`` and its note (a save or a clean close)."""
+    for p in recovery_files(folder, source):
         try:
             p.unlink()
         except FileNotFoundError:
             pass
 
 
-def find_candidates() -> list[Candidate]:
-    """Recovery files worth offering, newest first; stale ones (older than their saved workspace) are removed."""
+def find_candidates(folder: Path) -> list[Candidate]:
+    """Recovery files in ``folder`` worth offering, newest first; stale ones (older than their saved workspace) and
+    broken pairs are removed."""
     out = []
-    for meta in sorted(paths.recovery_dir().glob("*.json")):
+    for meta in sorted(Path(folder).glob("*.json")):
         psw = meta.with_suffix(".psw")
         try:
             info = json.loads(meta.read_text(encoding="utf-8"))
