@@ -49,7 +49,7 @@ def _damage(good: Path, folder: Path) -> dict[str, Path]:
     put("random", os.urandom(4096))
     put("empty", b"")
     put("truncated", data[: len(data) // 2])
-    put("blob", sql="UPDATE frames SET parquet = x'00112233' WHERE kind = 'offenses'")
+    put("blob", sql="UPDATE frame_columns SET arrow = x'00112233' WHERE kind = 'offenses'")
     put("meta", sql="UPDATE meta SET value = '{bad json' WHERE key = 'city'")
     put("area", sql="INSERT INTO areas (name, kind, geojson, version) VALUES ('x', 'district', 'not json', 1)")
     put("log", sql="INSERT INTO import_log VALUES (99, 'nope')")
