@@ -63,6 +63,24 @@ def _position_dtype(n: int):
     return np.int32 if n < np.iinfo(np.int32).max else np.int64
 
 
+def _day_order(days: np.ndarray) -> np.ndarray:
+    """The stable sort order of day numbers (undated rows, ``NAT_DAY``, first). Records span at most a few decades,
+    so the days fit 16 bits as offsets from the first one, and numpy sorts 16-bit keys by radix: a fifth of the time
+    of sorting the int64 days at 10M records, with the same order."""
+    if days.size:
+        undated = days == NAT_DAY
+        any_undated = bool(undated.any())
+        hi = int(days.max())
+        if hi != NAT_DAY:
+            lo = int(np.min(days, where=~undated, initial=hi)) if any_undated else int(days.min())
+            if hi - lo < np.iinfo(np.uint16).max - 1:
+                key = (days - (lo - 1)).astype(np.uint16)  # undated rows wrap around: set to 0 below
+                if any_undated:
+                    key[undated] = 0
+                return np.argsort(key, kind="stable")
+    return np.argsort(days, kind="stable")
+
+
 class DatasetIndex:
     """One dataset, sorted by day once, with the atom of each row. All arrays are in sorted order."""
 
@@ -70,10 +88,11 @@ class DatasetIndex:
         self.kind = kind
         self.frame = df
         self.n = len(df)
+        self._incident_codes_frame: np.ndarray | None = None
         days_all = day_numbers(df["occurred"].to_numpy()) if self.n else np.zeros(0, dtype=np.int64)
         # int32 positions and codes where they fit: the index is kept for the whole session, next to the data
         # (issue 14: resident memory per million records)
-        self.order = np.argsort(days_all, kind="stable").astype(_position_dtype(self.n), copy=False)
+        self.order = _day_order(days_all).astype(_position_dtype(self.n), copy=False)
         self.days = np.ascontiguousarray(days_all[self.order])
         dated = self.days[self.days != NAT_DAY]
         self.first_day = int(dated[0]) if len(dated) else None
@@ -88,21 +107,28 @@ class DatasetIndex:
         self.district_names, self.district_codes = self._labels("district", district_key)
         self.credit_names, self.credit_codes = self._labels("target_area", lambda v: None if v is None else str(v))
         # --- atoms: category x agency x flags x hierarchy-drop, mixed radix ---
-        self.category_names, cat = self._labels("category", lambda v: None if v is None else str(v))
-        self.agency_names, ag = self._labels("agency", lambda v: None if v is None else str(v))
-        self.category_codes, self.agency_codes = cat, ag  # -1 where missing; None when the column is absent
+        # (computed in the frame's order on small integers and put in sorted order with one gather: a gather per
+        # flag in int64 cost about 1 s at 10M records)
+        self.category_names, cat = self._labels("category", lambda v: None if v is None else str(v), sort=False)
+        self.agency_names, ag = self._labels("agency", lambda v: None if v is None else str(v), sort=False)
+        self.category_codes = None if cat is None else cat[self.order]  # -1 where missing; None: column absent
+        self.agency_codes = None if ag is None else ag[self.order]
         ncat = len(self.category_names) + 1  # last slot: missing
         nag = len(self.agency_names) + 1
-        cat = np.where(cat < 0, ncat - 1, cat) if cat is not None else np.zeros(self.n, dtype=np.int64)
-        ag = np.where(ag < 0, nag - 1, ag) if ag is not None else np.zeros(self.n, dtype=np.int64)
         self.flag_names = tuple(f.name for f in schema.DATASETS[kind] if f.dtype == "bool")
-        atoms = cat.astype(np.intp) * nag + ag
-        for name in self.flag_names:
-            atoms = atoms * 2 + df[name].to_numpy(dtype=bool)[self.order]
-        hdrop = self._hierarchy_drop() if kind == "offenses" else np.zeros(self.n, dtype=bool)
-        atoms = atoms * 2 + hdrop
-        self.atoms = np.ascontiguousarray(atoms, dtype=np.intp)
         self.n_atoms = ncat * nag * (2 ** len(self.flag_names)) * 2
+        atom_type = np.int32 if self.n_atoms < np.iinfo(np.int32).max else np.int64
+        cat = np.where(cat < 0, ncat - 1, cat).astype(atom_type) if cat is not None else np.zeros(self.n, atom_type)
+        atoms = cat * nag
+        if ag is not None:
+            atoms += np.where(ag < 0, nag - 1, ag)
+        for name in self.flag_names:
+            atoms *= 2
+            atoms += df[name].to_numpy(dtype=bool)
+        atoms *= 2
+        if kind == "offenses":
+            atoms += self._hierarchy_drop()
+        self.atoms = np.ascontiguousarray(atoms[self.order], dtype=np.intp)
         # decode tables: for atom a, its category / agency / flags / hierarchy-drop
         a = np.arange(self.n_atoms)
         self.atom_hdrop = (a % 2).astype(bool)
@@ -118,8 +144,9 @@ class DatasetIndex:
         self._sel: dict = {}
 
     # ----
-    def _labels(self, col: str, norm):
-        """(names, codes) for a text/categorical column; codes -1 where missing; None when the column is absent."""
+    def _labels(self, col: str, norm, sort: bool = True):
+        """(names, codes) for a text/categorical column; codes -1 where missing; None when the column is absent.
+        The codes are in sorted order, or in the frame's order with ``sort=False``."""
         if col not in self.frame:
             return [], None
         s = self.frame[col]
@@ -128,16 +155,15 @@ class DatasetIndex:
         cats = [norm(c) for c in s.cat.categories]
         names = list(dict.fromkeys(c for c in cats if c is not None))
         lookup = np.array([names.index(c) if c is not None else -1 for c in cats] + [-1], dtype=np.int32)
-        codes = lookup[s.cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
-        return names, codes[self.order]
+        raw = s.cat.codes.to_numpy()  # int8 for most columns: gathered before the lookup widens it
+        return names, lookup[raw[self.order] if sort else raw]  # code -1 (missing) picks the trailing -1
 
     def _hierarchy_drop(self) -> np.ndarray:
-        """True for the offense rows the UCR hierarchy rule does not count (all but the highest Part I offense of
-        each incident; arson and non-Part I rows are never dropped)."""
+        """True (in the frame's order) for the offense rows the UCR hierarchy rule does not count: all but the highest
+        Part I offense of each incident; arson and non-Part I rows are never dropped."""
         drop = np.zeros(self.n, dtype=bool)
-        inc_all = self.incident_codes()
-        if not self.n or int(inc_all.max()) + 1 == self.n:
-            return drop  # one record per incident (the common layout): nothing to drop
+        if not self.n:
+            return drop
         s = self.frame["category"]
         if not isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype("category")
@@ -145,14 +171,19 @@ class DatasetIndex:
         cat_rank = np.array([rank_of.get(str(c), -1) for c in s.cat.categories] + [-1], dtype=np.int64)
         rank = cat_rank[s.cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
         ranked = np.flatnonzero(rank >= 0)
-        if ranked.size:
-            inc = inc_all[ranked]
-            order = np.lexsort((ranked, rank[ranked], inc))  # per incident: best rank first, then first row
-            inc_sorted = inc[order]
-            first = np.ones(order.size, dtype=bool)
-            first[1:] = inc_sorted[1:] != inc_sorted[:-1]
-            drop[ranked[order[~first]]] = True
-        return drop[self.order]
+        if ranked.size < 2:
+            return drop
+        # only the ranked rows' incidents matter: hashing their ids alone is about half the work
+        inc = self.incident_codes()[ranked] if self._incident_codes_frame is not None else \
+            pd.factorize(self.frame["incident_id"].take(ranked))[0]
+        if int(inc.max()) + 1 == ranked.size:
+            return drop  # one ranked record per incident (the common layout): nothing to drop
+        order = np.lexsort((ranked, rank[ranked], inc))  # per incident: best rank first, then first row
+        inc_sorted = inc[order]
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = inc_sorted[1:] != inc_sorted[:-1]
+        drop[ranked[order[~first]]] = True
+        return drop
 
     def incident_codes(self) -> np.ndarray:
         """Incident id codes in frame order (factorised once; shared by hierarchy and distinct-incident counting)."""

@@ -217,8 +217,6 @@ def _clearance_frame(ws, eng, m, ref, counting):
         return convert(v) if convert else v
 
     out = pd.DataFrame({
-        # integer incident codes (factorised once by the engine) group exactly like the id strings, without them
-        "incident_id": eng.index(m.dataset).incident_codes()[rows],
         "occ": take("occurred", day_numbers),
         "cleared": take("cleared", lambda v: v.astype(bool), False),
         "cday": take("cleared_date", day_numbers, -1),
@@ -226,6 +224,9 @@ def _clearance_frame(ws, eng, m, ref, counting):
         "code": take("exceptional_code"),
     })
     if m.count == "incidents" and len(out):
+        # integer incident codes (factorised once by the engine) group exactly like the id strings, without them;
+        # only distinct-incident measures need them (hashing 3M offense ids costs about half a second)
+        out["incident_id"] = eng.index(m.dataset).incident_codes()[rows]
         out = out.sort_values(["incident_id", "occ"])
         cleared = out.groupby("incident_id", sort=False)["cleared"].transform("any")
         cday = out.assign(cday=np.where(out["cleared"], out["cday"], np.iinfo(np.int64).max)) \
