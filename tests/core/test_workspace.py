@@ -166,3 +166,19 @@ def test_large_files_use_large_pages_and_every_type_round_trips(tmp_path):
     pd.testing.assert_frame_equal(back.frame("offenses"), ws.frame("offenses"))
     small = Workspace().save(tmp_path / "small.psw")
     assert sqlite3.connect(small).execute("PRAGMA page_size").fetchone()[0] == 4096
+
+
+def test_text_columns_come_back_in_one_piece(tmp_path):
+    """An import builds text columns from many batches (an Arrow string column in hundreds of chunks, and taking a
+    few rows from one concatenates it all); the saved file holds each column whole, so an opened workspace's text
+    columns are one chunk, with the same values."""
+    parts = [_offenses(3).assign(record_id=[f"B{i}-{j}" for j in range(3)], address=[f"{i}00 N 27TH ST", None, "X"])
+             for i in range(40)]
+    df = pd.concat(parts, ignore_index=True)
+    ws = Workspace()
+    ws.frames["offenses"] = schema.conform(df, "offenses")
+    assert ws.frames["offenses"]["record_id"].array.__arrow_array__().num_chunks > 1
+    back = Workspace.open(ws.save(tmp_path / "w.psw")).frame("offenses")
+    for col in ("record_id", "incident_id", "address"):
+        assert back[col].array.__arrow_array__().num_chunks == 1
+    pd.testing.assert_frame_equal(back, ws.frame("offenses"))
