@@ -3,7 +3,7 @@
 - knox: the Knox near-repeat test on 20,000 offenses (400 ft x 5 bands, 7 days x 4 bands, 999 permutations) against
   the brute-force baseline (every pair's distance and day difference, for the observed dates and each permutation, as
   the Near Repeat Calculator does), timed on a subsample and scaled by n²; the two observed tables are checked equal
-  on the subsample. Also: numba's first-call compile time (fresh cache) and its cached load time, in subprocesses.
+  on the subsample.
 - gi: Getis-Ord Gi* on a grid of about 100,000 study cells against PySAL's esda.G_Local(star=True) with libpysal's
   binary DistanceBand weights (z-scores checked equal to 1e-9);
 - kde: quartic kernel density of the 1M offenses on a 500 x 500 grid against a per-point loop (each point adds the
@@ -17,11 +17,7 @@ import json
 import math
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -56,31 +52,14 @@ def brute_knox_table(x, y, days, s, k, t, kt):
     return np.bincount(row * (kt + 1) + col, minlength=(k + 2) * (kt + 1)).reshape(k + 2, kt + 1)
 
 
-HERE = Path(__file__).resolve().parent
-
-
-def compile_times() -> dict:
-    """numba's compile on first use (empty cache) and the load from its cache, each in a fresh process."""
-    code = "from workstation.reports.spatial.near_repeat import warm_up; print(warm_up())"
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(HERE.parent))
-        out = []
-        for _ in range(2):
-            r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=HERE.parent,
-                               timeout=600)
-            out.append(float(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else None)
-    return {"numba_first_call_s": out[0], "numba_cached_call_s": out[1]}
-
-
 def bench_knox(ws, n: int, perms: int, runs: int, sub: int) -> dict:
     ev = ev_mod.select_events(ws, "part1_total", "2012-01-01", "2019-12-31")
     rng = np.random.default_rng(20)
     pick = np.sort(rng.choice(len(ev), n, replace=False))
     x, y, days = ev.x_ft[pick], ev.y_ft[pick], ev.days[pick]
-    nr.warm_up()
     wall, cpu, res = timed(lambda: nr.knox_test(x, y, days, 400, 5, 7, 4, permutations=perms, seed=1), runs)
     print(f"knox: {n:,} events, {res.pairs_within:,} pairs within 2,000 ft, {perms} permutations: "
-          f"{wall:.2f} s wall, {cpu:.2f} s CPU ({res.engine})")
+          f"{wall:.2f} s wall, {cpu:.2f} s CPU")
     # baseline: brute force on a subsample, scaled by n² and by the number of tables (observed + permutations)
     s_pick = np.sort(rng.choice(n, sub, replace=False))
     sx, sy, sd = x[s_pick], y[s_pick], days[s_pick]
@@ -94,9 +73,7 @@ def bench_knox(ws, n: int, perms: int, runs: int, sub: int) -> dict:
           f"{base:,.0f} s; ratio {base / wall:,.0f}")
     out = {"events": n, "permutations": perms, "pairs_within": res.pairs_within, "ours_s": round(wall, 3),
            "ours_cpu_s": round(cpu, 3), "baseline_s": round(base, 1), "baseline_cpu_s": round(bcpu * scale, 1),
-           "baseline_subsample": sub, "ratio": round(base / wall, 1), "engine": res.engine, "target_s": 3.0}
-    out.update(compile_times())
-    print(f"numba compile on first use {out['numba_first_call_s']} s, from cache {out['numba_cached_call_s']} s")
+           "baseline_subsample": sub, "ratio": round(base / wall, 1), "target_s": 3.0}
     return out
 
 

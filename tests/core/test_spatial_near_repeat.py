@@ -84,12 +84,26 @@ def test_expected_and_p_values_equal_brute_force_over_the_same_permutations():
     np.testing.assert_array_equal(res.highlight, (np.nan_to_num(ratio) >= 1.2) & (res.p_value <= 0.05))
 
 
-def test_numba_and_numpy_engines_agree():
+def test_counts_do_not_depend_on_the_block_size(monkeypatch):
+    # blocks of 7 pairs: every distance row spans many blocks and most blocks end mid-row; the tables must equal
+    # the one-block run and the observed one the brute-force count
     x, y, days = _events(2000, 5)
-    a = nr.knox_test(x, y, days, 250, 4, 3, 5, permutations=40, seed=8, engine="auto")
-    b = nr.knox_test(x, y, days, 250, 4, 3, 5, permutations=40, seed=8, engine="numpy")
+    a = nr.knox_test(x, y, days, 250, 4, 3, 5, permutations=40, seed=8)
+    monkeypatch.setattr(nr, "PAIR_BLOCK", 7)
+    b = nr.knox_test(x, y, days, 250, 4, 3, 5, permutations=40, seed=8)
+    assert a.pairs_within > 1000
     for f in ("observed", "expected", "p_value"):
         np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+    np.testing.assert_array_equal(b.observed, _brute_table(x, y, days, 250, 4, 3, 5))
+
+
+def test_dates_more_than_a_int16_apart():
+    # a span over 32,767 days switches the dates to int32; pairs then differ by more than any time band
+    x, y, days = _events(300, 9)
+    days = days.copy()
+    days[::2] += 40_000
+    res = nr.knox_test(x, y, days, 400, 3, 7, 2, permutations=9, seed=1)
+    np.testing.assert_array_equal(res.observed, _brute_table(x, y, days, 400, 3, 7, 2))
 
 
 def test_labels_json_and_summary():

@@ -9,10 +9,12 @@ the mean over Monte Carlo permutations of the dates among the events (the places
 Knox ratio (observed / expected) is at least 1.2 and p ≤ 0.05.
 
 Speed: the pairs within the largest distance band do not change under permutation, so they are found once (a KD-tree)
-and sorted by distance row; a permutation then only re-bins their time differences, in one fused pass (numba).
+and sorted by distance row; a permutation then only re-bins their time differences, 32 permutations per vectorised
+numpy pass on worker threads (PairCounter).
 The "more than" distance row comes from the all-pairs table of time differences (an autocorrelation of the daily
-histogram), which a permutation of the dates cannot change: more-than = all pairs − pairs within ks. 20,000 events
-with 999 permutations take about a second (benchmarks/spatial_bench.py); the NRC struggles past 5–10k events.
+histogram), which a permutation of the dates cannot change: more-than = all pairs − pairs within ks. 21,000 events
+(1.3M pairs within 5 bands) with 999 permutations take about 7 s on 2 busy cores, a year of burglary with the Hot Spots
+tab's 99 permutations well under a second (docs/spatial.md); the NRC struggles past 5–10k events.
 """
 from __future__ import annotations
 
@@ -37,80 +39,59 @@ DEFAULT_TIME_BANDS = 4
 DEFAULT_PERMUTATIONS = 999
 DEFAULT_SEED = 2016
 MAX_PAIRS = 25_000_000  # pairs within the largest band held at once (~0.5 GB while they are found)
-CHUNK = 32  # permutations per fused pass over the pairs (cancel and progress are checked between passes)
+CHUNK = 32  # permutations per counting pass over the pairs (cancel and progress are checked between passes)
 KNOX_NOTE = ("Knox test (Near Repeat Calculator conventions): every pair of events is placed by its distance (same "
              "location, then distance bands, then 'more than') and the whole days between its two dates (time bands, "
              "then 'more than'); expected = mean over Monte Carlo permutations of the dates; p = (1 + permutations "
              "with a count ≥ observed) / (1 + permutations); highlighted where the Knox ratio ≥ 1.2 and p ≤ 0.05.")
 
 
-# --------------------------------------------------------------------------------------------- fused counting
-_numba_kernel = None
+# ----------------------------------------------------------------------------------------------- pair counting
+PAIR_BLOCK = 1 << 16  # pairs per block of a counting pass: B permutations x 64k pairs of int16 = 4 MB per array
 
 
-def _compile(numba, cache: bool):
-    @numba.njit(cache=cache, nogil=True, boundscheck=False)
-    def count_pairs(indptr, nbr, nrow, days_t, lut, max_diff, out):  # pragma: no cover - compiled
-        # Pairs in CSR form: event i's partners are nbr[indptr[i]:indptr[i+1]] (all > i), in distance row nrow.
-        # days_t is (events, B): the dates of B permutations side by side, so one pass over the pairs serves all B
-        # and each event's row of dates is loaded once for all its partners. Only differences up to max_diff (the
-        # last time band's edge) are counted; the caller derives the "more than" column from the row's pair total.
-        nb = days_t.shape[1]
-        for i in range(indptr.shape[0] - 1):
-            a = days_t[i]
-            for q in range(indptr[i], indptr[i + 1]):
-                c = days_t[nbr[q]]
-                row = nrow[q]
-                for b in range(nb):
-                    diff = a[b] - c[b]
-                    if diff < 0:
-                        diff = -diff
-                    if diff <= max_diff:
-                        out[b, row, lut[diff]] += 1
+class PairCounter:
+    """Counts, for B permutations of the dates at once, the pairs of each distance row whose dates are at most
+    ``edges[c]`` days apart (the time columns' upper edges), as (B, rows, columns) tables of the pairs within the
+    time bands; the caller derives the "more than" column from each row's pair total.
 
-    return count_pairs
+    The pairs are held sorted by distance row (then by their first event), so each row is one slice; a block of
+    pairs is two gathers of the B rows of dates (events in spatial order, so partners' dates sit close in memory),
+    one subtraction and one comparison per time band, each over a (B, block) int16 array. numpy releases the GIL in
+    all of them, so chunks of permutations count in parallel on worker threads. Measured against the numba-compiled
+    loop this replaced (docs/spatial.md): the same counts, as fast or faster, without a 170 MB compiler in the laptop
+    build and without compiling on first use."""
 
+    def __init__(self, first: np.ndarray, second: np.ndarray, row: np.ndarray, rows: int, edges: np.ndarray):
+        by_row = np.lexsort((second, first, row))
+        self.first = np.ascontiguousarray(first[by_row], dtype=np.int32)
+        self.second = np.ascontiguousarray(second[by_row], dtype=np.int32)
+        self.bounds = np.searchsorted(row[by_row], np.arange(rows + 1))
+        self.rows = rows
+        self.edges = [int(e) for e in edges]
 
-def _kernel():
-    """The numba-compiled pair counter (compiled on first use and cached on disk beside its source, or in the user's
-    numba cache when that folder is read-only), or None when numba is unavailable (then a numpy path does the same
-    counts, slower)."""
-    global _numba_kernel
-    if _numba_kernel is not None:
-        return _numba_kernel or None
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba is a runtime dependency; this keeps a broken install working
-        _numba_kernel = False
-        return None
-    try:
-        kernel = _compile(numba, cache=os.path.isfile(__file__))
-    except RuntimeError:  # no place to cache (a bundle without this module's source): compile once per session
-        kernel = _compile(numba, cache=False)
-    _numba_kernel = kernel
-    return kernel
+    @property
+    def pairs(self) -> int:
+        return int(self.first.size)
 
-
-def _count_numpy(indptr, nbr, nrow, days_t, lut, max_diff, out) -> None:
-    pi = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
-    ncol = out.shape[2]
-    for b in range(days_t.shape[1]):
-        d = days_t[:, b].astype(np.int64)
-        diff = np.abs(d[pi] - d[nbr])
-        near = diff <= max_diff
-        idx = nrow[near].astype(np.int64) * ncol + lut[diff[near]]
-        out[b] += np.bincount(idx, minlength=out.shape[1] * ncol).reshape(out.shape[1:])
-
-
-def warm_up() -> float:
-    """Compile the pair counter now (seconds taken); the UI can call this in a worker before the first run."""
-    t = time.perf_counter()
-    k = _kernel()
-    if k is not None:
-        for dtype in (np.int16, np.int32):
-            k(np.array([0, 1, 1], dtype=np.int64), np.ones(1, dtype=np.int32), np.zeros(1, dtype=np.int8),
-              np.zeros((2, 1), dtype=dtype), np.zeros(1, dtype=np.int32), 0, np.zeros((1, 1, 1), dtype=np.int64))
-    return time.perf_counter() - t
+    def count(self, days_rows: np.ndarray) -> np.ndarray:
+        """(B, rows, columns) counts for the B sets of dates in the rows of ``days_rows`` (B, events)."""
+        d = np.ascontiguousarray(days_rows)
+        nb, ncol = d.shape[0], len(self.edges)
+        within = np.zeros((nb, self.rows, ncol), dtype=np.int64)  # pairs at most edges[c] days apart
+        close = np.empty((nb, min(PAIR_BLOCK, max(self.pairs, 1))), dtype=bool)
+        for r in range(self.rows):
+            for s in range(int(self.bounds[r]), int(self.bounds[r + 1]), PAIR_BLOCK):
+                e = min(s + PAIR_BLOCK, int(self.bounds[r + 1]))
+                diff = np.take(d, self.first[s:e], axis=1)
+                np.subtract(diff, np.take(d, self.second[s:e], axis=1), out=diff)
+                np.abs(diff, out=diff)
+                c = close[:, : e - s]
+                for k, edge in enumerate(self.edges):
+                    np.less_equal(diff, edge, out=c)
+                    within[:, r, k] += np.count_nonzero(c, axis=1)
+        within[:, :, 1:] -= within[:, :, :-1].copy()  # cumulative "at most edge" counts -> one column per band
+        return within
 
 
 # ------------------------------------------------------------------------------------------------------ bands
@@ -221,7 +202,6 @@ class KnoxResult:
     p_value: np.ndarray
     pairs_within: int = 0          # spatial pairs within the largest distance band
     seconds: float = 0.0
-    engine: str = "numba"
     params: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
@@ -300,9 +280,8 @@ def _check_bands(distance_ft, distance_bands, time_days, time_bands, permutation
 def knox_test(x, y, days, distance_ft: float = DEFAULT_DISTANCE_FT, distance_bands: int = DEFAULT_DISTANCE_BANDS,
               time_days: int = DEFAULT_TIME_DAYS, time_bands: int = DEFAULT_TIME_BANDS,
               permutations: int = DEFAULT_PERMUTATIONS, seed: int = DEFAULT_SEED, manhattan: bool = False,
-              progress=None, cancelled=None, engine: str = "auto") -> KnoxResult:
-    """The Knox table of events at (x, y) feet on day numbers ``days``. ``engine``: "auto" (numba when installed),
-    "numba" or "numpy" (the same counts, one bincount per permutation)."""
+              progress=None, cancelled=None) -> KnoxResult:
+    """The Knox table of events at (x, y) feet on day numbers ``days``."""
     t0 = time.perf_counter()
     _check_bands(distance_ft, distance_bands, time_days, time_bands, permutations)
     distance_bands, time_bands, permutations = int(distance_bands), int(time_bands), int(permutations)
@@ -324,33 +303,20 @@ def knox_test(x, y, days, distance_ft: float = DEFAULT_DISTANCE_FT, distance_ban
     row = distance_rows(dist, distance_ft, distance_bands)
     keep = row <= distance_bands
     i, j, row = i[keep], j[keep], row[keep]
-    lo, hi = np.minimum(i, j), np.maximum(i, j)
-    by_pair = np.lexsort((hi, lo))
-    nbr = np.ascontiguousarray(hi[by_pair], dtype=np.int32)
-    pair_row = np.ascontiguousarray(row[by_pair], dtype=np.int8)
-    indptr = np.searchsorted(lo[by_pair], np.arange(n + 1)).astype(np.int64)
+    counter = PairCounter(np.minimum(i, j), np.maximum(i, j), row, distance_bands + 1,
+                          time_days * np.arange(1, time_bands + 1))
     row_pairs = np.bincount(row, minlength=distance_bands + 1).astype(np.int64)  # pairs per distance row: fixed
     days_in_order = days[order]
     base = int(days.min()) if n else 0
     span = int(days.max()) - base if n else 0
-    max_diff = time_bands * time_days
-    lut = time_column_lut(max_diff, time_days, time_bands)       # differences 0..kt -> columns 0..k-1
     totals = all_pairs_by_time(days, time_column_lut(span, time_days, time_bands), ncol)
     day_type = np.int16 if span <= np.iinfo(np.int16).max else np.int32
     ev_mod.check_cancel(cancelled)
     ev_mod.report(progress, 0.05)
 
-    kernel = _kernel() if engine in ("auto", "numba") else None
-    if engine == "numba" and kernel is None:
-        raise RuntimeError("numba is not installed")
-    count = kernel if kernel is not None else _count_numpy
-
     def table(days_rows: np.ndarray) -> np.ndarray:
         """(B, rows, cols) Knox tables of B sets of dates (one per row of ``days_rows``, events in spatial order)."""
-        nb = days_rows.shape[0]
-        near = np.zeros((nb, distance_bands + 1, time_bands), dtype=np.int64)
-        if nbr.size:
-            count(indptr, nbr, pair_row, np.ascontiguousarray(days_rows.T, dtype=day_type), lut, max_diff, near)
+        near = counter.count(np.asarray(days_rows, dtype=day_type))
         more_time = row_pairs[None, :] - near.sum(axis=2)
         near = np.concatenate([near, more_time[:, :, None]], axis=2)
         more_dist = totals[None, :] - near.sum(axis=1)
@@ -360,8 +326,8 @@ def knox_test(x, y, days, distance_ft: float = DEFAULT_DISTANCE_FT, distance_ban
     total = np.zeros((nrow, ncol))
     ge = np.zeros((nrow, ncol), dtype=np.int64)
     done = 0
-    # the compiled counter releases the GIL: count chunks on worker threads while the next permutations are drawn
-    workers = max(1, min(4, os.cpu_count() or 1)) if kernel is not None else 1
+    # numpy releases the GIL while it counts: chunks count on worker threads while the next permutations are drawn
+    workers = max(1, min(4, os.cpu_count() or 1))
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -387,8 +353,8 @@ def knox_test(x, y, days, distance_ft: float = DEFAULT_DISTANCE_FT, distance_ban
     p = (1.0 + ge) / (1.0 + permutations)
     res = KnoxResult(n, permutations, int(seed), float(distance_ft), distance_bands, time_days, time_bands,
                      bool(manhattan), distance_labels(distance_ft, distance_bands),
-                     time_labels(time_days, time_bands), observed, expected, ratio, p, int(nbr.size),
-                     time.perf_counter() - t0, "numba" if kernel is not None else "numpy")
+                     time_labels(time_days, time_bands), observed, expected, ratio, p, counter.pairs,
+                     time.perf_counter() - t0)
     res.params = {"distance_ft": float(distance_ft), "distance_bands": distance_bands, "time_days": time_days,
                   "time_bands": time_bands, "permutations": permutations, "seed": int(seed),
                   "distance": "Manhattan" if manhattan else "Euclidean", "method": KNOX_NOTE}
