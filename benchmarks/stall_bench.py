@@ -62,7 +62,10 @@ class Heartbeat:
         self.marks[name] = time.perf_counter()
 
     def stalls_ms(self, t0: float, t1: float) -> list[float]:
-        s = [t for t in self.stamps if t0 <= t <= t1]
+        """The stalls ending in [t0, t1]: a gap that straddles t0 (the import's result taken in just before the mark
+        is set) belongs to the phase it ends in, never to none."""
+        before = [t for t in self.stamps if t < t0][-1:]
+        s = before + [t for t in self.stamps if t0 <= t <= t1]
         return [1000 * (b - a) - BEAT_MS for a, b in zip(s, s[1:])] or [0.0]
 
 

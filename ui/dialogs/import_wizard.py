@@ -1013,7 +1013,9 @@ class ImportWizard(QWizard):
         self._work = None
         self.result = result
         self.imported_kind = self.kind
-        self.run_page.on_done(result)
+        # the summary and the rejected rows on the next turn of the event loop: the window repaints between the two
+        # (the panels' reaction to the new data, then the table of rejected rows) instead of freezing for both
+        QTimer.singleShot(0, self, lambda: self.run_page.on_done(result))
 
     def reject(self) -> None:
         if self.importer.is_running():
