@@ -9,9 +9,11 @@ analyst's session would, so its peak resident memory is its own:
   baseline_s: a bare ``pandas.read_csv(engine="pyarrow")`` of the same two files (the floor for reading them);
 - place_s: placing every record into the districts and target areas (the engine's membership masks, cold);
 - open_s: ``Workspace.open`` of the saved workspace;
+- index_s: the counting engine's indexes of offenses and calls (sorted days, atoms, coordinates), built once after
+  an open before the first count;
 - grid_s: a CompStat grid recompute for a new area and as-of date with the engine warm (median of 5);
 - export_s: the full CompStat workbook from a cold engine (what ``main.py export`` does after opening);
-- cpu_s: the CPU seconds of import, open, place and export (wall times stretch when other work shares the cores;
+- cpu_s: the CPU seconds of import, open, index, place and export (wall times stretch when other work shares the cores;
   the load average is printed too);
 - peak_rss_mb: the largest peak resident set (VmHWM) of any step; rss_per_million_mb: what the open workspace
   with its engine indexes adds to the process's resident set (VmRSS after open, placement and a grid, minus VmRSS
@@ -148,8 +150,10 @@ def step_open(args) -> dict:
     open_s, open_cpu = time.perf_counter() - t0, time.process_time() - c0
     n = sum(len(df) for df in ws.frames.values())
     an = analysis_for(ws)
+    t1, c1 = time.perf_counter(), time.process_time()
     for kind in ("offenses", "calls"):
         an.index(kind)
+    index_s, index_cpu = time.perf_counter() - t1, time.process_time() - c1
     t1, c1 = time.perf_counter(), time.process_time()
     for kind in ("offenses", "calls"):
         for key in _keys(ws):
@@ -163,7 +167,8 @@ def step_open(args) -> dict:
         times.append(time.perf_counter() - t)
     gc.collect()
     after = _rss_kb()
-    return {"open_s": open_s, "open_cpu_s": open_cpu, "place_s": place_s, "place_cpu_s": place_cpu,
+    return {"open_s": open_s, "open_cpu_s": open_cpu, "index_s": index_s, "index_cpu_s": index_cpu,
+            "place_s": place_s, "place_cpu_s": place_cpu,
             "grid_s": statistics.median(times), "records": n,
             "workspace_rss_mb": (after - before) / 1024, "peak_kb": _rss_kb("VmHWM")}
 
@@ -226,9 +231,10 @@ def main() -> int:
     out = {"records": res["records"], "import_s": round(res["import_s"], 2), "baseline_s": round(res["baseline_s"], 2),
            "import_ratio": round(res["import_s"] / res["baseline_s"], 1), "place_s": round(res["place_s"], 3),
            "place_s_per_million": round(res["place_s"] / millions, 3), "open_s": round(res["open_s"], 2),
+           "index_s": round(res["index_s"], 2),
            "grid_s": round(res["grid_s"], 4), "export_s": round(res["export_s"], 2),
            "save_s": round(res["save_s"], 2), "peak_rss_mb": round(res["peak_kb"] / 1024),
-           "cpu_s": {k: round(res[f"{k}_cpu_s"], 2) for k in ("import", "open", "place", "export")},
+           "cpu_s": {k: round(res[f"{k}_cpu_s"], 2) for k in ("import", "open", "index", "place", "export")},
            "rss_per_million_mb": round(res["workspace_rss_mb"] / millions), "load_avg": os.getloadavg()[0]}
     print(json.dumps(out))
     return 0

@@ -67,3 +67,64 @@ def test_atoms_and_the_hierarchy_rule_against_brute_force():
                          for row, (inc, c) in enumerate(zip(df["incident_id"].astype(object), cat))])
     assert expected.sum() > 1000  # the case is exercised
     assert np.array_equal(ix.atom_hdrop[back], expected)
+
+
+def _placed_workspace(districts, n=60_000, seed=3):
+    import shapely
+
+    from workstation.core.workspace import Area, Workspace
+
+    rng = np.random.default_rng(seed)
+    df = _offenses(n, rng)
+    df["lon"] = rng.uniform(-0.2, 3.2, n)
+    df["lat"] = rng.uniform(-0.2, 2.2, n)
+    df.loc[::50, ["lon", "lat"]] = np.nan  # unlocated: placed by their district column
+    df["district"] = pd.Categorical(np.array(["1", "2", "3", "4"])[rng.integers(0, 4, n)])
+    ws = Workspace()
+    ws.set_frame("offenses", df)
+    for name, g in districts:
+        ws.put_area(Area(name, "district", g))
+    return ws, shapely
+
+
+@pytest.mark.parametrize("layout", ["tiled", "overlapping"])
+def test_district_membership_is_each_districts_own_point_in_polygon_test(layout):
+    """Districts that tile the city are placed in one pass over the points; each district's rows are still exactly
+    those its own polygon contains (shapely.contains_xy), plus its unlocated rows by the district column. Overlapping
+    districts (a data error, but possible) are tested one by one, and a record in two of them counts in both."""
+    import shapely
+
+    from workstation.engine.analysis import Analysis
+
+    boxes = [("1", shapely.box(0, 0, 1, 2)), ("2", shapely.box(1, 0, 2, 2)),
+             ("3", shapely.Polygon([(2, 0), (3, 0), (3, 2), (2, 2), (2, 1.5), (2.5, 1), (2, 0.5)])),
+             ("4", shapely.Polygon([(2, 0.5), (2.5, 1), (2, 1.5)]))]
+    if layout == "overlapping":
+        boxes[1] = ("2", shapely.box(0.5, 0, 2, 2))
+    ws, _ = _placed_workspace(boxes)
+    eng = Analysis(ws)
+    ix = eng.index("offenses")
+    df = ws.frame("offenses")
+    lon, lat = df["lon"].to_numpy(), df["lat"].to_numpy()
+    located = np.isfinite(lon) & np.isfinite(lat)
+    for name, g in boxes:
+        expected = shapely.contains_xy(g, lon, lat) & located
+        expected |= ~located & (df["district"].astype(object).to_numpy() == name)
+        got = np.zeros(ix.n, dtype=bool)
+        got[ix.order] = eng.membership_mask("offenses", f"district:{name}")
+        assert np.array_equal(got, expected), (layout, name)
+    shared = eng._placed["offenses"][2]
+    assert (shared is not None) == (layout == "tiled")
+    if layout == "overlapping":
+        both = eng.membership_mask("offenses", "district:1") & eng.membership_mask("offenses", "district:2")
+        assert both.sum() > 1000
+    else:  # a boundary change is seen at once: the placement is redone for the new set of polygons
+        from workstation.core.workspace import Area
+
+        smaller = shapely.box(0, 0, 1, 1)
+        ws.put_area(Area("1", "district", smaller))
+        got = np.zeros(ix.n, dtype=bool)
+        got[ix.order] = eng.membership_mask("offenses", "district:1")
+        expected = (shapely.contains_xy(smaller, lon, lat) & located) | \
+            (~located & (df["district"].astype(object).to_numpy() == "1"))
+        assert np.array_equal(got, expected)

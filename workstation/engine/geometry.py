@@ -213,6 +213,19 @@ def assign(polygons: list, lon, lat) -> np.ndarray:
     return out
 
 
+def interiors_disjoint(polygons: list) -> bool:
+    """Whether no two of the polygons share interior points (sharing edges or corners is fine): the DE-9IM test, on
+    the pairs whose bounding boxes meet."""
+    import shapely
+
+    tree = shapely.STRtree(polygons)
+    left, right = tree.query(polygons, predicate="intersects")
+    for i, j in zip(left, right):
+        if i < j and shapely.relate_pattern(polygons[i], polygons[j], "T********"):
+            return False
+    return True
+
+
 def validity_problem(geom) -> str | None:
     """None when the polygon is usable; otherwise a sentence saying what is wrong (e.g. it crosses itself)."""
     import shapely
