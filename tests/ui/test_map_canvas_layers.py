@@ -2,21 +2,10 @@
 (psp_layers.js) and the hot-spot cells (psp_spatial.js) all load, draw and come off the map in one page."""
 import json
 
-import pytest
-
-from ui.map.view import MapView, delete_now
+from tests.ui.test_map_offline import load, view  # noqa: F401  (view: the fixture, a shown MapView)
 from workstation.maps import page as maps
 from workstation.maps import spatial as sp
 from workstation.reports.spatial.hotspots import hotspot_analysis
-
-
-@pytest.fixture
-def view(qtbot):
-    v = MapView()
-    v.resize(1000, 700)
-    v.show()
-    yield v
-    delete_now(v)
 
 
 def test_points_layers_and_hot_spots_share_the_canvas_layer(qtbot, view, demo_ws):
@@ -24,10 +13,7 @@ def test_points_layers_and_hot_spots_share_the_canvas_layer(qtbot, view, demo_ws
     page = maps.build_map(demo_ws, maps.MapOptions(as_of="2019-09-29", overlay=sp.hotspot_overlay(hot)))
     names = [lay.name for lay in demo_ws.layers]
     assert len(names) >= 3
-    with qtbot.waitSignal(view.page_loaded, timeout=30000) as sig:
-        view.show_html(page.html)
-    assert sig.args == [True]
-    qtbot.waitUntil(lambda: view.eval_js("window.PSP && PSP.ready === true") is True, timeout=20000)
+    load(qtbot, view, page.html)
     qtbot.waitUntil(lambda: view.eval_js("typeof PSP.lastDrawMs") == "number", timeout=20000)
 
     # psp_map.js ran before the two scripts that build on it, so both found the base and the shared escape
