@@ -25,6 +25,33 @@ FILL = {
 TEXT = {"bad": QColor("#8f1d12"), "good": QColor("#1d6a1a")}
 SECTION_FILL = QColor("#e6ebf2")
 SECTION_TEXT = QColor("#1f3550")
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)  # a plain int: data() runs for every role of every visible cell
+
+
+def cell_texts(tables: list[ReportTable], display: dict) -> list[list[list[str]]]:
+    """The text of every data cell of every table, as the grid shows it (``display``: column name -> short form;
+    marks such as † appended). Qt-free: a panel computes it with the tables, in its worker on a big workspace, so
+    that painting the grid formats nothing on the UI thread."""
+    out = []
+    for t in tables:
+        fns = [display.get(c) for c in t.columns]
+        rows = []
+        for r, values in enumerate(t.rows):
+            row = []
+            for col, value in enumerate(values):
+                fn = fns[col]
+                text = fn(value) if fn is not None else formatting.format_value(value, t.column_kinds[col])
+                mark = t.cell_marks.get((r, col))
+                row.append(f"{text}{mark}" if mark and text else text)
+            rows.append(row)
+        out.append(rows)
+    return out
+
+
+_ROLES = frozenset(int(r) for r in (
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole,
+    Qt.ItemDataRole.FontRole, Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole, RAW_ROLE,
+    CELL_KEY_ROLE, ROW_KIND_ROLE, CHANGE_ROLE))
 
 
 class ReportModel(QAbstractTableModel):
@@ -38,9 +65,13 @@ class ReportModel(QAbstractTableModel):
         self.display: dict[str, object] = {}   # column name -> fn(value) -> text, for screen-only short forms
         self._bold = QFont()
         self._bold.setBold(True)
+        self._texts: list = []
+        self._brushes = {"fill": {k: QBrush(v) for k, v in FILL.items()}, "text": {k: QBrush(v) for k, v in TEXT.items()}}
 
-    def set_tables(self, tables: list[ReportTable], show_sections: bool = True) -> None:
+    def set_tables(self, tables: list[ReportTable], show_sections: bool = True, texts: list | None = None) -> None:
+        """Show ``tables``; ``texts`` (from ``cell_texts`` with this model's ``display``) when computed already."""
         self.beginResetModel()
+        self._texts = texts if texts is not None else cell_texts(tables, self.display)
         self.tables = list(tables)
         self.show_sections = show_sections
         self.columns = list(tables[0].columns) if tables else []
@@ -100,7 +131,12 @@ class ReportModel(QAbstractTableModel):
         if not index.isValid():
             return None
         row, col = index.row(), index.column()
-        t, r = self.locate(row)
+        t_i, r = self._rows[row]
+        if role == _DISPLAY and r >= 0:
+            return self._texts[t_i][r][col]
+        if role not in _ROLES:  # decoration, check state, size hint...: asked for every cell at every paint
+            return None
+        t = self.tables[t_i]
         if r < 0:  # section heading
             if role == Qt.ItemDataRole.DisplayRole and col == 0:
                 return _section_name(t.title)
@@ -115,11 +151,6 @@ class ReportModel(QAbstractTableModel):
             return None
         value = t.rows[r][col]
         kind = t.column_kinds[col]
-        if role == Qt.ItemDataRole.DisplayRole:
-            fn = self.display.get(t.columns[col])
-            text = fn(value) if fn is not None else formatting.format_value(value, kind)
-            mark = t.cell_marks.get((r, col))
-            return f"{text}{mark}" if mark and text else text
         if role == Qt.ItemDataRole.ToolTipRole:
             if t.columns[col] in self.display and value:
                 return str(value)
@@ -142,9 +173,9 @@ class ReportModel(QAbstractTableModel):
         if role == CHANGE_ROLE:
             return change[0]
         if role == Qt.ItemDataRole.BackgroundRole:
-            return QBrush(FILL[change]) if change[0] else None
+            return self._brushes["fill"][change] if change[0] else None
         if role == Qt.ItemDataRole.ForegroundRole:
-            return QBrush(TEXT[change[0]]) if change[0] else None
+            return self._brushes["text"][change[0]] if change[0] else None
         return None
 
     def _change(self, t: ReportTable, r: int, col: int) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from workstation import formatting
 from workstation.reports.rules import exact_p
 from workstation.core.errors import UserError
-from ui.models.report_model import ReportModel
+from ui.models.report_model import ReportModel, cell_texts
 from ui.panels.base import StatePanel
 from ui.widgets.wrapping_label import WrappingLabel
 from ui.widgets.grouped_header import GroupedHeader
@@ -145,9 +145,13 @@ class CompStatPanel(StatePanel):
             self.notes.setText("")
             self.stack.setCurrentWidget(self.empty)
             return
-        area_key, as_of = self.state.area_key, self.state.as_of
-        self.compute(lambda: (compstat_tables(ws, area_key, as_of), boundary_text(ws, area_key)), self._show_tables,
-                     self._show_problem)
+        area_key, as_of, display = self.state.area_key, self.state.as_of, dict(self.model.display)
+
+        def figures():
+            tables = compstat_tables(ws, area_key, as_of)
+            return tables, cell_texts(tables, display), boundary_text(ws, area_key)
+
+        self.compute(figures, self._show_tables, self._show_problem)
 
     def _show_problem(self, message: str) -> None:
         self.stack.setCurrentIndex(0)
@@ -158,10 +162,10 @@ class CompStatPanel(StatePanel):
 
     def _show_tables(self, figures) -> None:
         """The model swap (on the UI thread); the tables were computed for the state's current area and date."""
-        tables, boundary = figures
+        tables, texts, boundary = figures
         ws = self.state.workspace
         self.stack.setCurrentIndex(0)
-        self.model.set_tables(tables)
+        self.model.set_tables(tables, texts=texts)
         self._layout_grid()
         from workstation.engine.areas import area_label
 
