@@ -342,7 +342,18 @@ def test_shortcuts_cover_the_common_actions(make_window):
 def test_big_workspace_is_prepared_off_the_ui_thread(make_window, qtbot, monkeypatch):
     import ui.workspace_controller as wc
 
+    import threading
+
+    from ui.panels import compstat as compstat_panel
+
     monkeypatch.setattr(wc, "WARM_IN_WORKER_ROWS", 1000)   # the fixture's 6,400 rows count as big here
+    grid_threads, real_tables = [], compstat_panel.compstat_tables
+
+    def spy(*a, **kw):
+        grid_threads.append(threading.current_thread())
+        return real_tables(*a, **kw)
+
+    monkeypatch.setattr(compstat_panel, "compstat_tables", spy)
     ws = small_workspace()
     win = make_window()
     win.show()
@@ -362,6 +373,7 @@ def test_big_workspace_is_prepared_off_the_ui_thread(make_window, qtbot, monkeyp
     ws.set_frame("offenses", pd.concat([ws.frames["offenses"], extra], ignore_index=True))
     qtbot.waitUntil(lambda: win.state.ready and not win.compstat.computing, timeout=30000)
     _grid_matches_core(win, ws, "citywide", AS_OF)
+    assert len(grid_threads) >= 2 and threading.main_thread() not in grid_threads   # both grids in a worker
 
 
 def test_taking_in_an_imports_result_runs_off_the_ui_thread(make_window, qtbot, monkeypatch, tmp_path):
