@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import mmap
 import sys
 
 log = logging.getLogger(__name__)
@@ -55,3 +56,29 @@ def release_unused_memory() -> None:
         log.debug("Arrow's pool did not release unused memory", exc_info=True)
     if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
         _LIBC.malloc_trim(0)
+
+
+_MADV_DONTNEED = 4                # Linux
+_GIVE_BACK_MIN = 64 << 20         # smaller buffers are freed quickly enough
+_GIVE_BACK_PIECE = 64 << 20
+
+
+def give_back_pages(data: bytes) -> None:
+    """Hand the pages of a large bytes object back to the OS piece by piece, outside the GIL, just before its last
+    reference goes (a file read whole for an import). Freeing an 866 MB bytes object in one go unmaps it with the GIL
+    held: 120 ms during which the UI thread cannot run (benchmarks/stall_bench.py at 10M rows); each madvise call
+    here releases the GIL, and the final free finds nothing left to unmap.
+
+    Does nothing unless the caller's variable is the only reference (the contents read as zeros afterwards, so no one
+    else may still see them), and off Linux."""
+    if _LIBC is None or len(data) < _GIVE_BACK_MIN or not hasattr(_LIBC, "madvise"):
+        return
+    if sys.getrefcount(data) > 3:  # the caller's variable, this argument, getrefcount's argument
+        return
+    start = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
+    page = mmap.PAGESIZE
+    first = -(-start // page) * page             # whole pages inside the buffer only
+    end = (start + len(data)) // page * page
+    for at in range(first, end, _GIVE_BACK_PIECE):
+        _LIBC.madvise(ctypes.c_void_p(at), ctypes.c_size_t(min(_GIVE_BACK_PIECE, end - at)),
+                      ctypes.c_int(_MADV_DONTNEED))

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from workstation.core import schema
-from workstation.core.memory import release_unused_memory
+from workstation.core.memory import give_back_pages, release_unused_memory
 from workstation.core.errors import UserError
 from workstation.core.workspace import Workspace, now_stamp
 from workstation.ingest import readers
@@ -1064,8 +1064,10 @@ def prepare_file(path, kind: str, profile: Profile | None = None, should_stop=No
         raw = readers.read_source(path, header=profile.header, sheet=profile.sheet, data=data)
     if progress:
         progress(0.4)
-    return prepare_table(raw, path, kind, profile, should_stop, progress, size=len(data),
-                         sha256=sha_future.result())
+    size, sha256 = len(data), sha_future.result()
+    give_back_pages(data)  # the file's bytes are done with: freed piece by piece, not in one GIL-holding unmap
+    del data
+    return prepare_table(raw, path, kind, profile, should_stop, progress, size=size, sha256=sha256)
 
 
 def prepare_table(raw: readers.RawTable, path: Path, kind: str, profile: Profile, should_stop=None,
