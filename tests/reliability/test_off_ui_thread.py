@@ -22,6 +22,13 @@ def test_the_wizard_imports_in_a_worker_thread(qtbot, tmp_path, app_dirs, monkey
         return real(*a, **k)
 
     monkeypatch.setattr(iw, "import_files", recording)
+    count_threads, real_counts = [], iw.source_value_counts
+
+    def counting(*a, **k):           # the categories page counts the file's values in a worker too
+        count_threads.append(threading.current_thread())
+        return real_counts(*a, **k)
+
+    monkeypatch.setattr(iw, "source_value_counts", counting)
     ws = Workspace()
     wiz = iw.ImportWizard(AppState(ws), Settings(), [str(src)])
     qtbot.addWidget(wiz)
@@ -38,6 +45,7 @@ def test_the_wizard_imports_in_a_worker_thread(qtbot, tmp_path, app_dirs, monkey
     qtbot.waitUntil(lambda: wiz.run_page.state != "running", timeout=60000)
     assert wiz.run_page.state == "done"
     assert len(threads) == 1 and threads[0] is not threading.main_thread()
+    assert count_threads and threading.main_thread() not in count_threads
     assert len(ws.frame("offenses")) == 50          # and the result was adopted on the UI thread
     wiz.shutdown()
 

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDia
 
 from workstation.core import schema
 from workstation.ingest import (ImportResult, Profile, builtin_profiles, category_value_counts, detect_profile,
-                                import_files, points_inside_city, read_table)
+                                import_files, mapped_value_counts, points_inside_city, read_table,
+                                source_value_counts)
 from ui import paths
 from ui.panels.data import DATASET_LABELS, column_header, show_rejects_in
 from ui.widgets.records_view import RecordsTable, RecordsView
@@ -545,6 +546,12 @@ class CategoriesPage(QWizardPage):
         lay.addWidget(self.table, 1)
         lay.addWidget(self.status)
         self.combos: list[tuple[object, QComboBox]] = []
+        # the source values are counted over the whole file in a worker (0.2 s at 10M rows); mapping them to
+        # categories, again at every change of a drop-down, is quick and stays on the UI thread
+        self.counter = TaskRunner(self)
+        self.counter.finished.connect(self._counted)
+        self.counter.failed.connect(lambda message, _details: self._show_problem(message))
+        self._source_counts: pd.DataFrame | None = None
 
     def initializePage(self) -> None:
         if self.wiz.sample is None:
@@ -556,20 +563,50 @@ class CategoriesPage(QWizardPage):
             self._fill()
 
     def _fill(self) -> None:
-        self.progress.hide()
         wiz = self.wiz
+        self._source_counts = None
         if wiz.sample is None:
+            self.progress.hide()
             self.status.setText(f"<span style='color:#a11'>{html.escape(wiz.sample_error or '')}</span>")
             self.completeChanged.emit()
             return
+        prof = wiz.profile
+        if prof.flag_columns or prof.count_columns:  # one count per column: no pass over a text column
+            try:
+                counts = category_value_counts(wiz.sample, prof)
+            except Exception as exc:  # noqa: BLE001 - a sentence for the analyst
+                log.warning("The profile step failed", exc_info=True)
+                self._show_problem(str(exc))
+                return
+            self._show(counts)
+            return
+        self.progress.show()
+        self.status.setText("Counting the values of the file…")
+        self.table.setRowCount(0)
+        self.combos = []
+        sample, reading = wiz.sample, copy.deepcopy(prof)   # the worker reads the column the profile names now
+        self.counter.start(lambda progress, should_stop: source_value_counts(sample, reading),
+                           "counting the category values")
+
+    def _counted(self, source_counts: pd.DataFrame) -> None:
+        self._source_counts = source_counts
         try:
-            counts = category_value_counts(wiz.sample, wiz.profile)
+            counts = mapped_value_counts(source_counts, self.wiz.profile)
         except Exception as exc:  # noqa: BLE001 - a sentence for the analyst
             log.warning("The profile step failed", exc_info=True)
-            self.status.setText(f"<span style='color:#a11'>{html.escape(str(exc))}</span>")
-            self.table.setRowCount(0)
-            self.completeChanged.emit()
+            self._show_problem(str(exc))
             return
+        self._show(counts)
+
+    def _show_problem(self, message: str) -> None:
+        self.progress.hide()
+        self.status.setText(f"<span style='color:#a11'>{html.escape(message)}</span>")
+        self.table.setRowCount(0)
+        self.completeChanged.emit()
+
+    def _show(self, counts: pd.DataFrame) -> None:
+        self.progress.hide()
+        wiz = self.wiz
         prof = wiz.profile
         wide = bool(prof.flag_columns or prof.count_columns)
         choices = category_choices(wiz.kind)
@@ -623,7 +660,10 @@ class CategoriesPage(QWizardPage):
             prof.categories[str(value)] = target
         self.wiz.edited = True
         try:
-            self._update_status(category_value_counts(self.wiz.sample, prof))
+            wide = prof.flag_columns or prof.count_columns
+            self._update_status(mapped_value_counts(self._source_counts, prof)
+                                if self._source_counts is not None and not wide
+                                else category_value_counts(self.wiz.sample, prof))
         except Exception:  # noqa: BLE001
             log.warning("Counting the category values of the sample failed", exc_info=True)
             pass
@@ -1026,6 +1066,8 @@ class ImportWizard(QWizard):
     def shutdown(self) -> None:
         self.sampler.cancel()
         self.importer.cancel()
+        self.categories_page.counter.cancel()
         self.sampler.wait()
         self.importer.wait()
+        self.categories_page.counter.wait()
         self.run_page.rejects.shutdown()
