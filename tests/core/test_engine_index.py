@@ -47,6 +47,10 @@ def test_atoms_and_the_hierarchy_rule_against_brute_force():
     ix = DatasetIndex("offenses", df)
     days = day_numbers(df["occurred"].to_numpy())
     assert np.array_equal(ix.order, np.argsort(days, kind="stable")) and np.array_equal(ix.days, days[ix.order])
+    dated = days[days != NAT_DAY]
+    assert (ix.first_day, ix.last_day) == (dated.min(), dated.max())
+    undated = DatasetIndex("offenses", df.assign(occurred=pd.NaT))
+    assert (undated.first_day, undated.last_day) == (None, None)
     back = np.empty(ix.n, dtype=np.intp)
     back[ix.order] = ix.atoms  # atoms in the frame's order
     cat = df["category"].astype(object).to_numpy()

@@ -94,9 +94,9 @@ class DatasetIndex:
         # (issue 14: resident memory per million records)
         self.order = _day_order(days_all).astype(_position_dtype(self.n), copy=False)
         self.days = np.ascontiguousarray(days_all[self.order])
-        dated = self.days[self.days != NAT_DAY]
-        self.first_day = int(dated[0]) if len(dated) else None
-        self.last_day = int(dated[-1]) if len(dated) else None
+        first_dated = int(np.searchsorted(self.days, NAT_DAY, "right"))  # undated rows sort first
+        self.first_day = int(self.days[first_dated]) if first_dated < self.n else None
+        self.last_day = int(self.days[-1]) if first_dated < self.n else None
         if "lon" in df:
             self.lon = df["lon"].to_numpy(dtype="float64")[self.order]
             self.lat = df["lat"].to_numpy(dtype="float64")[self.order]
