@@ -182,3 +182,16 @@ def test_text_columns_come_back_in_one_piece(tmp_path):
     for col in ("record_id", "incident_id", "address"):
         assert back[col].array.__arrow_array__().num_chunks == 1
     pd.testing.assert_frame_equal(back, ws.frame("offenses"))
+
+
+def test_a_frame_stored_without_conform_is_conformed_on_open(tmp_path):
+    """A record set put in place directly (not through set_frame) with half a location or an infinite one comes
+    back as schema.conform makes it: both coordinates missing."""
+    df = schema.conform(_offenses(4), "offenses")
+    df.loc[1, "lon"] = np.nan
+    df.loc[2, "lat"] = np.inf
+    ws = Workspace()
+    ws.frames["offenses"] = df
+    back = Workspace.open(ws.save(tmp_path / "w.psw")).frame("offenses")
+    assert back["lat"].isna().tolist() == [False, True, True, False]
+    assert back["lon"].isna().tolist() == [False, True, True, False]

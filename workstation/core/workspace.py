@@ -472,7 +472,12 @@ def _frame_from_columns(kind: str, columns: dict[str, pd.Series]) -> pd.DataFram
                 columns[f.name] = pd.Series(pd.Categorical.from_codes(s.cat.codes, s.cat.categories.astype("str")))
         elif s.dtype != _CANONICAL_DTYPES[f.dtype]:
             return schema.conform(pd.DataFrame(columns, copy=False), kind)
-    return pd.DataFrame(columns, copy=False)
+    df = pd.DataFrame(columns, copy=False)
+    if "lat" in df and len(df):
+        lat, lon = df["lat"].to_numpy(), df["lon"].to_numpy()
+        if not np.array_equal(np.isfinite(lat), np.isfinite(lon)) or np.isinf(lat).any() or np.isinf(lon).any():
+            return schema.conform(df, kind)  # half a location, or an infinite one: conform makes both missing
+    return df
 
 
 def write_atomic(ws: Workspace, target: Path, fsync: bool = True, progress=None) -> None:
