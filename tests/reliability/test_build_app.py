@@ -1,19 +1,22 @@
 """The laptop build: PyInstaller one-folder bundle, then the built app's own --smoke-test.
 
-Slow (a build is ~2 minutes on 2 cores and writes ~0.7 GB): it runs only with PSP_RUN_BUILD=1. The smoke test of the
-source tree (same steps, no build) runs in the default suite.
+The build (a few minutes on 2 cores, ~1.2 GB of temporary disk, removed afterwards) runs in `bootstrap.sh test`
+(PSP_RUN_BUILD=1 is its default there); a plain pytest run skips it unless PSP_RUN_BUILD=1 is set. The smoke test of
+the source tree (same steps, no build) always runs.
 """
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "psp-workstation"
-MAX_BUNDLE_MB = 1000   # measured 970 MB with numba/llvmlite (docs/building.md); the 650 MB goal needs them out
+MAX_BUNDLE_MB = 650    # the laptop budget (issue 13); docs/building.md has the measured size and its biggest parts
 
 
 def _env():
@@ -66,11 +69,17 @@ def test_smoke_test_fails_when_an_error_was_logged():
 
 @pytest.mark.build
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("PSP_RUN_BUILD") != "1", reason="set PSP_RUN_BUILD=1 to build the app (~2 min)")
+@pytest.mark.skipif(os.environ.get("PSP_RUN_BUILD") != "1", reason="set PSP_RUN_BUILD=1 to build the app (~3 min)")
 @pytest.mark.skipif(shutil.which("pyinstaller", path=str(Path(sys.executable).parent)) is None
                     and not Path(sys.executable).with_name("pyinstaller").exists(),
                     reason="PyInstaller is not installed (pip install -e '.[dev]')")
-def test_build_and_smoke_test(tmp_path):
+def test_build_and_smoke_test():
+    # a temporary folder removed at the end, pass or fail: pytest's tmp_path would keep ~0.7 GB per run for three runs
+    with tempfile.TemporaryDirectory(prefix="psp-build-") as tmp:
+        _build_and_smoke_test(Path(tmp))
+
+
+def _build_and_smoke_test(tmp_path: Path):
     dist, work = tmp_path / "dist", tmp_path / "work"
     subprocess.run([sys.executable, "scripts/fetch_map_assets.py", "--quiet"], cwd=ROOT, check=True)
     b = subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
@@ -82,8 +91,12 @@ def test_build_and_smoke_test(tmp_path):
     assert exe.is_file()
 
     size_mb = sum(f.stat().st_size for f in app_dir.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20
-    print(f"bundle: {size_mb:,.0f} MB")
-    assert size_mb < MAX_BUNDLE_MB
+    biggest = sorted(((f.stat().st_size, f) for f in app_dir.rglob("*") if f.is_file() and not f.is_symlink()),
+                     reverse=True)[:8]
+    print(f"bundle: {size_mb:,.0f} MB; biggest: "
+          + ", ".join(f"{p.relative_to(app_dir)} {n / 2**20:.0f} MB" for n, p in biggest))
+    assert size_mb <= MAX_BUNDLE_MB, (f"the bundle is {size_mb:,.0f} MB, over the {MAX_BUNDLE_MB} MB budget; biggest "
+                                      "files: " + ", ".join(f"{p.name} {n / 2**20:.0f} MB" for n, p in biggest))
     internal = app_dir / "_internal"
     assert (internal / "resources" / "measures.json").is_file()
     assert (internal / "resources" / "map_local" / "psp_map.js").is_file()
@@ -92,19 +105,55 @@ def test_build_and_smoke_test(tmp_path):
     assert (internal / "branca").is_dir()
     names = {p.name for p in internal.rglob("*")}
     for unused in ("tkinter", "qml", "libQt6Quick3D.so.6", "libarrow_flight.so.2600", "sample_data",
-                   "_tkagg.cpython-313-x86_64-linux-gnu.so", "DejaVuSerif.ttf", "STIXGeneral.ttf"):
+                   "_tkagg.cpython-313-x86_64-linux-gnu.so", "DejaVuSerif.ttf", "STIXGeneral.ttf", "numba", "llvmlite",
+                   "lxml", "qtwebengine_devtools_resources.pak", "libqeglfs.so"):
         assert unused not in names, f"{unused} is in the bundle"
+    # scipy: what the app loads is in (the KD-tree, special functions, FFT, sparse eigenvalues for networks), the
+    # subpackages it never loads are not
+    for used in ("spatial", "special", "fft", "sparse", "linalg"):
+        assert (internal / "scipy" / used).is_dir(), f"scipy.{used} is missing from the bundle"
+    for unused in ("optimize", "stats", "interpolate", "integrate", "ndimage", "signal"):
+        assert not (internal / "scipy" / unused).exists(), f"scipy.{unused} is in the bundle"
     # matplotlib draws the printed maps with Agg only; the packet embeds its DejaVu Sans
     assert (internal / "matplotlib" / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf").is_file()
 
-    rc, lines, out = _smoke([str(exe), "--smoke-test"])
+    rc, lines, out = _smoke([str(exe), "--smoke-test"], timeout=300)
     print("\n".join(lines))
     assert rc == 0, out[-5000:]
     assert lines[-1].startswith("smoke test: ok")
     assert any("0 non-local" in ln for ln in lines)
 
+    _demo_path(exe, tmp_path)
+
     # a broken bundle fails with the reason, not a traceback dialog
     shutil.rmtree(next((internal / "resources" / "map_assets").glob("leaflet@*")))
-    rc, lines, out = _smoke([str(exe), "--smoke-test"])
+    rc, lines, out = _smoke([str(exe), "--smoke-test"], timeout=300)
     assert rc == 1
     assert lines[-1].startswith("smoke test FAILED at 'find the resources':") and "leaflet" in lines[-1]
+
+
+def _demo_path(exe: Path, tmp_path: Path) -> None:
+    """The built app's headless commands on the demo: the Knox test (numpy pair counter, scipy's KD-tree and FFT)
+    gives the very tables the source tree computes, and the meeting packet (matplotlib's Agg maps in a reportlab PDF)
+    is written."""
+    from workstation.core.workspace import Workspace
+    from workstation.reports.spatial.near_repeat import near_repeat_analysis
+
+    ws_path, nr_json, pdf = tmp_path / "demo.psw", tmp_path / "nr.json", tmp_path / "packet.pdf"
+    run = dict(cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+    p = subprocess.run([str(exe), "demo", "--out", str(ws_path)], **run)
+    assert p.returncode == 0, p.stdout + p.stderr
+    p = subprocess.run([str(exe), "analyze", "near-repeat", "--workspace", str(ws_path), "--measure", "burglary",
+                        "--from", "2018-10-01", "--to", "2019-09-30", "--distance-ft", "400", "--distance-bands", "3",
+                        "--time-days", "7", "--time-bands", "4", "--permutations", "99", "--seed", "5",
+                        "--out", str(nr_json)], **run)
+    assert p.returncode == 0, p.stdout + p.stderr
+    frozen = json.loads(nr_json.read_text(encoding="utf-8"))
+    here = near_repeat_analysis(Workspace.open(ws_path), "burglary", "2018-10-01", "2019-09-30", None, 400, 3, 7, 4,
+                                99, 5).to_json()
+    assert frozen["events"] == here["events"] > 1000
+    for key in ("observed", "expected", "p_value", "highlight"):
+        assert frozen[key] == here[key], key
+    p = subprocess.run([str(exe), "export", "--workspace", str(ws_path), "--pdf", str(pdf)], **run)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 100_000
