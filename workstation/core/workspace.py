@@ -367,9 +367,10 @@ CREATE TABLE layers (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, meta TEX
 
 
 # Format 4 stores each column of a record set as its own Arrow IPC stream (table frame_columns). Measured on the
-# 10M-record workspace of benchmarks/scale_bench.py: format 3 (one LZ4 Arrow file per dataset in 4 KiB pages) took
-# 1.9 s to fetch its 520 MB of blobs from SQLite, 1.9 s to decompress and 2.6 s to convert and conform; one column
-# per blob in 64 KiB pages reads every column in about 1.4 s of CPU, and a column can be read alone. LZ4 is kept only
+# 10M-record workspace of benchmarks/scale_bench.py (cProfile, idle machine): format 3 (one LZ4 Arrow file per
+# dataset in 4 KiB pages) took 1.5 s to fetch its 520 MB of blobs from SQLite, 1.1 s to decompress, 0.5 s to convert
+# and 2.0 s to conform again; one column per blob in 64 KiB pages reads every column in about 1.5 s of CPU, and a
+# column can be read alone. LZ4 is kept only
 # where it at least halves a column (ids, empty or constant columns): on coordinates and dates it saves nothing and
 # costs its decompression. Files of formats 1-2 hold Parquet and format 3 Arrow, one blob per dataset: MIGRATIONS[3]
 # splits them into columns.
