@@ -372,8 +372,8 @@ CREATE TABLE layers (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, meta TEX
 # and 2.0 s to conform again; one column per blob in 64 KiB pages reads every column in about 1.5 s of CPU, and a
 # column can be read alone. LZ4 is kept only
 # where it at least halves a column (ids, empty or constant columns): on coordinates and dates it saves nothing and
-# costs its decompression. Files of formats 1-2 hold Parquet and format 3 Arrow, one blob per dataset: MIGRATIONS[3]
-# splits them into columns.
+# costs its decompression. Files of formats 1-2 hold Parquet and format 3 Arrow, one blob per dataset: the reader
+# takes the columns from those (_stored_frames).
 _ARROW_MAGIC = b"ARROW1"
 _PARQUET_MAGIC = b"PAR1"
 _COMPRESS_WHEN_SAVED = 0.5  # LZ4 for a column when it packs to at most this share of its plain size
@@ -451,6 +451,21 @@ def _read_column(con: sqlite3.Connection, kind: str, name: str) -> pd.Series:
 
     (blob,) = con.execute("SELECT arrow FROM frame_columns WHERE kind = ? AND name = ?", (kind, name)).fetchone()
     return pa.ipc.open_stream(pa.py_buffer(blob)).read_all().column(0).to_pandas()
+
+
+def _stored_frames(con: sqlite3.Connection):
+    """(kind, {column name: Series}) for each record set of the file: one row per column (format 4), or the columns
+    of one whole-table blob per record set (formats 1-3)."""
+    if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'frame_columns'").fetchone():
+        for kind, names in con.execute("SELECT kind, columns FROM frames").fetchall():
+            if kind in schema.DATASETS:
+                yield kind, {n: _read_column(con, kind, n) for n in json.loads(names)}
+        return
+    for kind, blob in con.execute("SELECT kind, parquet FROM frames"):  # one blob in memory at a time
+        if kind in schema.DATASETS:
+            table = _blob_to_table(blob)
+            del blob
+            yield kind, {n: table.column(n).to_pandas() for n in table.column_names}
 
 
 _CANONICAL_DTYPES = {"datetime": "datetime64[ns]", "float": "float64", "int": "int64", "bool": "bool", "str": "str"}
@@ -570,25 +585,15 @@ def _arrow_tables(con: sqlite3.Connection) -> None:
     bytes, so a version-2 file is read as it is (and rewritten as Arrow on its next save)."""
 
 
-def _split_frames_into_columns(con: sqlite3.Connection) -> None:
-    """Version 3 -> 4: each record set was one blob (Arrow IPC in format 3, Parquet in formats 1-2); it becomes one
-    Arrow stream per column in ``frame_columns``, the layout the reader knows."""
-    have = [r[1] for r in con.execute("PRAGMA table_info(frames)")]
-    if "parquet" not in have:
-        return  # already one column per row
-    old = con.execute("SELECT kind, rows, parquet FROM frames").fetchall()
-    con.execute("DROP TABLE frames")
-    con.execute("CREATE TABLE frames (kind TEXT PRIMARY KEY, rows INTEGER NOT NULL, columns TEXT NOT NULL)")
-    con.execute("CREATE TABLE frame_columns (kind TEXT NOT NULL, name TEXT NOT NULL, arrow BLOB NOT NULL, "
-                "PRIMARY KEY (kind, name))")
-    for kind, rows, blob in old:
-        blobs = _table_to_columns(_blob_to_table(blob))
-        con.execute("INSERT INTO frames VALUES (?, ?, ?)", (kind, rows, json.dumps([n for n, _ in blobs])))
-        con.executemany("INSERT INTO frame_columns VALUES (?, ?, ?)", [(kind, n, b) for n, b in blobs])
+def _columns_per_row(con: sqlite3.Connection) -> None:
+    """Version 3 -> 4: record sets are stored one column per row (``frame_columns``). A file of formats 1-3 holds one
+    blob per record set in ``frames.parquet``; the reader takes its columns from that blob (``_stored_frames``)
+    rather than rewriting it here (re-encoding 10M records took longer than reading them), and the next save writes
+    format 4."""
 
 
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_layers_table, 2: _arrow_tables,
-                                                               3: _split_frames_into_columns}
+                                                               3: _columns_per_row}
 
 
 def _layer_from_row(meta: str, blob: bytes) -> Layer:
@@ -633,9 +638,8 @@ def read_workspace(path: Path) -> Workspace:
                 MIGRATIONS[v](con)
         ws = Workspace()
         ws.meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
-        for kind, names in con.execute("SELECT kind, columns FROM frames").fetchall():
-            if kind in schema.DATASETS:
-                ws.frames[kind] = _frame_from_columns(kind, {n: _read_column(con, kind, n) for n in json.loads(names)})
+        for kind, columns in _stored_frames(con):
+            ws.frames[kind] = _frame_from_columns(kind, columns)
         con.row_factory = sqlite3.Row
         ws.areas = [Area.from_row(dict(r)) for r in con.execute("SELECT * FROM areas ORDER BY id")]
         ws.import_log = [json.loads(r["entry"]) for r in con.execute("SELECT entry FROM import_log ORDER BY load_id")]
