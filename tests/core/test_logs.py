@@ -70,6 +70,16 @@ def test_error_tally_keeps_errors_only():
         lg.removeHandler(tally)
     assert [r.getMessage() for r in tally.records] == ["the map page failed: boom"]
     assert tally.first() == "ERROR workstation.tally_test: the map page failed: boom"
+    lg.addHandler(tally)
+    try:
+        try:
+            {}["district"]
+        except KeyError:
+            lg.error("the grid failed", exc_info=True)
+    finally:
+        lg.removeHandler(tally)
+    tally.records = tally.records[1:]
+    assert tally.first() == "ERROR workstation.tally_test: the grid failed (KeyError: 'district')"
 
 
 LOG_CALLS = {"debug", "info", "warning", "error", "exception", "critical", "log"}

@@ -17,6 +17,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 APP = "psp-workstation"
 MAX_BUNDLE_MB = 650    # the laptop budget (issue 13); docs/building.md has the measured size and its biggest parts
+# A passing smoke test takes ~15-25 s. A failing one prints its line within a step's own timeout (ui/smoke.py,
+# 120 s) and ends after closing (at most 60 s more): it no longer hangs on an error dialog, so this only has to leave
+# a loaded CI machine room.
+SMOKE_TIMEOUT_S = 180
+# the failure tests below end in seconds; this guard is well inside the 120 s a step waits, so a run that passes
+# it did not fail by timing out
+PROMPT_S = 60
 
 
 def _env():
@@ -27,7 +34,7 @@ def _env():
     return env
 
 
-def _smoke(cmd, timeout=600):
+def _smoke(cmd, timeout=SMOKE_TIMEOUT_S):
     p = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout)
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("smoke")]
     return p.returncode, lines, p.stdout + p.stderr
@@ -48,14 +55,14 @@ def test_smoke_test_fails_with_the_reason(tmp_path):
     code = ("import sys; from pathlib import Path; from workstation.maps import page as maps; "
             f"maps.ASSET_DIR = Path({str(tmp_path)!r}); "
             "from ui.smoke import run_smoke_test; sys.exit(run_smoke_test())")
-    rc, lines, out = _smoke([sys.executable, "-c", code], timeout=120)
+    rc, lines, out = _smoke([sys.executable, "-c", code], timeout=PROMPT_S)
     assert rc == 1, out[-3000:]
     assert lines[-1].startswith("smoke test FAILED at 'find the resources':"), lines
     assert "map assets are missing" in lines[-1] and "leaflet" in lines[-1]
 
 
 def test_smoke_test_fails_when_an_error_was_logged():
-    # an error logged anywhere (here: planted while the resources are checked) fails the self-check at its last step
+    # an error logged anywhere (here: planted while the resources are checked) fails the step it was logged in
     code = ("import logging, sys; import ui.smoke as s; check = s._check_resources\n"
             "def planted():\n"
             "    logging.getLogger('workstation.planted').error('the planted error for the test')\n"
@@ -63,8 +70,78 @@ def test_smoke_test_fails_when_an_error_was_logged():
             "s._check_resources = planted; sys.exit(s.run_smoke_test())")
     rc, lines, out = _smoke([sys.executable, "-c", code])
     assert rc == 1, out[-3000:]
-    assert lines[-1].startswith("smoke test FAILED at 'check the log': 1 error(s) were logged, the first: ERROR "
-                                "workstation.planted: the planted error for the test"), lines
+    assert lines[-1].startswith("smoke test FAILED at 'find the resources': 1 error(s) were logged, the first: "
+                                "ERROR workstation.planted: the planted error for the test"), lines
+
+
+def _main_py_after(prelude: str) -> list[str]:
+    """``python main.py --smoke-test`` (run from the repository, as CI does) after ``prelude`` planted a failure."""
+    return [sys.executable, "-c", prelude + "\nimport runpy, sys\nsys.argv = ['main.py', '--smoke-test']\n"
+            "sys.exit(runpy.run_path('main.py', run_name='__main__'))"]
+
+
+def test_smoke_test_fails_promptly_when_a_library_import_fails_in_a_worker():
+    # The demo is built in a worker, which imports workstation.demo.records there: that import fails. The worker's
+    # error reaches the window as a modal error dialog; the smoke test used to sit in that dialog's event loop for
+    # ever (its step timeout never ran). The timeout is the hang guard, well inside the step's own 120 s.
+    planted = ("import sys\n"
+               "class Planted:\n"
+               "    def find_spec(self, name, path=None, target=None):\n"
+               "        if name == 'workstation.demo.records':\n"
+               "            raise ImportError('planted: the records library cannot be loaded')\n"
+               "sys.meta_path.insert(0, Planted())")
+    rc, lines, out = _smoke(_main_py_after(planted), timeout=PROMPT_S)
+    assert rc == 1, out[-3000:]
+    assert [ln.split(":")[1].strip() for ln in lines if ln.startswith("smoke: ")] == ["open the main window",
+                                                                                       "find the resources"]
+    assert lines[-1].startswith("smoke test FAILED at 'create the demo workspace': 1 error(s) were logged, the "
+                                "first: ERROR ui.workers: creating the demo failed (ImportError: planted: the records "
+                                "library cannot be loaded)"), lines
+
+
+def test_smoke_test_fails_with_what_a_dialog_said():
+    # a UserError in the worker logs nothing at ERROR: the analyst would only see a message box, which must not wait
+    # for a click either
+    planted = ("import workstation.demo.records as records\n"
+               "from workstation.core.errors import UserError\n"
+               "def build_demo(progress, should_stop):\n"
+               "    raise UserError('planted: the demo city cannot be built here.')\n"
+               "records.build_demo = build_demo")
+    rc, lines, out = _smoke(_main_py_after(planted), timeout=PROMPT_S)
+    assert rc == 1, out[-3000:]
+    assert lines[-1] == ("smoke test FAILED at 'create the demo workspace': a dialog came up: 'planted: the demo city "
+                         "cannot be built here.': planted: the demo city cannot be built here."), lines
+
+
+def test_smoke_test_fails_when_a_worker_never_reports():
+    # the demo worker never returns and ignores Cancel: the step's timeout (3 s here instead of 120) fails it, and
+    # closing, which would wait for that worker, is cut short (5 s instead of 60)
+    planted = ("import threading\n"
+               "import ui.smoke as smoke, workstation.demo.records as records\n"
+               "smoke.STEP_TIMEOUT_S, smoke.CLEANUP_S = 3.0, 5.0\n"
+               "records.build_demo = lambda progress, should_stop: threading.Event().wait()")
+    rc, lines, out = _smoke(_main_py_after(planted), timeout=PROMPT_S)
+    assert rc == 1, out[-3000:]
+    assert lines[-2:] == ["smoke test FAILED at 'create the demo workspace': the demo workspace was not created "
+                          "(waited 3 s)",
+                          "smoke: closing the window after the failure did not finish within 5 s; exiting without "
+                          "waiting for it"], lines
+
+
+def test_smoke_test_fails_when_the_main_thread_is_blocked():
+    # blocked outside any event loop, nothing in the main thread can notice: the watchdog thread ends the process
+    # with the step's name, and the stacks show where the main thread was
+    planted = ("import time\n"
+               "import ui.smoke as smoke\n"
+               "smoke.STEP_TIMEOUT_S = 3.0\n"
+               "def stuck_checking_resources():\n"
+               "    time.sleep(3600)\n"
+               "smoke._check_resources = stuck_checking_resources")
+    rc, lines, out = _smoke(_main_py_after(planted), timeout=PROMPT_S)
+    assert rc == 1, out[-3000:]
+    assert lines[-1] == ("smoke test FAILED at 'find the resources': the main thread did not come back from the "
+                         "step's own work within 3 s (the stack of every thread follows on stderr)"), lines
+    assert "stuck_checking_resources" in out
 
 
 @pytest.mark.build
@@ -119,7 +196,7 @@ def _build_and_smoke_test(tmp_path: Path):
     # matplotlib draws the printed maps with Agg only; the packet embeds its DejaVu Sans
     assert (internal / "matplotlib" / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf").is_file()
 
-    rc, lines, out = _smoke([str(exe), "--smoke-test"], timeout=300)
+    rc, lines, out = _smoke([str(exe), "--smoke-test"])
     print("\n".join(lines))
     assert rc == 0, out[-5000:]
     assert lines[-1].startswith("smoke test: ok")
@@ -129,7 +206,7 @@ def _build_and_smoke_test(tmp_path: Path):
 
     # a broken bundle fails with the reason, not a traceback dialog
     shutil.rmtree(next((internal / "resources" / "map_assets").glob("leaflet@*")))
-    rc, lines, out = _smoke([str(exe), "--smoke-test"], timeout=300)
+    rc, lines, out = _smoke([str(exe), "--smoke-test"])
     assert rc == 1
     assert lines[-1].startswith("smoke test FAILED at 'find the resources':") and "leaflet" in lines[-1]
 

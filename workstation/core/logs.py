@@ -62,8 +62,14 @@ class ErrorTally(logging.Handler):
         self.records.append(record)
 
     def first(self) -> str:
+        """The first error in one line, with the exception it carried (``log.error(..., exc_info=True)`` in a worker
+        says only "X failed"; the reason is the exception)."""
         r = self.records[0]
-        return f"{r.levelname} {r.name}: {r.getMessage()}"
+        text = f"{r.levelname} {r.name}: {r.getMessage()}"
+        exc = r.exc_info[1] if r.exc_info else None
+        if exc is not None:
+            text += f" ({type(exc).__name__}: {exc})"
+        return text
 
 
 def log_uncaught(etype, value, tb) -> None:
