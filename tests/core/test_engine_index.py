@@ -58,8 +58,15 @@ def test_atoms_and_the_hierarchy_rule_against_brute_force():
             for c in ix.atom_category[back]] == [None if pd.isna(c) else c for c in cat]
     assert np.array_equal(ix.atom_flags["firearm"][back], df["firearm"].to_numpy())
     assert np.array_equal(ix.atom_flags["cleared"][back], df["cleared"].to_numpy())
-    # hierarchy, by hand: among an incident's Part I records (arson exempt) only the highest-ranked, first, counts;
-    # records without an incident id are one group, as the engine's factorised codes make them
+    expected = _dropped_by_hand(df)
+    assert expected.sum() > 1000  # the case is exercised
+    assert np.array_equal(ix.atom_hdrop[back], expected)
+
+
+def _dropped_by_hand(df: pd.DataFrame) -> np.ndarray:
+    """The hierarchy rule, by hand: among an incident's Part I records (arson exempt) only the highest-ranked, first,
+    counts; records without an incident id are one group, as the engine's factorised codes make them."""
+    cat = df["category"].astype(object).to_numpy()
     rank = {c: i for i, c in enumerate(schema.HIERARCHY)}
     best: dict = {}
     for row, (inc, c) in enumerate(zip(df["incident_id"].astype(object), cat)):
@@ -67,10 +74,8 @@ def test_atoms_and_the_hierarchy_rule_against_brute_force():
             key = None if pd.isna(inc) else inc
             if key not in best or rank[c] < rank[cat[best[key]]]:
                 best[key] = row
-    expected = np.array([c in rank and best[None if pd.isna(inc) else inc] != row
-                         for row, (inc, c) in enumerate(zip(df["incident_id"].astype(object), cat))])
-    assert expected.sum() > 1000  # the case is exercised
-    assert np.array_equal(ix.atom_hdrop[back], expected)
+    return np.array([c in rank and best[None if pd.isna(inc) else inc] != row
+                     for row, (inc, c) in enumerate(zip(df["incident_id"].astype(object), cat))])
 
 
 def _placed_workspace(districts, n=60_000, seed=3):
@@ -132,3 +137,224 @@ def test_district_membership_is_each_districts_own_point_in_polygon_test(layout)
         expected = (shapely.contains_xy(smaller, lon, lat) & located) | \
             (~located & (df["district"].astype(object).to_numpy() == "1"))
         assert np.array_equal(got, expected)
+
+
+# ---- the index a saved workspace carries (SavedIndex: day order, atoms, day runs) ----
+def _calls(n: int, rng) -> pd.DataFrame:
+    occurred = pd.Timestamp("2017-06-01") + pd.to_timedelta(rng.integers(0, 900 * 86400, n), unit="s")
+    return schema.conform(pd.DataFrame({
+        "record_id": [f"C{i}" for i in range(n)], "incident_id": [f"C{i}" for i in range(n)],
+        "occurred": np.where(rng.random(n) < 0.01, pd.NaT, occurred),
+        "category": np.array(schema.CALL_CATEGORIES)[rng.integers(0, len(schema.CALL_CATEGORIES), n)],
+        "lat": rng.uniform(-0.2, 2.2, n), "lon": rng.uniform(-0.2, 3.2, n), "load_id": 1,
+    }), "calls")
+
+
+def _saved_workspace(tmp_path, seed=21):
+    """Offenses (incidents sharing Part I records, so the hierarchy rule drops some) and calls on two districts,
+    saved: the file carries the engine's index of both."""
+    import shapely
+
+    from workstation.core.workspace import Area, Workspace
+
+    rng = np.random.default_rng(seed)
+    ws = Workspace()
+    off = _offenses(30_000, rng)
+    off["lon"] = rng.uniform(-0.2, 3.2, len(off))
+    off["lat"] = rng.uniform(-0.2, 2.2, len(off))
+    ws.set_frame("offenses", off)
+    ws.set_frame("calls", _calls(20_000, rng))
+    ws.put_area(Area("1", "district", shapely.box(0, 0, 1.5, 2)))
+    ws.put_area(Area("2", "district", shapely.box(1.5, 0, 3, 2)))
+    ws.put_area(Area("East", "target_area", shapely.box(2, 0.5, 2.8, 1.5)))
+    path = tmp_path / "indexed.psw"
+    ws.save(path)
+    return ws, path
+
+
+def _figures(ws, counting):
+    """Every grid figure of every area at three as-of dates, with a fresh engine (as after an open)."""
+    from workstation.engine.analysis import Analysis
+
+    eng = Analysis(ws)
+    out = {}
+    for key in ("citywide", "district:1", "district:2", "target_area:East"):
+        for as_of in ("2019-05-05", "2019-04-30", "2018-12-31"):
+            g = eng.grid(key, as_of=as_of, counting=counting)
+            out[(key, as_of)] = (g.values.tolist(), g.available.tolist(), sorted(g.trimmed.items()))
+    return eng, out
+
+
+def _built_the_old_way(path):
+    """The workspace of ``path`` with its saved indexes dropped: the engine sorts and hashes the columns."""
+    from workstation.core.workspace import Workspace
+
+    ws = Workspace.open(path)
+    ws.saved_indexes.clear()
+    return ws
+
+
+@pytest.mark.parametrize("counting", ["offense", "hierarchy"])
+def test_a_saved_index_gives_the_figures_of_an_index_built_from_the_columns(tmp_path, counting):
+    from workstation.core.workspace import Workspace
+    from workstation.engine.analysis import DatasetIndex
+    from workstation.engine.periods import window
+
+    ws, path = _saved_workspace(tmp_path)
+    opened = Workspace.open(path)
+    assert sorted(opened.saved_indexes) == ["calls", "offenses"]
+    eng, figures = _figures(opened, counting)
+    assert all(eng.index(k).from_saved for k in ("offenses", "calls"))
+    old = _built_the_old_way(path)
+    old_eng, old_figures = _figures(old, counting)
+    assert not any(old_eng.index(k).from_saved for k in ("offenses", "calls"))
+    assert figures == old_figures
+    for kind in ("offenses", "calls"):
+        a, b = eng.index(kind), DatasetIndex(kind, ws.frames[kind])  # the in-memory workspace's own build
+        for name in ("order", "days", "atoms", "lon", "lat", "has_xy", "district_codes", "category_codes"):
+            x, y = getattr(a, name), getattr(b, name)
+            assert (x is None and y is None) or np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), (kind, name)
+        assert (a.first_day, a.last_day, a.n_atoms) == (b.first_day, b.last_day, b.n_atoms)
+    # and a few cells by brute force on the frame itself
+    df = ws.frames["offenses"]
+    days = day_numbers(df["occurred"].to_numpy())
+    counted = ~_dropped_by_hand(df) if counting == "hierarchy" else np.ones(len(df), dtype=bool)
+    g = eng.grid("citywide", as_of="2019-05-05", counting=counting)
+    for kind, back in (("ytd", 0), ("28d", 1), ("wtd", 0), ("ytd", 1)):
+        w = window(kind, pd.Timestamp("2019-05-05"))
+        w = w.shifted(back) if back else w
+        for measure, cats in (("robbery", ["robbery"]), ("part1_violent", list(schema.HIERARCHY[:4]))):
+            inside = (days >= w.start_day) & (days <= w.end_day) & df["category"].isin(cats).to_numpy() & counted
+            assert g.value(measure, kind, back) == inside.sum() > 0, (measure, kind, back)
+
+
+def _transplant_index(source, target):
+    """Put the saved index of ``source`` into ``target`` (as a writer that changed the records but copied the old
+    index would leave the file)."""
+    import sqlite3
+
+    con = sqlite3.connect(target)
+    con.execute("ATTACH DATABASE ? AS src", (str(source),))
+    con.execute("DELETE FROM frame_indexes")
+    con.execute("DELETE FROM frame_index_arrays")
+    con.execute("INSERT INTO frame_indexes SELECT * FROM src.frame_indexes")
+    con.execute("INSERT INTO frame_index_arrays SELECT * FROM src.frame_index_arrays")
+    con.commit()
+    con.close()
+
+
+def _edit(path, sql, *params):
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute(sql, params)
+    con.commit()
+    con.close()
+
+
+def test_an_index_of_other_records_is_never_used(tmp_path):
+    """Records changed (a category and a date) and saved with the index of the records before: the checksums of
+    the source columns no longer match, the index is dropped, and the figures are those of the changed records."""
+    from workstation.core.workspace import Workspace
+
+    ws, path = _saved_workspace(tmp_path)
+    changed = ws.frames["offenses"].copy()
+    cats = changed["category"].astype(object).to_numpy()
+    rows = np.flatnonzero(cats == "theft")[:300] if (cats == "theft").any() else \
+        np.flatnonzero(cats == "larceny_theft")[:300]
+    changed.loc[rows, "category"] = "robbery"
+    changed.loc[5, "occurred"] = pd.Timestamp("2019-05-01 10:00")
+    ws.set_frame("offenses", changed)
+    edited = tmp_path / "edited.psw"
+    ws.save(edited)
+    _transplant_index(path, edited)
+    opened = Workspace.open(edited)
+    assert "offenses" not in opened.saved_indexes and "calls" in opened.saved_indexes  # calls are unchanged
+    _, figures = _figures(opened, "offense")
+    _, expected = _figures(_built_the_old_way(edited), "offense")
+    _, before = _figures(_built_the_old_way(path), "offense")
+    assert figures == expected != before
+
+
+@pytest.mark.parametrize("damage", ["source checksum", "array bytes", "row count", "key not json", "layout",
+                                    "no index tables", "array missing"])
+def test_a_damaged_or_foreign_index_is_rebuilt(tmp_path, damage):
+    import json
+    import sqlite3
+
+    from workstation.core.workspace import Workspace
+    from workstation.engine.analysis import analysis_for
+
+    _, path = _saved_workspace(tmp_path)
+    _, expected = _figures(_built_the_old_way(path), "hierarchy")
+    key = json.loads(sqlite3.connect(path).execute("SELECT key FROM frame_indexes WHERE kind = 'offenses'")
+                     .fetchone()[0])
+    if damage == "source checksum":
+        key["sources"]["category"][0] ^= 1
+    elif damage == "row count":
+        key["rows"] += 1
+    elif damage == "layout":  # the arrays are whole, but a layout this program does not read
+        key["recipe"]["layout"] += 1
+    if damage in ("source checksum", "row count", "layout"):
+        _edit(path, "UPDATE frame_indexes SET key = ? WHERE kind = 'offenses'", json.dumps(key))
+    elif damage == "key not json":
+        _edit(path, "UPDATE frame_indexes SET key = '{not json' WHERE kind = 'offenses'")
+    elif damage == "array bytes":  # one atom changed: the file's checksum of the array no longer matches
+        con = sqlite3.connect(path)
+        data = bytearray(con.execute("SELECT data FROM frame_index_arrays WHERE kind = 'offenses' AND name = 'atoms'")
+                         .fetchone()[0])
+        data[100] ^= 2
+        con.execute("UPDATE frame_index_arrays SET data = ? WHERE kind = 'offenses' AND name = 'atoms'", (bytes(data),))
+        con.commit()
+        con.close()
+    elif damage == "array missing":
+        _edit(path, "DELETE FROM frame_index_arrays WHERE kind = 'offenses' AND name = 'order'")
+    elif damage == "no index tables":  # a file of this format written before the index was saved
+        _edit(path, "DROP TABLE frame_index_arrays")
+        _edit(path, "DROP TABLE frame_indexes")
+    opened = Workspace.open(path)
+    if damage == "layout":
+        assert "offenses" in opened.saved_indexes  # the file's checks pass; the engine's recipe check refuses it
+    else:
+        assert "offenses" not in opened.saved_indexes
+    eng, figures = _figures(opened, "hierarchy")
+    assert not eng.index("offenses").from_saved
+    assert eng.index("calls").from_saved == (damage != "no index tables")
+    assert figures == expected
+    opened.save(tmp_path / "again.psw")  # the next save writes a good index again
+    again = Workspace.open(tmp_path / "again.psw")
+    assert analysis_for(again).index("offenses").from_saved
+
+
+def test_a_save_stores_the_index_of_the_frame_it_writes(tmp_path):
+    """The index the engine built for a frame is the one saved; a frame replaced since (not yet indexed) gets an
+    index of its own, not the old frame's."""
+    from workstation.core.workspace import Workspace
+    from workstation.engine.analysis import analysis_for
+
+    ws, path = _saved_workspace(tmp_path)
+    eng = analysis_for(ws)
+    first = eng.index("offenses")
+    ws.set_frame("offenses", ws.frames["offenses"].iloc[::-1].reset_index(drop=True))
+    ws.save(path)
+    opened = Workspace.open(path)
+    ix = analysis_for(opened).index("offenses")
+    assert ix.from_saved
+    fresh = DatasetIndex("offenses", ws.frames["offenses"])
+    assert np.array_equal(ix.order, fresh.order) and np.array_equal(ix.atoms, fresh.atoms)
+    assert not np.array_equal(ix.order, first.order)
+
+
+def test_a_replaced_record_set_lets_its_saved_index_go(tmp_path):
+    """The index read for a frame is dropped (with its reference to that frame) when the frame is replaced, and an
+    index is never taken for any other frame."""
+    from workstation.core.workspace import Workspace
+    from workstation.engine.analysis import analysis_for
+
+    _, path = _saved_workspace(tmp_path)
+    opened = Workspace.open(path)
+    calls = opened.saved_indexes["calls"]
+    opened.set_frame("offenses", opened.frames["offenses"].iloc[:1000].copy())
+    assert list(opened.saved_indexes) == ["calls"] and opened.saved_indexes["calls"] is calls
+    ix = analysis_for(opened).index("offenses")
+    assert not ix.from_saved and ix.n == 1000

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import sqlite3
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -32,6 +34,7 @@ APPLICATION_ID = 0x50535731  # "PSW1": marks the SQLite file as ours
 
 
 use_system_allocator_for_arrow()
+log = logging.getLogger(__name__)
 
 
 
@@ -166,6 +169,33 @@ def layer_frame(geometries, labels=None, population=None, housing=None, properti
     })
 
 
+@dataclass
+class SavedIndex:
+    """A derived index of one record set (the counting engine's day order and atoms), stored in the workspace file
+    beside the columns it was derived from so that an open need not sort and hash them again.
+
+    ``recipe`` says what the arrays are (the engine checks it against its own before using them), ``sources`` names
+    the columns they were derived from. The file keeps a checksum of each source column's stored bytes and of each
+    array: on open, an index whose sources or arrays do not match byte for byte is dropped, and the engine builds
+    the index from the columns as if there were none. ``frame`` is the record set it was read for (the engine takes
+    it only for that very frame object, never for a frame changed since)."""
+
+    recipe: dict
+    arrays: dict
+    sources: tuple
+    frame: object = None
+
+
+# What builds the index a save stores: registered by the counting engine (workstation.engine.analysis), which this
+# floor may not import; called as provider(workspace, kind, frame) -> SavedIndex | None. None registered: no index.
+_index_providers: list[Callable] = []
+
+
+def register_index_provider(provider: Callable) -> None:
+    if provider not in _index_providers:
+        _index_providers.append(provider)
+
+
 def now_stamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -181,6 +211,7 @@ class Workspace:
         self.import_log: list[dict] = []
         self.rejects: dict[int, pd.DataFrame] = {}  # load_id -> rejected rows with a 'reason' column
         self.layers: list[Layer] = []
+        self.saved_indexes: dict[str, SavedIndex] = {}  # kind -> the index the file carried for its frame
         self.dirty = False
         self.revision = 0  # counts changes: a save of a detached copy knows whether the open one moved on since
         self._listeners: list[Callable[[str], None]] = []
@@ -196,6 +227,8 @@ class Workspace:
     def changed(self, what: str) -> None:
         self.dirty = True
         self.revision += 1
+        if self.saved_indexes:  # an index read for a frame that has been replaced is let go (with that frame)
+            self.saved_indexes = {k: v for k, v in self.saved_indexes.items() if v.frame is self.frames.get(k)}
         for cb in list(self._listeners):
             cb(what)
 
@@ -363,7 +396,12 @@ CREATE TABLE areas (id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NU
 CREATE TABLE import_log (load_id INTEGER PRIMARY KEY, entry TEXT NOT NULL);
 CREATE TABLE rejects (load_id INTEGER PRIMARY KEY, parquet BLOB NOT NULL);
 CREATE TABLE layers (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, meta TEXT NOT NULL, parquet BLOB NOT NULL);
+CREATE TABLE frame_indexes (kind TEXT PRIMARY KEY, key TEXT NOT NULL);
+CREATE TABLE frame_index_arrays (kind TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (kind, name));
 """
+# frame_indexes / frame_index_arrays (optional, format 4): the counting engine's index of a record set (SavedIndex).
+# A file without them, or with an index whose key does not match its columns, is opened as before and the index is
+# built from the columns; programs that do not know these tables ignore them and do not write them.
 
 
 # Format 4 stores each column of a record set as its own Arrow IPC stream (table frame_columns). Measured on the
@@ -445,55 +483,73 @@ def _frame_to_columns(df: pd.DataFrame) -> list[tuple[str, bytes]]:
     return _table_to_columns(pa.Table.from_pandas(df, preserve_index=False))
 
 
-def _read_column(con: sqlite3.Connection, kind: str, name: str) -> pd.Series:
-    """One stored column as a pandas Series (one blob in memory at a time: the peak stays near the data's size)."""
+def _checksum(data) -> list:
+    """[CRC-32, length] of stored bytes: what ties a saved index to the exact bytes of its source columns (about
+    4 GB/s, without the GIL)."""
+    return [zlib.crc32(data), len(data)]
+
+
+def _read_column(con: sqlite3.Connection, kind: str, name: str, checksums: dict | None = None) -> pd.Series:
+    """One stored column as a pandas Series (one blob in memory at a time: the peak stays near the data's size).
+    With ``checksums``, the checksum of the column's stored bytes is put there under its name."""
     import pyarrow as pa
 
     (blob,) = con.execute("SELECT arrow FROM frame_columns WHERE kind = ? AND name = ?", (kind, name)).fetchone()
+    if checksums is not None:
+        checksums[name] = _checksum(blob)
     return pa.ipc.open_stream(pa.py_buffer(blob)).read_all().column(0).to_pandas()
 
 
-def _stored_frames(con: sqlite3.Connection):
-    """(kind, {column name: Series}) for each record set of the file: one row per column (format 4), or the columns
-    of one whole-table blob per record set (formats 1-3)."""
-    if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'frame_columns'").fetchone():
+def _has_table(con: sqlite3.Connection, name: str) -> bool:
+    return con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def _stored_frames(con: sqlite3.Connection, checksummed: dict | None = None):
+    """(kind, {column name: Series}, {column name: checksum}) for each record set of the file: one row per column
+    (format 4), or the columns of one whole-table blob per record set (formats 1-3). Checksums are taken of the
+    columns ``checksummed[kind]`` names (the sources of a saved index), in format 4 only."""
+    if _has_table(con, "frame_columns"):
         for kind, names in con.execute("SELECT kind, columns FROM frames").fetchall():
             if kind in schema.DATASETS:
-                yield kind, {n: _read_column(con, kind, n) for n in json.loads(names)}
+                wanted = set((checksummed or {}).get(kind, ()))
+                sums: dict = {}
+                yield kind, {n: _read_column(con, kind, n, sums if n in wanted else None)
+                             for n in json.loads(names)}, sums
         return
     for kind, blob in con.execute("SELECT kind, parquet FROM frames"):  # one blob in memory at a time
         if kind in schema.DATASETS:
             table = _blob_to_table(blob)
             del blob
-            yield kind, {n: table.column(n).to_pandas() for n in table.column_names}
+            yield kind, {n: table.column(n).to_pandas() for n in table.column_names}, {}
 
 
 _CANONICAL_DTYPES = {"datetime": "datetime64[ns]", "float": "float64", "int": "int64", "bool": "bool", "str": "str"}
 
 
-def _frame_from_columns(kind: str, columns: dict[str, pd.Series]) -> pd.DataFrame:
+def _frame_from_columns(kind: str, columns: dict[str, pd.Series]) -> tuple[pd.DataFrame, bool]:
     """The record set from its stored columns. A saved frame was conformed before it was written, so its columns
     come back with their canonical types and are used as they are (no copy, no consolidation of same-typed columns
     into blocks: 2.6 s at 10M records); anything else (a column added to the schema since, a file written by an older
-    program) goes through ``schema.conform``."""
+    program) goes through ``schema.conform``. The flag says whether the frame is the stored columns as they are (a saved
+    index describes those, not a conformed copy)."""
     fields = schema.DATASETS[kind]
     if list(columns) != [f.name for f in fields]:
-        return schema.conform(pd.DataFrame(columns, copy=False), kind)
+        return schema.conform(pd.DataFrame(columns, copy=False), kind), False
     for f in fields:
         s = columns[f.name]
         if f.dtype == "category":
             if not isinstance(s.dtype, pd.CategoricalDtype):
-                return schema.conform(pd.DataFrame(columns, copy=False), kind)
+                return schema.conform(pd.DataFrame(columns, copy=False), kind), False
             if s.cat.categories.dtype != "str":  # an empty categorical comes back with object categories
                 columns[f.name] = pd.Series(pd.Categorical.from_codes(s.cat.codes, s.cat.categories.astype("str")))
         elif s.dtype != _CANONICAL_DTYPES[f.dtype]:
-            return schema.conform(pd.DataFrame(columns, copy=False), kind)
+            return schema.conform(pd.DataFrame(columns, copy=False), kind), False
     df = pd.DataFrame(columns, copy=False)
     if "lat" in df and len(df):
         lat, lon = df["lat"].to_numpy(), df["lon"].to_numpy()
         if not np.array_equal(np.isfinite(lat), np.isfinite(lon)) or np.isinf(lat).any() or np.isinf(lon).any():
-            return schema.conform(df, kind)  # half a location, or an infinite one: conform makes both missing
-    return df
+            return schema.conform(df, kind), False  # half a location, or an infinite one: conform makes both missing
+    return df, True
 
 
 def write_atomic(ws: Workspace, target: Path, fsync: bool = True, progress=None) -> None:
@@ -526,6 +582,7 @@ def write_atomic(ws: Workspace, target: Path, fsync: bool = True, progress=None)
                 blobs = _frame_to_columns(df)
                 con.execute("INSERT INTO frames VALUES (?, ?, ?)", (kind, len(df), json.dumps([n for n, _ in blobs])))
                 con.executemany("INSERT INTO frame_columns VALUES (?, ?, ?)", [(kind, n, b) for n, b in blobs])
+                _write_index(con, ws, kind, df, dict(blobs))
                 done += len(df)
                 if progress is not None:
                     progress(0.9 * done / total)  # the record sets are nearly all of the file
@@ -548,6 +605,71 @@ def write_atomic(ws: Workspace, target: Path, fsync: bool = True, progress=None)
 
     write_atomically(target, write, what="the workspace", fsync=fsync, suffix=".saving", error=WorkspaceError,
                      advice="The previous file is unchanged; choose another folder or free some disk space.")
+
+
+def _write_index(con: sqlite3.Connection, ws: Workspace, kind: str, df: pd.DataFrame, blobs: dict) -> None:
+    """Store the engine's index of ``df`` (SavedIndex) in the same file, keyed by the checksums of the very column
+    bytes just written for it and of each array. An index cannot be had (no engine registered, an empty frame, an
+    error building it): the file simply has none for this record set and the next open builds it."""
+    for provider in _index_providers:
+        try:
+            saved = provider(ws, kind, df)
+        except Exception:  # noqa: BLE001 - the index is a cache: the records are saved whatever happens to it
+            log.warning("The %s index was not saved; the next open builds it", kind, exc_info=True)
+            continue
+        if saved is None or any(c not in blobs for c in saved.sources):
+            continue
+        arrays = {name: np.ascontiguousarray(a) for name, a in saved.arrays.items()}
+        data = {name: a.view(np.uint8).data if a.size else b"" for name, a in arrays.items()}  # bytes, no copy
+        key = {"recipe": saved.recipe, "rows": len(df),
+               "sources": {c: _checksum(blobs[c]) for c in saved.sources},
+               "arrays": {name: {"dtype": a.dtype.str, "length": int(a.size), "checksum": _checksum(data[name])}
+                          for name, a in arrays.items()}}
+        con.execute("INSERT INTO frame_indexes VALUES (?, ?)", (kind, json.dumps(key)))
+        con.executemany("INSERT INTO frame_index_arrays VALUES (?, ?, ?)",
+                        [(kind, name, data[name]) for name in arrays])
+        return
+
+
+def _index_keys(con: sqlite3.Connection) -> dict[str, dict]:
+    """The keys of the saved indexes of the file (none in files without them; an unreadable key is no index)."""
+    if not _has_table(con, "frame_indexes"):
+        return {}
+    keys = {}
+    for kind, text in con.execute("SELECT kind, key FROM frame_indexes"):
+        try:
+            key = json.loads(text)
+            if isinstance(key, dict) and isinstance(key.get("sources"), dict) and isinstance(key.get("arrays"), dict):
+                keys[kind] = key
+        except ValueError:
+            log.warning("The saved %s index of this file has an unreadable key; it is rebuilt", kind)
+    return keys
+
+
+def _read_index(con: sqlite3.Connection, kind: str, key: dict, checksums: dict, df: pd.DataFrame):
+    """The saved index of ``df`` when everything in its key matches: its row count, the checksum of every source
+    column as read just now, and the dtype, length and checksum of every array. Otherwise None (and a log line):
+    the engine then builds the index from the columns, so a stale or damaged index can never be counted."""
+    try:
+        sources = key["sources"]
+        if key.get("rows") != len(df) or not sources or any(checksums.get(c) != sources[c] for c in sources):
+            log.info("The saved %s index does not match the records in the file; it is rebuilt", kind)
+            return None
+        arrays = {}
+        stored = dict(con.execute("SELECT name, data FROM frame_index_arrays WHERE kind = ?", (kind,)).fetchall())
+        if set(stored) != set(key["arrays"]):
+            return None
+        for name, spec in key["arrays"].items():
+            data = stored[name]
+            dtype = np.dtype(spec["dtype"])
+            if _checksum(data) != spec["checksum"] or len(data) != spec["length"] * dtype.itemsize:
+                log.info("The saved %s index is damaged (%s); it is rebuilt", kind, name)
+                return None
+            arrays[name] = np.frombuffer(data, dtype=dtype)  # read-only: nothing changes an index in place
+        return SavedIndex(key["recipe"], arrays, tuple(sources), df)
+    except (KeyError, TypeError, ValueError):
+        log.warning("The saved %s index of this file is malformed; it is rebuilt", kind, exc_info=True)
+        return None
 
 
 def write_workspace(ws: Workspace, target, progress=None) -> Path:
@@ -638,8 +760,13 @@ def read_workspace(path: Path) -> Workspace:
                 MIGRATIONS[v](con)
         ws = Workspace()
         ws.meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
-        for kind, columns in _stored_frames(con):
-            ws.frames[kind] = _frame_from_columns(kind, columns)
+        index_keys = _index_keys(con)
+        for kind, columns, checksums in _stored_frames(con, {k: list(v["sources"]) for k, v in index_keys.items()}):
+            ws.frames[kind], as_stored = _frame_from_columns(kind, columns)
+            if kind in index_keys and as_stored:
+                saved = _read_index(con, kind, index_keys[kind], checksums, ws.frames[kind])
+                if saved is not None:
+                    ws.saved_indexes[kind] = saved
         con.row_factory = sqlite3.Row
         ws.areas = [Area.from_row(dict(r)) for r in con.execute("SELECT * FROM areas ORDER BY id")]
         ws.import_log = [json.loads(r["entry"]) for r in con.execute("SELECT entry FROM import_log ORDER BY load_id")]

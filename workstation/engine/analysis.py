@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from workstation.engine import geometry as geo
 from workstation.core import schema
+from workstation.core.workspace import SavedIndex, register_index_provider
 from workstation.engine.areas import AreaRef, district_key, resolve_area
 from workstation.engine.measures import Catalog, Measure, catalog_for
 from workstation.engine.periods import (NAT_DAY, Window, compstat_windows, date_of_day, day_number, day_numbers,
@@ -59,6 +61,34 @@ def counting_rule(ws) -> str:
     return rule if rule in ("offense", "hierarchy") else "offense"
 
 
+# The layout of the index a workspace file carries (DatasetIndex.saved_form): a saved index of another layout is
+# rebuilt, never read. Bump it whenever the meaning of the order, the atoms or the day runs changes.
+INDEX_LAYOUT = 1
+
+# The live index of each frame (by the frame object's id, checked by identity): a save stores the index the engine
+# already built rather than building it again (the frames of a workspace are never changed in place).
+_built: dict[int, "weakref.ref[DatasetIndex]"] = {}
+
+
+def _remember(ix: "DatasetIndex") -> None:
+    key = id(ix.frame)
+
+    def forget(ref, key=key):
+        if _built.get(key) is ref:
+            del _built[key]
+    _built[key] = weakref.ref(ix, forget)
+
+
+def _live_index(df: pd.DataFrame) -> "DatasetIndex | None":
+    ref = _built.get(id(df))
+    ix = ref() if ref is not None else None
+    return ix if ix is not None and ix.frame is df else None
+
+
+def _text_or_none(v):
+    return None if v is None else str(v)
+
+
 def _position_dtype(n: int):
     return np.int32 if n < np.iinfo(np.int32).max else np.int64
 
@@ -82,53 +112,36 @@ def _day_order(days: np.ndarray) -> np.ndarray:
 
 
 class DatasetIndex:
-    """One dataset, sorted by day once, with the atom of each row. All arrays are in sorted order."""
+    """One dataset, sorted by day once, with the atom of each row. All arrays are in sorted order.
 
-    def __init__(self, kind: str, df: pd.DataFrame):
+    A first grid needs only the sorted days and the atoms; everything else (coordinates, district and credited-area
+    codes, category and agency codes per row) is gathered on first use: at 10M records those gathers were about a
+    third of the build, and a citywide grid never looks at them. ``saved`` is the index a workspace file carried for
+    exactly this frame (``saved_form``); it is taken instead of sorting and hashing again when its recipe is this
+    program's, else the index is built as usual."""
+
+    def __init__(self, kind: str, df: pd.DataFrame, saved=None):
         self.kind = kind
         self.frame = df
         self.n = len(df)
         self._incident_codes_frame: np.ndarray | None = None
-        days_all = day_numbers(df["occurred"].to_numpy()) if self.n else np.zeros(0, dtype=np.int64)
-        # int32 positions and codes where they fit: the index is kept for the whole session, next to the data
-        # (issue 14: resident memory per million records)
-        self.order = _day_order(days_all).astype(_position_dtype(self.n), copy=False)
-        self.days = np.ascontiguousarray(days_all[self.order])
-        first_dated = int(np.searchsorted(self.days, NAT_DAY, "right"))  # undated rows sort first
-        self.first_day = int(self.days[first_dated]) if first_dated < self.n else None
-        self.last_day = int(self.days[-1]) if first_dated < self.n else None
-        if "lon" in df:
-            self.lon = df["lon"].to_numpy(dtype="float64")[self.order]
-            self.lat = df["lat"].to_numpy(dtype="float64")[self.order]
-            self.has_xy = np.isfinite(self.lon) & np.isfinite(self.lat)
-        else:
-            self.lon = self.lat = None
-            self.has_xy = np.zeros(self.n, dtype=bool)
-        self.district_names, self.district_codes = self._labels("district", district_key)
-        self.credit_names, self.credit_codes = self._labels("target_area", lambda v: None if v is None else str(v))
-        # --- atoms: category x agency x flags x hierarchy-drop, mixed radix ---
-        # (computed in the frame's order on small integers and put in sorted order with one gather: a gather per
-        # flag in int64 cost about 1 s at 10M records)
-        self.category_names, cat = self._labels("category", lambda v: None if v is None else str(v), sort=False)
-        self.agency_names, ag = self._labels("agency", lambda v: None if v is None else str(v), sort=False)
-        self.category_codes = None if cat is None else cat[self.order]  # -1 where missing; None: column absent
-        self.agency_codes = None if ag is None else ag[self.order]
+        self.category_names, self._category_lookup = self._label_table("category", _text_or_none)
+        self.agency_names, self._agency_lookup = self._label_table("agency", _text_or_none)
         ncat = len(self.category_names) + 1  # last slot: missing
         nag = len(self.agency_names) + 1
         self.flag_names = tuple(f.name for f in schema.DATASETS[kind] if f.dtype == "bool")
         self.n_atoms = ncat * nag * (2 ** len(self.flag_names)) * 2
-        atom_type = np.int32 if self.n_atoms < np.iinfo(np.int32).max else np.int64
-        cat = np.where(cat < 0, ncat - 1, cat).astype(atom_type) if cat is not None else np.zeros(self.n, atom_type)
-        atoms = cat * nag
-        if ag is not None:
-            atoms += np.where(ag < 0, nag - 1, ag)
-        for name in self.flag_names:
-            atoms *= 2
-            atoms += df[name].to_numpy(dtype=bool)
-        atoms *= 2
-        if kind == "offenses":
-            atoms += self._hierarchy_drop()
-        self.atoms = np.ascontiguousarray(atoms[self.order], dtype=np.intp)
+        self.from_saved = saved is not None and self._take_saved(saved)
+        if not self.from_saved:
+            days_all = day_numbers(df["occurred"].to_numpy()) if self.n else np.zeros(0, dtype=np.int64)
+            # int32 positions and codes where they fit: the index is kept for the whole session, next to the data
+            # (issue 14: resident memory per million records)
+            self.order = _day_order(days_all).astype(_position_dtype(self.n), copy=False)
+            self.days = np.ascontiguousarray(days_all[self.order])
+            self.atoms = np.ascontiguousarray(self._frame_atoms(ncat, nag)[self.order], dtype=np.intp)
+        first_dated = int(np.searchsorted(self.days, NAT_DAY, "right"))  # undated rows sort first
+        self.first_day = int(self.days[first_dated]) if first_dated < self.n else None
+        self.last_day = int(self.days[-1]) if first_dated < self.n else None
         # decode tables: for atom a, its category / agency / flags / hierarchy-drop
         a = np.arange(self.n_atoms)
         self.atom_hdrop = (a % 2).astype(bool)
@@ -142,21 +155,157 @@ class DatasetIndex:
         self._weights: dict[str, np.ndarray | None] = {"records": None, "incidents": None}
         self._incidents: np.ndarray | None = None
         self._sel: dict = {}
+        _remember(self)
+
+    def _frame_atoms(self, ncat: int, nag: int) -> np.ndarray:
+        """Each row's atom, in the frame's order: category x agency x flags x hierarchy-drop, mixed radix.
+        (Computed on small integers and put in sorted order with one gather: a gather per flag in int64 cost about
+        1 s at 10M records.)"""
+        df = self.frame
+        atom_type = np.int32 if self.n_atoms < np.iinfo(np.int32).max else np.int64
+        cat = self._frame_codes("category", self._category_lookup)
+        ag = self._frame_codes("agency", self._agency_lookup)
+        cat = np.where(cat < 0, ncat - 1, cat).astype(atom_type) if cat is not None else np.zeros(self.n, atom_type)
+        atoms = cat * nag
+        if ag is not None:
+            atoms += np.where(ag < 0, nag - 1, ag)
+        for name in self.flag_names:
+            atoms *= 2
+            atoms += df[name].to_numpy(dtype=bool)
+        atoms *= 2
+        if self.kind == "offenses":
+            atoms += self._hierarchy_drop()
+        return atoms
+
+    # ---- what a saved workspace carries (workstation.core.workspace: SavedIndex) ----
+    def recipe(self) -> dict:
+        """What the saved arrays mean and what they were derived from, beyond the source columns' bytes (which the
+        workspace file checks): a saved index is taken only when this equals the reading program's own recipe."""
+        return {"layout": INDEX_LAYOUT, "kind": self.kind, "rows": self.n, "flags": list(self.flag_names),
+                "categories": list(self.category_names), "agencies": list(self.agency_names),
+                "hierarchy": list(schema.HIERARCHY), "n_atoms": self.n_atoms}
+
+    def saved_form(self) -> SavedIndex:
+        """The index as a workspace file stores it: the day order (int32), the atoms in that order in the fewest
+        bytes that hold them, and the sorted days as runs (a few thousand distinct days, not one per record)."""
+        runs = np.flatnonzero(np.diff(self.days)) + 1 if self.n else np.zeros(0, dtype=np.intp)
+        starts = np.concatenate([[0], runs]) if self.n else runs
+        counts = np.diff(np.concatenate([starts, [self.n]])) if self.n else runs
+        atom_type = np.uint8 if self.n_atoms <= 256 else np.uint16 if self.n_atoms <= 65_536 else np.int64
+        arrays = {"order": np.ascontiguousarray(self.order), "atoms": self.atoms.astype(atom_type),
+                  "day_values": self.days[starts].astype(np.int64), "day_counts": counts.astype(np.int64)}
+        sources = ["occurred", "category", "agency", *self.flag_names] + (["incident_id"] if self.kind == "offenses"
+                                                                        else [])
+        return SavedIndex(self.recipe(), arrays, tuple(c for c in sources if c in self.frame))
+
+    def _take_saved(self, saved) -> bool:
+        """Take a saved index when it is this program's kind of index for this frame; False (build it) otherwise.
+        The file has already matched the source columns' checksums; this checks the meaning and the shapes."""
+        a = saved.arrays
+        if saved.recipe != self.recipe() or set(a) != {"order", "atoms", "day_values", "day_counts"}:
+            return False
+        order, atoms, values, counts = a["order"], a["atoms"], a["day_values"], a["day_counts"]
+        shapes = order.shape == atoms.shape == (self.n,) and values.ndim == 1 and values.shape == counts.shape
+        types = order.dtype == _position_dtype(self.n) and atoms.dtype.kind in "iu" \
+            and values.dtype == counts.dtype == np.int64
+        if not (shapes and types):
+            return False
+        runs = int(counts.sum()) == self.n and (not counts.size or int(counts.min()) >= 1) \
+            and bool(np.all(values[1:] > values[:-1]))
+        if not runs:
+            return False
+        if self.n and (int(atoms.max()) >= self.n_atoms or int(order.min()) < 0 or int(order.max()) >= self.n):
+            return False
+        self.order = order
+        self.days = np.repeat(values, counts)
+        self.atoms = np.ascontiguousarray(atoms, dtype=np.intp)
+        return True
+
+    # ---- per-row columns in sorted order, gathered on first use ----
+    @cached_property
+    def _xy(self):
+        if "lon" not in self.frame:
+            return None, None, np.zeros(self.n, dtype=bool)
+        lon = self.frame["lon"].to_numpy(dtype="float64")[self.order]
+        lat = self.frame["lat"].to_numpy(dtype="float64")[self.order]
+        return lon, lat, np.isfinite(lon) & np.isfinite(lat)
+
+    @property
+    def lon(self) -> np.ndarray | None:
+        return self._xy[0]
+
+    @property
+    def lat(self) -> np.ndarray | None:
+        return self._xy[1]
+
+    @property
+    def has_xy(self) -> np.ndarray:
+        return self._xy[2]
+
+    @cached_property
+    def _district(self):
+        return self._labels("district", district_key)
+
+    @property
+    def district_names(self) -> list:
+        return self._district[0]
+
+    @property
+    def district_codes(self) -> np.ndarray | None:
+        return self._district[1]
+
+    @cached_property
+    def _credit(self):
+        return self._labels("target_area", _text_or_none)
+
+    @property
+    def credit_names(self) -> list:
+        return self._credit[0]
+
+    @property
+    def credit_codes(self) -> np.ndarray | None:
+        return self._credit[1]
+
+    @cached_property
+    def category_codes(self) -> np.ndarray | None:
+        """Category code of each row (sorted order); -1 where missing; None: the dataset has no category column."""
+        codes = self._frame_codes("category", self._category_lookup)
+        return None if codes is None else codes[self.order]
+
+    @cached_property
+    def agency_codes(self) -> np.ndarray | None:
+        codes = self._frame_codes("agency", self._agency_lookup)
+        return None if codes is None else codes[self.order]
 
     # ----
-    def _labels(self, col: str, norm, sort: bool = True):
-        """(names, codes) for a text/categorical column; codes -1 where missing; None when the column is absent.
-        The codes are in sorted order, or in the frame's order with ``sort=False``."""
+    def _categorical(self, col: str) -> pd.Series:
+        s = self.frame[col]
+        return s if isinstance(s.dtype, pd.CategoricalDtype) else s.astype("category")
+
+    def _label_table(self, col: str, norm):
+        """(names, lookup from the column's category codes to name codes, the trailing entry -1 for missing) of a
+        text/categorical column; ([], None) when the column is absent. Only the categories are looked at."""
         if col not in self.frame:
             return [], None
-        s = self.frame[col]
-        if not isinstance(s.dtype, pd.CategoricalDtype):
-            s = s.astype("category")
-        cats = [norm(c) for c in s.cat.categories]
+        cats = [norm(c) for c in self._categorical(col).cat.categories]
         names = list(dict.fromkeys(c for c in cats if c is not None))
         lookup = np.array([names.index(c) if c is not None else -1 for c in cats] + [-1], dtype=np.int32)
-        raw = s.cat.codes.to_numpy()  # int8 for most columns: gathered before the lookup widens it
-        return names, lookup[raw[self.order] if sort else raw]  # code -1 (missing) picks the trailing -1
+        return names, lookup
+
+    def _frame_codes(self, col: str, lookup) -> np.ndarray | None:
+        """Name codes of a column in the frame's order (-1 where missing), through its lookup table."""
+        if lookup is None:
+            return None
+        return lookup[self._categorical(col).cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
+
+    def _labels(self, col: str, norm):
+        """(names, codes) for a text/categorical column, codes in sorted order; codes -1 where missing; None when
+        the column is absent."""
+        names, lookup = self._label_table(col, norm)
+        if lookup is None:
+            return names, None
+        raw = self._categorical(col).cat.codes.to_numpy()  # int8 for most columns: gathered before the lookup widens
+        return names, lookup[raw[self.order]]
 
     def _hierarchy_drop(self) -> np.ndarray:
         """True (in the frame's order) for the offense rows the UCR hierarchy rule does not count: all but the highest
@@ -164,9 +313,7 @@ class DatasetIndex:
         drop = np.zeros(self.n, dtype=bool)
         if not self.n:
             return drop
-        s = self.frame["category"]
-        if not isinstance(s.dtype, pd.CategoricalDtype):
-            s = s.astype("category")
+        s = self._categorical("category")
         rank_of = {c: i for i, c in enumerate(schema.HIERARCHY)}
         cat_rank = np.array([rank_of.get(str(c), -1) for c in s.cat.categories] + [-1], dtype=np.int64)
         rank = cat_rank[s.cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
@@ -345,7 +492,10 @@ class Analysis:
         df = self.ws.frames[kind]
         ix = self._index.get(kind)
         if ix is None or ix.frame is not df:
-            ix = DatasetIndex(kind, df)
+            ix = _live_index(df)  # e.g. built for a detached copy that shares the frame
+            if ix is None:
+                saved = self.ws.saved_indexes.get(kind)
+                ix = DatasetIndex(kind, df, saved if saved is not None and saved.frame is df else None)
             self._index[kind] = ix
             self._members = {k: v for k, v in self._members.items() if k[0] != kind}
         return ix
@@ -671,6 +821,25 @@ def _make_listener(ref):
 
 
 _engines: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def index_to_save(ws, kind: str, df: pd.DataFrame) -> SavedIndex | None:
+    """The index a save writes beside the dataset's columns (registered with the workspace file): the one the engine
+    built for this very frame, or the one the file was opened with, or else built now, so that the next open of the
+    file counts its first grid without sorting or hashing (about 2 s of CPU at 10M records)."""
+    if not len(df):
+        return None
+    ix = _live_index(df)
+    if ix is None:
+        saved = ws.saved_indexes.get(kind)
+        if saved is not None and saved.frame is df:
+            ix = DatasetIndex(kind, df, saved)  # a check of the saved arrays, no build when they are this program's
+        else:
+            ix = DatasetIndex(kind, df)
+    return ix.saved_form()
+
+
+register_index_provider(index_to_save)
 
 
 def analysis_for(ws) -> Analysis:
