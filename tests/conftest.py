@@ -1,6 +1,7 @@
 """Set-up shared by every test folder: the checkout first on sys.path, offscreen Qt, the map's URL scheme registered
-before any QApplication exists, the app's settings and data folder in each test's own tmp folder, and the crash
-harness (``kill_mid_write``) the atomic-write tests use."""
+before any QApplication exists, the app's settings and data folder in each test's own tmp folder, the import wizard
+driven to the end of its import (``import_with_wizard``), and the crash harness (``kill_mid_write``) the atomic-write
+tests use."""
 import os
 import random
 import signal
@@ -46,6 +47,29 @@ def _app_files_in_tmp(tmp_path, monkeypatch):
 def app_dirs(tmp_path):
     """The folder holding this test's settings (settings/) and app data (appdata/), set up by the autouse fixture."""
     return tmp_path
+
+
+@pytest.fixture
+def import_with_wizard(qtbot):
+    """``import_with_wizard(wiz)``: show an ImportWizard and click Next through it with what it proposes (the location
+    page's "save as a profile" unticked, so nothing is written outside the test) until its import has run; returns
+    the run page's state ("done" when it succeeded). The wizard is the caller's to shut down."""
+    def run(wiz) -> str:
+        qtbot.addWidget(wiz)
+        wiz.show()
+        wiz.next()
+        qtbot.waitUntil(lambda: wiz.sample is not None or wiz.sample_error is not None, timeout=30000)
+        for _ in range(6):
+            if wiz.currentId() == wiz.RUN:
+                break
+            if wiz.currentId() == wiz.LOCATION:
+                wiz.location_page.save_box.setChecked(False)
+            wiz.next()
+        assert wiz.currentId() == wiz.RUN
+        qtbot.waitUntil(lambda: wiz.run_page.state != "running", timeout=60000)
+        return wiz.run_page.state
+
+    return run
 
 
 # ---------------------------------------------------------------------------------------------------------------------

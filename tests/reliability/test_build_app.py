@@ -74,10 +74,14 @@ def test_smoke_test_fails_when_an_error_was_logged():
                                 "ERROR workstation.planted: the planted error for the test"), lines
 
 
-def _main_py_after(prelude: str) -> list[str]:
-    """``python main.py --smoke-test`` (run from the repository, as CI does) after ``prelude`` planted a failure."""
-    return [sys.executable, "-c", prelude + "\nimport runpy, sys\nsys.argv = ['main.py', '--smoke-test']\n"
-            "sys.exit(runpy.run_path('main.py', run_name='__main__'))"]
+def _fails_promptly(prelude: str) -> tuple[list[str], str]:
+    """``python main.py --smoke-test`` (run from the repository, as CI does) after ``prelude`` planted a failure: it
+    exits with 1 before PROMPT_S, the hang guard. Returns its ``smoke`` lines and all its output."""
+    rc, lines, out = _smoke([sys.executable, "-c", prelude + "\nimport runpy, sys\n"
+                             "sys.argv = ['main.py', '--smoke-test']\n"
+                             "sys.exit(runpy.run_path('main.py', run_name='__main__'))"], timeout=PROMPT_S)
+    assert rc == 1, out[-3000:]
+    return lines, out
 
 
 def test_smoke_test_fails_promptly_when_a_library_import_fails_in_a_worker():
@@ -90,8 +94,7 @@ def test_smoke_test_fails_promptly_when_a_library_import_fails_in_a_worker():
                "        if name == 'workstation.demo.records':\n"
                "            raise ImportError('planted: the records library cannot be loaded')\n"
                "sys.meta_path.insert(0, Planted())")
-    rc, lines, out = _smoke(_main_py_after(planted), timeout=PROMPT_S)
-    assert rc == 1, out[-3000:]
+    lines, out = _fails_promptly(planted)
     assert [ln.split(":")[1].strip() for ln in lines if ln.startswith("smoke: ")] == ["open the main window",
                                                                                        "find the resources"]
     assert lines[-1].startswith("smoke test FAILED at 'create the demo workspace': 1 error(s) were logged, the "
@@ -107,8 +110,7 @@ def test_smoke_test_fails_with_what_a_dialog_said():
                "def build_demo(progress, should_stop):\n"
                "    raise UserError('planted: the demo city cannot be built here.')\n"
                "records.build_demo = build_demo")
-    rc, lines, out = _smoke(_main_py_after(planted), timeout=PROMPT_S)
-    assert rc == 1, out[-3000:]
+    lines, out = _fails_promptly(planted)
     assert lines[-1] == ("smoke test FAILED at 'create the demo workspace': a dialog came up: 'planted: the demo city "
                          "cannot be built here.': planted: the demo city cannot be built here."), lines
 
@@ -120,8 +122,7 @@ def test_smoke_test_fails_when_a_worker_never_reports():
                "import ui.smoke as smoke, workstation.demo.records as records\n"
                "smoke.STEP_TIMEOUT_S, smoke.CLEANUP_S = 3.0, 5.0\n"
                "records.build_demo = lambda progress, should_stop: threading.Event().wait()")
-    rc, lines, out = _smoke(_main_py_after(planted), timeout=PROMPT_S)
-    assert rc == 1, out[-3000:]
+    lines, out = _fails_promptly(planted)
     assert lines[-2:] == ["smoke test FAILED at 'create the demo workspace': the demo workspace was not created "
                           "(waited 3 s)",
                           "smoke: closing the window after the failure did not finish within 5 s; exiting without "
@@ -137,8 +138,7 @@ def test_smoke_test_fails_when_the_main_thread_is_blocked():
                "def stuck_checking_resources():\n"
                "    time.sleep(3600)\n"
                "smoke._check_resources = stuck_checking_resources")
-    rc, lines, out = _smoke(_main_py_after(planted), timeout=PROMPT_S)
-    assert rc == 1, out[-3000:]
+    lines, out = _fails_promptly(planted)
     assert lines[-1] == ("smoke test FAILED at 'find the resources': the main thread did not come back from the "
                          "step's own work within 3 s (the stack of every thread follows on stderr)"), lines
     assert "stuck_checking_resources" in out

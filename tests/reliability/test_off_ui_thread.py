@@ -5,7 +5,7 @@ import threading
 import pandas as pd
 
 
-def test_the_wizard_imports_in_a_worker_thread(qtbot, tmp_path, app_dirs, monkeypatch):
+def test_the_wizard_imports_in_a_worker_thread(import_with_wizard, tmp_path, app_dirs, monkeypatch):
     from ui.dialogs import import_wizard as iw
     from ui.settings import Settings
     from ui.state import AppState
@@ -31,19 +31,7 @@ def test_the_wizard_imports_in_a_worker_thread(qtbot, tmp_path, app_dirs, monkey
     monkeypatch.setattr(iw, "source_value_counts", counting)
     ws = Workspace()
     wiz = iw.ImportWizard(AppState(ws), Settings(), [str(src)])
-    qtbot.addWidget(wiz)
-    wiz.show()
-    wiz.next()
-    qtbot.waitUntil(lambda: wiz.sample is not None or wiz.sample_error is not None, timeout=30000)
-    for _ in range(6):
-        if wiz.currentId() == wiz.RUN:
-            break
-        if wiz.currentId() == wiz.LOCATION:
-            wiz.location_page.save_box.setChecked(False)
-        wiz.next()
-    assert wiz.currentId() == wiz.RUN
-    qtbot.waitUntil(lambda: wiz.run_page.state != "running", timeout=60000)
-    assert wiz.run_page.state == "done"
+    assert import_with_wizard(wiz) == "done"
     assert len(threads) == 1 and threads[0] is not threading.main_thread()
     assert count_threads and threading.main_thread() not in count_threads
     assert len(ws.frame("offenses")) == 50          # and the result was adopted on the UI thread

@@ -376,7 +376,8 @@ def test_big_workspace_is_prepared_off_the_ui_thread(make_window, qtbot, monkeyp
     assert len(grid_threads) >= 2 and threading.main_thread() not in grid_threads   # both grids in a worker
 
 
-def test_taking_in_an_imports_result_runs_off_the_ui_thread(make_window, qtbot, monkeypatch, tmp_path):
+def test_taking_in_an_imports_result_runs_off_the_ui_thread(make_window, qtbot, monkeypatch, tmp_path,
+                                                           import_with_wizard):
     """A big workspace takes in an import: the import, the engine's warm-up and the grid's figures all run in worker
     threads; the UI thread only adopts the result and swaps the grid's model (benchmarks/stall_bench.py measures the
     stalls this keeps away at 1M rows)."""
@@ -413,19 +414,7 @@ def test_taking_in_an_imports_result_runs_off_the_ui_thread(make_window, qtbot, 
     pd.DataFrame({"incident_number": [f"R{i:03d}" for i in range(40)],
                   "offense_date": ["2019-09-25 12:00"] * 40, "nibrs_code": ["120"] * 40}).to_csv(src, index=False)
     wiz = iw.ImportWizard(win.state, win.settings, [str(src)], win)
-    qtbot.addWidget(wiz)
-    wiz.show()
-    wiz.next()
-    qtbot.waitUntil(lambda: wiz.sample is not None or wiz.sample_error is not None, timeout=30000)
-    for _ in range(6):
-        if wiz.currentId() == wiz.RUN:
-            break
-        if wiz.currentId() == wiz.LOCATION:
-            wiz.location_page.save_box.setChecked(False)
-        wiz.next()
-    assert wiz.currentId() == wiz.RUN
-    qtbot.waitUntil(lambda: wiz.run_page.state != "running", timeout=60000)
-    assert wiz.run_page.state == "done", wiz.run_page.status.text()
+    assert import_with_wizard(wiz) == "done", wiz.run_page.status.text()
     assert len(ws.frames["offenses"]) == 6040                 # the open workspace took the result
     qtbot.waitUntil(lambda: win.state.ready and threads["grid"] and not win.compstat.computing, timeout=30000)
 
