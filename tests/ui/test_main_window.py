@@ -10,6 +10,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from ui_fixtures import AS_OF, small_workspace
+from ui.widgets.area_bar import KEY_ROLE
 from workstation import formatting
 from workstation.reports.compstat import compstat_grid
 from workstation.core.workspace import Area, Workspace
@@ -374,6 +375,88 @@ def test_big_workspace_is_prepared_off_the_ui_thread(make_window, qtbot, monkeyp
     qtbot.waitUntil(lambda: win.state.ready and not win.compstat.computing, timeout=30000)
     _grid_matches_core(win, ws, "citywide", AS_OF)
     assert len(grid_threads) >= 2 and threading.main_thread() not in grid_threads   # both grids in a worker
+
+
+def test_data_tab_area_filter_of_a_big_workspace_runs_off_the_ui_thread(make_window, qtbot, monkeypatch):
+    """On a big workspace the Data tab finds the records of the area picked in the area bar, and sorts them, in
+    workers (benchmarks/interaction_stall_bench.py measures the stalls this keeps away at 10M records); the table
+    then lists exactly the records inside the area, and an area the analyst has already left never lands."""
+    import threading
+
+    import ui.workspace_controller as wc
+    from ui.panels import data as data_panel
+    from ui.widgets import records_view as rv
+
+    monkeypatch.setattr(wc, "WARM_IN_WORKER_ROWS", 1000)     # the fixture's 6,400 rows count as big here
+    monkeypatch.setattr(rv, "ASYNC_FILTER_ROWS", 1000)       # and its 6,000 offenses as a big table
+    scope_threads, sort_threads = [], []
+    real_scope, real_sort = data_panel.area_scope_mask, formatting.argsort_rows
+
+    def scope_spy(*a, **kw):
+        scope_threads.append(threading.current_thread())
+        return real_scope(*a, **kw)
+
+    def sort_spy(*a, **kw):
+        sort_threads.append(threading.current_thread())
+        return real_sort(*a, **kw)
+
+    monkeypatch.setattr(data_panel, "area_scope_mask", scope_spy)
+    monkeypatch.setattr(formatting, "argsort_rows", sort_spy)
+    ws = small_workspace()
+    win = make_window()
+    win.show()
+    qtbot.waitExposed(win)
+    win.set_workspace(ws)
+    qtbot.waitUntil(lambda: win.state.ready and not win.compstat.computing, timeout=30000)
+    assert win.state.big
+    data = win.data
+    win.tabs.setCurrentWidget(data)
+    data.select_dataset("offenses")
+    view = data.records
+
+    # independently of the engine: the corridor is a box, and a record without coordinates is in no target area
+    df = ws.frames["offenses"]
+    in_corridor = (df["lon"] > -87.98) & (df["lon"] < -87.94) & (df["lat"] > 43.02) & (df["lat"] < 43.06)
+    # district 1 is the western square; a record without coordinates is placed by its district column
+    in_d1 = ((df["lon"] >= -88.0) & (df["lon"] < -87.9) & (df["lat"] >= 43.0) & (df["lat"] < 43.1)) | (
+        df["lon"].isna() & (df["district"].astype(str) == "1"))
+
+    def shown_ids() -> list[str]:
+        return list(df["record_id"].to_numpy()[view.model.source_rows()])
+
+    # a district, then at once the target area: the district's rows (if they come back first) are dropped
+    win.area_bar.area_combo.setCurrentIndex(next(r for r in range(win.area_bar._model.rowCount())
+                                                 if win.area_bar._model.item(r).data(KEY_ROLE) == "district:1"))
+    assert data.busy and "finding the records in" in data.title.text()   # says so instead of freezing
+    win.state.set_area("target_area:Corridor")
+    qtbot.waitUntil(lambda: not data.busy, timeout=30000)
+    expected = df.loc[in_corridor, "record_id"]
+    assert 0 < len(expected) < len(df)
+    assert view.model.rowCount() == len(expected) and sorted(shown_ids()) == sorted(expected)
+    assert data.title.text() == f"Offenses in Corridor: {len(expected):,d} records"
+    assert view.count_label.text() == f"{len(expected):,d} records"
+
+    # sorted by date, newest first, still only the corridor's records
+    occurred = view.model.columns().index("occurred")
+    view.table.sortByColumn(occurred, Qt.SortOrder.DescendingOrder)
+    assert view.busy
+    qtbot.waitUntil(lambda: not data.busy, timeout=30000)
+    assert shown_ids() == list(df.loc[in_corridor].sort_values("occurred", ascending=False, kind="stable")["record_id"])
+
+    # another area keeps the sort
+    win.state.set_area("district:1")
+    qtbot.waitUntil(lambda: not data.busy, timeout=30000)
+    expected = df.loc[in_d1].sort_values("occurred", ascending=False, kind="stable")["record_id"]
+    assert shown_ids() == list(expected)
+    assert data.title.text() == f"Offenses in District 1: {len(expected):,d} records"
+
+    # citywide: every record, at once
+    win.state.set_area("citywide")
+    qtbot.waitUntil(lambda: not data.busy, timeout=30000)
+    assert view.model.rowCount() == len(df)
+    main = threading.main_thread()
+    assert len(scope_threads) >= 3 and main not in scope_threads      # every area's rows found in a worker
+    assert sort_threads and main not in sort_threads                  # and the sort computed in one too
 
 
 def test_taking_in_an_imports_result_runs_off_the_ui_thread(make_window, qtbot, monkeypatch, tmp_path,

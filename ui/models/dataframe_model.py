@@ -7,6 +7,8 @@ repaint of a visible page costs a few dictionary look-ups.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
@@ -23,6 +25,17 @@ _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 RAW_ROLE = Qt.ItemDataRole.UserRole + 1      # the value itself (for tests and copying numbers)
 SOURCE_ROW_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+def rows_in_view(n: int, order: np.ndarray | None, scope: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray:
+    """Frame positions in view order: the sort permutation (or the frame's order) narrowed by the scope and the
+    filter. Numpy on numbers only, so a worker computing it leaves the UI thread free (it releases the GIL)."""
+    rows = order if order is not None else np.arange(n, dtype=np.int64)
+    if scope is not None:
+        rows = rows[scope[rows]]
+    if mask is not None:
+        rows = rows[mask[rows]]
+    return rows
 
 
 class DataFrameModel(QAbstractTableModel):
@@ -45,6 +58,8 @@ class DataFrameModel(QAbstractTableModel):
         self._sort: tuple[int, Qt.SortOrder] | None = None
         self._cache: dict[tuple[int, int], list[str]] = {}
         self._value_labels: dict[str, dict] = {}
+        # RecordsView's hook: returns True when it takes a sort to a worker (a big frame)
+        self.sort_elsewhere: Callable[[int, Qt.SortOrder], bool] | None = None
         if df is not None:
             self.set_frame(df, columns)
 
@@ -155,6 +170,8 @@ class DataFrameModel(QAbstractTableModel):
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self._cols):
             return
+        if self.sort_elsewhere is not None and self.sort_elsewhere(column, order):
+            return  # a big frame: sorted in a worker, then swapped in with set_view
         self.layoutAboutToBeChanged.emit()
         name = self._cols[column]
         self._order = formatting.argsort_rows(self._df[name], ascending=order == Qt.SortOrder.AscendingOrder,
@@ -207,12 +224,25 @@ class DataFrameModel(QAbstractTableModel):
 
     def _apply(self) -> None:
         self._cache.clear()
-        rows = self._order if self._order is not None else np.arange(len(self._df), dtype=np.int64)
-        if self._scope is not None:
-            rows = rows[self._scope[rows]]
-        if self._mask is not None:
-            rows = rows[self._mask[rows]]
+        self._rows = rows_in_view(len(self._df), self._order, self._scope, self._mask)
+        self.rows_changed.emit(len(self._rows), self.scope_size())
+
+    # ---- a view computed elsewhere (a worker, for big frames): the UI thread only swaps it in ----
+    def view_state(self) -> dict:
+        """What decides the rows in view, for a worker to compute them (``rows_in_view``) from a changed copy."""
+        return {"sort": self._sort, "order": self._order, "scope": self._scope, "text": self._filter_text,
+                "mask": self._mask}
+
+    def set_view(self, view: dict, rows: np.ndarray) -> None:
+        """Swap in a view (``view_state`` keys) and its ``rows`` computed off the UI thread: no work on the rows
+        here, so a 10M-row frame's sort or area lands in a few milliseconds."""
+        self.layoutAboutToBeChanged.emit()
+        self._sort, self._order, self._scope = view["sort"], view["order"], view["scope"]
+        self._filter_text, self._mask = view["text"], view["mask"]
+        self._cache.clear()
         self._rows = rows
+        self._remap_persistent()
+        self.layoutChanged.emit()
         self.rows_changed.emit(len(self._rows), self.scope_size())
 
     def _remap_persistent(self) -> None:

@@ -1,10 +1,12 @@
 """A records table with a filter box, a row count, copy to clipboard and save as CSV.
 
 Used for the data panel (up to millions of rows), the drill-through dialog and the import wizard's rejected rows.
-Sorting and filtering go through DataFrameModel's permutation; big frames are filtered in a worker.
+Sorting and filtering go through DataFrameModel's permutation; a big frame is sorted, filtered and scoped (to an
+area) in a worker, and the UI thread only swaps the rows in view.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
@@ -13,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
 
 from workstation import formatting
 from workstation.exports.csv_file import safe_text
-from ui.models.dataframe_model import DataFrameModel
+from ui.models.dataframe_model import DataFrameModel, rows_in_view
 from ui.workers import TaskRunner
 
 ASYNC_FILTER_ROWS = 200_000   # above this, filtering runs in a worker so typing never freezes the window
@@ -138,12 +140,23 @@ class RecordsView(QWidget):
         self.filter_edit.returnPressed.connect(self._apply_filter)
         self._runner = TaskRunner(self)
         self._runner.finished.connect(self._filter_done)
+        # a big frame's sort and scope: the permutation and the rows in view computed in a worker
+        self._viewer = TaskRunner(self)
+        self._viewer.finished.connect(self._view_done)
+        self._viewer.failed.connect(lambda message, _details: self._view_failed(message))
+        self._wanted: dict | None = None      # the view asked for while a worker computes it
+        self._orders: dict[tuple, np.ndarray] = {}   # sort permutations of this frame, by (column, ascending)
+        self.model.sort_elsewhere = self._sort_elsewhere
         self.model.rows_changed.connect(self._update_count)
         self._update_count(0, 0)
 
     def set_frame(self, df: pd.DataFrame, columns: list[str] | None = None, headers: dict | None = None,
                   value_labels: dict | None = None) -> None:
         self._runner.cancel()
+        self._viewer.cancel()
+        self._wanted = None
+        self._orders = {}
+        self._set_busy("")
         if headers is not None:
             self.model._headers = dict(headers)
         self.model.set_frame(df, columns, value_labels)
@@ -157,9 +170,13 @@ class RecordsView(QWidget):
         self._debounce.stop()
         text = self.filter_edit.text().strip()
         df = self.model.frame()
-        if len(df) <= ASYNC_FILTER_ROWS or not text:
+        if not self.is_big():
             self.model.set_filter(text)
             self.filtered.emit(self.model.rowCount())
+            return
+        if not text:  # every row back: still 10M rows to index, in the worker
+            self._runner.cancel()
+            self._change_view(text="", mask=None)
             return
         cols = self.model.columns()
         labels = self.model.value_labels()
@@ -170,8 +187,82 @@ class RecordsView(QWidget):
     def _filter_done(self, result) -> None:
         text, mask = result
         if text == self.filter_edit.text().strip():
-            self.model.set_mask(text, mask)
-            self.filtered.emit(self.model.rowCount())
+            # the rows of a big frame narrowed in the worker too: set_mask would index 10M rows on the UI thread
+            self._change_view(text=text, mask=mask)
+
+    # ---- sort and scope: at once for a small frame, in a worker for a big one ----
+    def is_big(self) -> bool:
+        return len(self.model.frame()) > ASYNC_FILTER_ROWS
+
+    @property
+    def busy(self) -> bool:
+        """A filter, sort or area is being computed in a worker (the count label says which)."""
+        return self._runner.is_running() or self._viewer.is_running()
+
+    def set_scope(self, scope: np.ndarray | None) -> None:
+        """Show only the frame rows where ``scope`` is True (None: every row), e.g. those inside the selected area."""
+        if self.is_big():
+            self._change_view(scope=None if scope is None else np.asarray(scope, dtype=bool))
+        else:
+            self.model.set_scope(scope)
+
+    def _sort_elsewhere(self, column: int, order) -> bool:
+        if not self.is_big():
+            return False
+        self._change_view(sort=(column, order))
+        return True
+
+    def _change_view(self, **change) -> None:
+        """Compute the view with ``change`` (sort, scope, text + mask) in a worker, from the newest view asked for;
+        a newer change abandons an older one, whose result never lands."""
+        view = dict(self._wanted or self.model.view_state())
+        view.update(change)
+        if "text" in change:
+            view["filtered"] = True  # filtered is emitted when the view lands
+            if not view["text"]:
+                view["mask"] = None
+        self._wanted = view
+        df, cols, labels, orders = self.model.frame(), self.model.columns(), self.model.value_labels(), self._orders
+        sort = view["sort"]
+
+        def compute(progress, should_stop):
+            order = view["order"]
+            if "sort" in change and sort is not None:
+                column, qt_order = sort
+                key = (cols[column], qt_order == Qt.SortOrder.AscendingOrder)
+                if key not in orders:  # kept: an abandoned sort's permutation is not computed twice
+                    orders[key] = formatting.argsort_rows(df[key[0]], ascending=key[1], labels=labels.get(key[0]))
+                order = orders[key]
+            if should_stop():
+                return None
+            return df, dict(view, order=order), rows_in_view(len(df), order, view["scope"], view["mask"])
+
+        what = ("Sorting…" if "sort" in change else "Filtering…" if "text" in change else "Finding the records…")
+        self._set_busy(what)
+        self._viewer.start(compute, "sorting and filtering the records")
+
+    def _view_done(self, result) -> None:
+        self._wanted = None
+        self._set_busy("")
+        # a view of a frame no longer shown (set_frame while the worker ran) is dropped
+        if result is not None and result[0] is self.model.frame():
+            _df, view, rows = result
+            self.model.set_view(view, rows)
+            if view.get("filtered"):
+                self.filtered.emit(self.model.rowCount())
+
+    def _view_failed(self, message: str) -> None:
+        self._wanted = None
+        self._set_busy("")
+        self.count_label.setText(message)
+
+    def _set_busy(self, what: str) -> None:
+        if what:
+            self.count_label.setText(what)
+            self.table.viewport().setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.table.viewport().unsetCursor()
+            self._update_count(self.model.rowCount(), self.model.scope_size())
 
     def _update_count(self, shown: int, total: int) -> None:
         if shown == total:
@@ -195,4 +286,6 @@ class RecordsView(QWidget):
 
     def shutdown(self) -> None:
         self._runner.cancel()
+        self._viewer.cancel()
         self._runner.wait()
+        self._viewer.wait()
