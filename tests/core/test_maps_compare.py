@@ -56,4 +56,9 @@ def test_class_spans_of_counts_read_as_whole_numbers():
     spans = maps.class_spans([15, 21.4, 32.2, 44.8, 51], 1, "counts")
     assert spans == ["1 – 15", "16 – 21", "22 – 32", "33 – 44", "45 – 51"]
     assert maps.class_spans([8.0, 18.0], 8, "counts") == ["8", "9 – 18"]
-    assert maps.class_spans([120.5, 300.25], 80.0, "per_100k") == ["80.0 – 120.5", "120.5 – 300.2"]
+    # rates to one decimal, rounded half away from zero as in every other view (workstation/formatting.py): 300.25
+    # reads 300.3 here as in a workbook's one-decimal cell (Python's own formatting gives 300.2)
+    assert maps.class_spans([120.5, 300.25], 80.0, "per_100k") == ["80.0 – 120.5", "120.5 – 300.3"]
+    assert maps.class_spans([12.35, 1828.35], 0.25, "per_sq_mi") == ["0.3 – 12.4", "12.4 – 1,828.4"]
+    # a district without a value (a rate without population or area) says so in its tooltip
+    assert maps._fmt(None, "per_100k") == maps._fmt(float("nan"), "counts") == "n/a"

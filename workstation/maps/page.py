@@ -31,6 +31,8 @@ from workstation.core import schema
 from workstation.core.errors import UserError
 from workstation.core.fileio import sqlite_read_only, write_atomically
 from workstation.core.paths import ROOT, RESOURCES
+from workstation.formatting import format_value, is_missing
+from workstation.maps.spatial import SPATIAL_JS
 
 ASSET_DIR = RESOURCES / "map_assets"
 LOCAL_DIR = RESOURCES / "map_local"
@@ -525,9 +527,11 @@ def _class_colour(i: int, n: int) -> str:
 
 
 def _fmt(x, how) -> str:
-    if x is None:
+    """A legend or tooltip number as every other view shows it (formatting.py: counts whole, rates to one decimal,
+    rounded half away from zero); "n/a" for a district without a value (no population or area for a rate)."""
+    if is_missing(x):
         return "n/a"
-    return f"{x:,.0f}" if how == "counts" else f"{x:,.1f}"
+    return format_value(x, "count" if how == "counts" else "decimal1")
 
 
 @lru_cache(maxsize=1)
@@ -693,7 +697,7 @@ def _link_scripts(m, ws, opts: MapOptions):
     if opts.bridge:
         js.insert(0, ("qwebchannel", QWEBCHANNEL_URL))
     if opts.overlay is not None:
-        js.append(("psp_spatial", ASSET_BASE + "local/psp_spatial.js"))
+        js.append(("psp_spatial", ASSET_BASE + SPATIAL_JS))
     if opts.layers and getattr(ws, "layers", None):
         from workstation.maps import layers as map_layers
 
