@@ -24,7 +24,23 @@ class GroupedHeader(QHeaderView):
         return 2 * self.fontMetrics().height() + 8 if self.groups else 0
 
     def _label_height(self) -> int:
-        return 2 * self.fontMetrics().height() + 8
+        """Tall enough for the longest wrapped column label at its column's width (at least two lines): a label
+        such as "% chg vs 5-yr avg" takes three lines in a narrow figure column, and a fixed two-line band cut
+        its last line off."""
+        fm = self.fontMetrics()
+        lines = 2
+        model = self.model()
+        for logical in range(self.count()):
+            text = self.labels.get(logical)
+            if text is None and model is not None:
+                text = str(model.headerData(logical, self.orientation()) or "")
+            width = self.sectionSize(logical) - 6          # the text's inset in _paint_cell
+            if not text or width <= 0:
+                continue
+            height = fm.boundingRect(QRect(0, 0, width, 100 * fm.height()),
+                                     Qt.TextFlag.TextWordWrap, text).height()
+            lines = max(lines, min(4, -(-height // fm.height())))
+        return lines * fm.height() + 8
 
     def sizeHint(self) -> QSize:
         s = super().sizeHint()
