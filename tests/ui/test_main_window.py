@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from ui_fixtures import AS_OF, small_workspace
 from ui.widgets.area_bar import KEY_ROLE
 from workstation import formatting
+from workstation.core import schema
 from workstation.reports.compstat import compstat_grid
 from workstation.core.workspace import Area, Workspace
 
@@ -457,6 +458,41 @@ def test_data_tab_area_filter_of_a_big_workspace_runs_off_the_ui_thread(make_win
     main = threading.main_thread()
     assert len(scope_threads) >= 3 and main not in scope_threads      # every area's rows found in a worker
     assert sort_threads and main not in sort_threads                  # and the sort computed in one too
+
+
+def test_drill_of_a_big_workspace_finds_the_records_off_the_ui_thread(make_window, qtbot, monkeypatch):
+    import threading
+
+    import ui.workspace_controller as wc
+    from ui.panels import compstat as compstat_panel
+
+    monkeypatch.setattr(wc, "WARM_IN_WORKER_ROWS", 1000)     # the fixture's 6,400 rows count as big here
+    threads, real = [], compstat_panel.records_behind
+
+    def spy(*a, **kw):
+        threads.append(threading.current_thread())
+        return real(*a, **kw)
+
+    monkeypatch.setattr(compstat_panel, "records_behind", spy)
+    ws = small_workspace()
+    win = make_window()
+    win.show()
+    qtbot.waitExposed(win)
+    win.set_workspace(ws)
+    qtbot.waitUntil(lambda: win.state.ready and not win.compstat.computing, timeout=30000)
+    model = win.compstat.model
+    r, c = model.find("Part I crime (total)"), model.columns.index("YTD")
+    assert win.compstat.drill(r, c, exec_dialog=False) is None          # the records are found in a worker
+    qtbot.waitUntil(lambda: win.compstat.drill_dialog is not None, timeout=30000)
+    dlg = win.compstat.drill_dialog
+    qtbot.addWidget(dlg)
+    df = ws.frames["offenses"]
+    start = pd.Timestamp(AS_OF.year, 1, 1)
+    expected = df[df["category"].isin(schema.PART1) & (df["occurred"] >= start)
+                  & (df["occurred"] < AS_OF + pd.Timedelta(days=1))]
+    assert dlg.view.model.rowCount() == len(expected) == int(model.value(r, c))
+    assert threads and threading.main_thread() not in threads
+    dlg.done(0)
 
 
 def test_taking_in_an_imports_result_runs_off_the_ui_thread(make_window, qtbot, monkeypatch, tmp_path,

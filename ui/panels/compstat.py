@@ -15,6 +15,7 @@ from ui.models.report_model import ReportModel, cell_texts
 from ui.panels.base import StatePanel
 from ui.widgets.wrapping_label import WrappingLabel
 from ui.widgets.grouped_header import GroupedHeader
+from ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,10 @@ class CompStatPanel(StatePanel):
                            "offenses, shootings, calls or activity. Import this week's exports, or look around the "
                            "demo workspace first.")
 
+        self.drill_dialog = None
+        self.drills = TaskRunner(self)     # a big workspace's records behind a count, found off the UI thread
+        self.drills.finished.connect(self._drill_done)
+        self.drills.failed.connect(lambda message, _details: self._drill_failed(message))
         state.workspace_changed.connect(self.mark_stale)
         state.selection_changed.connect(self.mark_stale)
         state.data_changed.connect(lambda _w: self.mark_stale())
@@ -293,22 +298,58 @@ class CompStatPanel(StatePanel):
         self.drill(index.row(), index.column())
 
     def drill(self, row: int, col: int, exec_dialog: bool = True):
+        """The records behind a count, in a dialog. On a big workspace they are found in a worker (a citywide YTD
+        count of 10M calls is a million records to take out) with a busy cursor meanwhile; the dialog opens when they
+        arrive, unless the analyst has drilled into another cell since. Returns the dialog when ``exec_dialog`` is
+        False and it was made at once (tests); else None (``drill_dialog`` then holds it when it opens)."""
         key = self.model.cell_key(row, col)
         ws = self.state.workspace
         if not key or ws is None:
             self.status_message.emit("Double-click a count (not a change or an average) to see its records.")
+            return None
+        t, r = self.model.locate(row)
+        measure, cell_text = t.rows[r][0], self.model.data(self.model.index(row, col))
+        self.drill_dialog = None
+        if self.state.big:
+            def find(progress, should_stop):
+                try:
+                    return records_behind(ws, key), measure, key, cell_text, exec_dialog
+                except ValueError as exc:  # not a count: the sentence, as at once below
+                    raise UserError(str(exc)) from exc
+
+            self.drills.start(find, "finding the records behind the count")
+            self.table.viewport().setCursor(Qt.CursorShape.BusyCursor)
+            self.status_message.emit("Finding the records behind the count…")
             return None
         try:
             df = records_behind(ws, key)
         except (UserError, ValueError) as exc:
             self.status_message.emit(str(exc))
             return None
+        return self._show_drill(df, measure, key, cell_text, exec_dialog)
+
+    def _show_drill(self, df, measure, key: dict, cell_text, exec_dialog: bool):
         from workstation.engine.areas import area_label
         from ui.dialogs.drill import show_records_behind
 
-        t, r = self.model.locate(row)
-        return show_records_behind(self, df, t.rows[r][0], area_label(ws, key["area"]),
-                                   self.model.data(self.model.index(row, col)), exec_dialog)
+        dlg = show_records_behind(self, df, measure, area_label(self.state.workspace, key["area"]), cell_text,
+                                  exec_dialog)
+        self.drill_dialog = dlg
+        return dlg
+
+    def _drill_done(self, result) -> None:
+        self.table.viewport().unsetCursor()
+        self.status_message.emit("")
+        self._show_drill(*result)
+
+    def _drill_failed(self, message: str) -> None:
+        self.table.viewport().unsetCursor()
+        self.status_message.emit(message)
+
+    def shutdown(self) -> None:
+        self.drills.cancel()
+        self.drills.wait()
+        super().shutdown()
 
     def copy_grid(self) -> str:
         from ui.dialogs.drill import copy_table
