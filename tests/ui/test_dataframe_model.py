@@ -59,3 +59,21 @@ def test_cells_are_formatted_and_aligned():
     align = model.data(model.index(0, 3), Qt.ItemDataRole.TextAlignmentRole)
     assert align & int(Qt.AlignmentFlag.AlignRight)
     assert model.view_frame(rows=[2, 0])["record_id"].tolist() == ["R0002", "R0000"]
+
+
+def test_rows_in_view_is_the_sorted_rows_inside_the_scope_and_the_filter():
+    from ui.models.dataframe_model import rows_in_view
+
+    rng = np.random.default_rng(3)
+    n = 500
+    order = rng.permutation(n)
+    scope, mask = rng.random(n) < 0.5, rng.random(n) < 0.7
+    assert rows_in_view(n, None, None, None) is None          # every row, in the frame's order, never materialised
+    for o in (None, order):
+        for sc in (None, scope):
+            for m in (None, mask):
+                if o is None and sc is None and m is None:
+                    continue
+                brute = [i for i in (range(n) if o is None else o)
+                         if (sc is None or sc[i]) and (m is None or m[i])]
+                assert list(rows_in_view(n, o, sc, m)) == brute

@@ -27,15 +27,16 @@ RAW_ROLE = Qt.ItemDataRole.UserRole + 1      # the value itself (for tests and c
 SOURCE_ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
-def rows_in_view(n: int, order: np.ndarray | None, scope: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray:
+def rows_in_view(n: int, order: np.ndarray | None, scope: np.ndarray | None,
+                 mask: np.ndarray | None) -> np.ndarray | None:
     """Frame positions in view order: the sort permutation (or the frame's order) narrowed by the scope and the
     filter. Numpy on numbers only, so a worker computing it leaves the UI thread free (it releases the GIL)."""
-    rows = order if order is not None else np.arange(n, dtype=np.int64)
-    if scope is not None:
-        rows = rows[scope[rows]]
-    if mask is not None:
-        rows = rows[mask[rows]]
-    return rows
+    keep = scope if mask is None else mask if scope is None else scope & mask
+    if order is None:
+        # None: the frame's own rows in its order, never materialised (7M positions are 56 MB of fresh memory,
+        # 100+ ms of page faults on the UI thread when a big dataset is picked)
+        return None if keep is None else np.flatnonzero(keep)
+    return order if keep is None else order[keep[order]]
 
 
 class DataFrameModel(QAbstractTableModel):
@@ -50,7 +51,7 @@ class DataFrameModel(QAbstractTableModel):
         self._styles: list[str] = []
         self._numeric: list[bool] = []
         self._formatters: list[formatting.ColumnFormatter] = []
-        self._rows = np.arange(0, dtype=np.int64)
+        self._rows: np.ndarray | None = None   # frame positions in view order; None: all, in the frame's order
         self._order: np.ndarray | None = None   # permutation of all rows, or None for the frame's own order
         self._mask: np.ndarray | None = None    # filter over frame rows, or None
         self._scope: np.ndarray | None = None   # rows in scope (e.g. inside the selected area), or None for all
@@ -82,9 +83,9 @@ class DataFrameModel(QAbstractTableModel):
         self._sort = None
         self._filter_text = ""
         self._cache.clear()
-        self._rows = np.arange(len(df), dtype=np.int64)
+        self._rows = None
         self.endResetModel()
-        self.rows_changed.emit(len(self._rows), len(df))
+        self.rows_changed.emit(len(df), len(df))
 
     def frame(self) -> pd.DataFrame:
         return self._df
@@ -96,30 +97,39 @@ class DataFrameModel(QAbstractTableModel):
         return self._styles[col]
 
     def source_row(self, row: int) -> int:
-        return int(self._rows[row])
+        return row if self._rows is None else int(self._rows[row])
+
+    def _positions(self, start: int, stop: int) -> np.ndarray:
+        """Frame positions of the view rows start..stop."""
+        if self._rows is None:
+            return np.arange(start, min(stop, len(self._df)), dtype=np.int64)
+        return self._rows[start:stop]
 
     def source_rows(self) -> np.ndarray:
         """Frame positions of the rows in view order (read-only view)."""
-        v = self._rows.view()
+        v = (np.arange(len(self._df), dtype=np.int64) if self._rows is None else self._rows).view()
         v.flags.writeable = False
         return v
 
     def column_texts(self, col: int, rows: int) -> list[str]:
         """The text shown in column ``col`` for the first ``rows`` rows in view (formatted a block at a time)."""
         out: list[str] = []
-        for b in range(0, (min(rows, len(self._rows)) + BLOCK - 1) // BLOCK):
+        for b in range(0, (min(rows, self.rowCount()) + BLOCK - 1) // BLOCK):
             out += self._cache.get((col, b)) or self._format_block(col, b)
         return out[:rows]
 
     def view_frame(self, rows: list[int] | None = None, cols: list[int] | None = None) -> pd.DataFrame:
         """A new frame of the rows (in view order) and columns shown; for copying and saving, never for display."""
-        pos = self._rows if rows is None else self._rows[np.asarray(rows, dtype=np.int64)]
+        every = self.source_rows()
+        pos = every if rows is None else every[np.asarray(rows, dtype=np.int64)]
         names = self._cols if cols is None else [self._cols[c] for c in cols]
         return self._df.iloc[pos][names]
 
     # ---- Qt model contract ----
     def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+        if parent.isValid():
+            return 0
+        return len(self._df) if self._rows is None else len(self._rows)
 
     def columnCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._cols)
@@ -136,10 +146,10 @@ class DataFrameModel(QAbstractTableModel):
         if role == _ALIGN:
             return _RIGHT if self._numeric[index.column()] else _LEFT
         if role == RAW_ROLE:
-            v = self._df[self._cols[index.column()]].iloc[int(self._rows[index.row()])]
+            v = self._df[self._cols[index.column()]].iloc[self.source_row(index.row())]
             return None if formatting.is_missing(v) else (v.item() if hasattr(v, "item") else v)
         if role == SOURCE_ROW_ROLE:
-            return int(self._rows[index.row()])
+            return self.source_row(index.row())
         return None
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
@@ -161,7 +171,7 @@ class DataFrameModel(QAbstractTableModel):
     def _format_block(self, c: int, b: int) -> list[str]:
         if len(self._cache) >= CACHE_BLOCKS:
             self._cache.clear()
-        positions = self._rows[b * BLOCK:(b + 1) * BLOCK]
+        positions = self._positions(b * BLOCK, (b + 1) * BLOCK)
         block = self._formatters[c].block(positions)
         self._cache[(c, b)] = block
         return block
@@ -225,7 +235,7 @@ class DataFrameModel(QAbstractTableModel):
     def _apply(self) -> None:
         self._cache.clear()
         self._rows = rows_in_view(len(self._df), self._order, self._scope, self._mask)
-        self.rows_changed.emit(len(self._rows), self.scope_size())
+        self.rows_changed.emit(self.rowCount(), self.scope_size())
 
     # ---- a view computed elsewhere (a worker, for big frames): the UI thread only swaps it in ----
     def view_state(self) -> dict:
@@ -243,7 +253,7 @@ class DataFrameModel(QAbstractTableModel):
         self._rows = rows
         self._remap_persistent()
         self.layoutChanged.emit()
-        self.rows_changed.emit(len(self._rows), self.scope_size())
+        self.rows_changed.emit(self.rowCount(), self.scope_size())
 
     def _remap_persistent(self) -> None:
         # Selections are cleared on sort (they would point at other records otherwise).

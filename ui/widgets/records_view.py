@@ -202,6 +202,8 @@ class RecordsView(QWidget):
     def set_scope(self, scope: np.ndarray | None) -> None:
         """Show only the frame rows where ``scope`` is True (None: every row), e.g. those inside the selected area."""
         if self.is_big():
+            if scope is None and (self._wanted or self.model.view_state())["scope"] is None:
+                return  # every row already: no worker, no busy flash
             self._change_view(scope=None if scope is None else np.asarray(scope, dtype=bool))
         else:
             self.model.set_scope(scope)
