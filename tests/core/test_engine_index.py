@@ -321,9 +321,10 @@ def test_a_damaged_or_foreign_index_is_rebuilt(tmp_path, damage):
     assert not eng.index("offenses").from_saved
     assert eng.index("calls").from_saved == (damage != "no index tables")
     assert figures == expected
-    opened.save(tmp_path / "again.psw")  # the next save writes a good index again
+    opened.save(tmp_path / "again.psw")  # the next save writes a good index again (calls: the one it read)
     again = Workspace.open(tmp_path / "again.psw")
-    assert analysis_for(again).index("offenses").from_saved
+    assert all(analysis_for(again).index(k).from_saved for k in ("offenses", "calls"))
+    assert _figures(again, "hierarchy")[1] == expected
 
 
 def test_a_save_stores_the_index_of_the_frame_it_writes(tmp_path):

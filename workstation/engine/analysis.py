@@ -132,6 +132,7 @@ class DatasetIndex:
         self.flag_names = tuple(f.name for f in schema.DATASETS[kind] if f.dtype == "bool")
         self.n_atoms = ncat * nag * (2 ** len(self.flag_names)) * 2
         self.from_saved = saved is not None and self._take_saved(saved)
+        self._saved = saved if self.from_saved else None  # saved again as it was read (no re-encoding)
         if not self.from_saved:
             days_all = day_numbers(df["occurred"].to_numpy()) if self.n else np.zeros(0, dtype=np.int64)
             # int32 positions and codes where they fit: the index is kept for the whole session, next to the data
@@ -188,6 +189,8 @@ class DatasetIndex:
     def saved_form(self) -> SavedIndex:
         """The index as a workspace file stores it: the day order (int32), the atoms in that order in the fewest
         bytes that hold them, and the sorted days as runs (a few thousand distinct days, not one per record)."""
+        if self._saved is not None:
+            return SavedIndex(self._saved.recipe, self._saved.arrays, self._saved.sources)
         runs = np.flatnonzero(np.diff(self.days)) + 1 if self.n else np.zeros(0, dtype=np.intp)
         starts = np.concatenate([[0], runs]) if self.n else runs
         counts = np.diff(np.concatenate([starts, [self.n]])) if self.n else runs
