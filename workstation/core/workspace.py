@@ -3,7 +3,9 @@
 Record sets are stored one column per row (an Arrow IPC stream each, LZ4-compressed where that halves it) so that
 opening is a copy, not a decode, and a column can be read on its own; everything small (areas, scenarios, import log, settings) is stored as plain rows/JSON so the file stays inspectable
 with any SQLite tool. Saving writes a complete new file beside the old one and renames it over the old one, so a crash
-at any moment leaves either the previous file or the new one, whole.
+at any moment leaves either the previous file or the new one, whole. Beside each record set the file may carry the
+counting engine's index of it (``SavedIndex``), keyed by checksums of the very column bytes it was derived from and
+dropped on open when anything does not match.
 """
 from __future__ import annotations
 
