@@ -359,3 +359,29 @@ def test_a_replaced_record_set_lets_its_saved_index_go(tmp_path):
     assert list(opened.saved_indexes) == ["calls"] and opened.saved_indexes["calls"] is calls
     ix = analysis_for(opened).index("offenses")
     assert not ix.from_saved and ix.n == 1000
+
+
+@pytest.mark.parametrize("case", ["all_undated", "one_row", "two_centuries"])
+def test_a_saved_index_of_an_unusual_record_set_is_the_one_built(tmp_path, case):
+    """Record sets at the edges of the day runs and the 16-bit day order: every date missing, a single record,
+    dates spanning more than 16 bits of days."""
+    from workstation.core.workspace import Workspace
+    from workstation.engine.analysis import analysis_for
+
+    df = _offenses(2_000, np.random.default_rng(5))
+    if case == "all_undated":
+        df = df.assign(occurred=pd.NaT)
+    elif case == "one_row":
+        df = df.iloc[:1].copy()
+    else:
+        df.loc[::7, "occurred"] = pd.Timestamp("1850-03-01")
+    ws = Workspace()
+    ws.set_frame("offenses", schema.conform(df, "offenses"))
+    ws.save(tmp_path / "w.psw")
+    opened = Workspace.open(tmp_path / "w.psw")
+    ix = analysis_for(opened).index("offenses")
+    fresh = DatasetIndex("offenses", opened.frames["offenses"])
+    assert ix.from_saved and not fresh.from_saved
+    for name in ("order", "days", "atoms"):
+        assert np.array_equal(getattr(ix, name), getattr(fresh, name)), name
+    assert (ix.first_day, ix.last_day) == (fresh.first_day, fresh.last_day)
