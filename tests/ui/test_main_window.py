@@ -429,6 +429,7 @@ def test_data_tab_area_filter_of_a_big_workspace_runs_off_the_ui_thread(make_win
     win.area_bar.area_combo.setCurrentIndex(next(r for r in range(win.area_bar._model.rowCount())
                                                  if win.area_bar._model.item(r).data(KEY_ROLE) == "district:1"))
     assert data.busy and "finding the records in" in data.title.text()   # says so instead of freezing
+    assert view.count_label.text() == "Finding the records…"
     win.state.set_area("target_area:Corridor")
     qtbot.waitUntil(lambda: not data.busy, timeout=30000)
     expected = df.loc[in_corridor, "record_id"]

@@ -291,6 +291,7 @@ class DataPanel(QWidget):
             return
         ws = self.state.workspace
         self._update_title(finding=True)
+        self.records.show_busy("Finding the records…")
         self.scoper.start(lambda progress, should_stop: (request, area_scope_mask(ws, kind, key)),
                           "finding the records in the area")
 
@@ -307,6 +308,7 @@ class DataPanel(QWidget):
     def _show_scope(self, scope) -> None:
         self._scope_size = None if scope is None else int(scope.sum())
         self.records.set_scope(scope)
+        self.records.show_busy("")      # the count again, unless the table's own worker now says what it does
         self._update_title()
 
     @property

@@ -258,6 +258,11 @@ class RecordsView(QWidget):
         self._set_busy("")
         self.count_label.setText(message)
 
+    def show_busy(self, what: str) -> None:
+        """Say in the count label what is being computed for this table elsewhere ("" : the count again)."""
+        if not self.busy:
+            self._set_busy(what)
+
     def _set_busy(self, what: str) -> None:
         if what:
             self.count_label.setText(what)
