@@ -559,3 +559,15 @@ def test_empty_workspace_shows_the_next_step(make_window, qtbot, monkeypatch):
     win.compstat.empty.import_button.click()
     assert asked == [[]]
     assert win.area_bar.date_edit.text() == "no records"
+
+
+def test_web_engine_is_started_while_idle_not_by_the_first_map_tab(make_window, qtbot):
+    """QtWebEngine starts with the first profile of the process, on the UI thread: the window starts it once it is
+    idle after start, so the first opening of the Map tab does not freeze the window for it (docs/scaling.md)."""
+    from PySide6.QtWebEngineCore import QWebEngineProfile
+
+    win = make_window()
+    app = QApplication.instance()
+    assert win.map_panel is None                                  # the map itself is still built on first use
+    qtbot.waitUntil(lambda: bool(app.property("psp_web_engine_warm")), timeout=10_000)
+    assert app.findChildren(QWebEngineProfile)
