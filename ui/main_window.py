@@ -16,7 +16,7 @@ from ui.settings import Settings
 from ui.state import AppState
 from ui.drops import dropped_files
 from ui.main_menus import build_actions, build_menus, build_toolbar, icon
-from ui.map.scheme import warm_web_engine
+from ui.warm import warm_up_after_start
 from ui.widgets.freshness import FreshnessLabel
 from ui.widgets.job_status import JobStatus
 from ui.workspace_controller import WorkspaceController
@@ -52,7 +52,7 @@ class MainWindow(QMainWindow):
         build_menus(self)
         build_toolbar(self)
         self._build_status()
-        QTimer.singleShot(0, warm_web_engine)   # the Map tab's first opening then does not start QtWebEngine
+        QTimer.singleShot(0, warm_up_after_start)   # QtWebEngine and the common dialogs, before the first click
 
         self.state.workspace_changed.connect(self._on_workspace_changed)
         self.state.data_changed.connect(self._on_data_changed)

@@ -571,3 +571,12 @@ def test_web_engine_is_started_while_idle_not_by_the_first_map_tab(make_window, 
     assert win.map_panel is None                                  # the map itself is still built on first use
     qtbot.waitUntil(lambda: bool(app.property("psp_web_engine_warm")), timeout=10_000)
     assert app.findChildren(QWebEngineProfile)
+    # the common dialogs' modules are imported in a pool thread, not on the UI thread at their first opening
+    import sys
+
+    from PySide6.QtCore import QThreadPool
+    from ui.warm import DIALOG_MODULES
+
+    assert app.property("psp_dialogs_warm")
+    assert QThreadPool.globalInstance().waitForDone(20_000)
+    assert all(name in sys.modules for name in DIALOG_MODULES)
