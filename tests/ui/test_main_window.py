@@ -341,26 +341,40 @@ def test_shortcuts_cover_the_common_actions(make_window):
     assert len(set(keys.values())) == len(keys)     # no key does two things
 
 
-def test_big_workspace_is_prepared_off_the_ui_thread(make_window, qtbot, monkeypatch):
-    import ui.workspace_controller as wc
-
+def _calls_threads(monkeypatch, module, name) -> list:
+    """Wrap ``module.name`` so that each call notes the thread it ran on; the list of those threads."""
     import threading
 
-    from ui.panels import compstat as compstat_panel
-
-    monkeypatch.setattr(wc, "WARM_IN_WORKER_ROWS", 1000)   # the fixture's 6,400 rows count as big here
-    grid_threads, real_tables = [], compstat_panel.compstat_tables
+    seen, real = [], getattr(module, name)
 
     def spy(*a, **kw):
-        grid_threads.append(threading.current_thread())
-        return real_tables(*a, **kw)
+        seen.append(threading.current_thread())
+        return real(*a, **kw)
 
-    monkeypatch.setattr(compstat_panel, "compstat_tables", spy)
-    ws = small_workspace()
+    monkeypatch.setattr(module, name, spy)
+    return seen
+
+
+def _show_big(make_window, qtbot, monkeypatch, ws):
+    """The window, shown, taking ``ws`` with its few thousand rows counted as a big workspace (figures in workers)."""
+    import ui.workspace_controller as wc
+
+    monkeypatch.setattr(wc, "WARM_IN_WORKER_ROWS", 1000)
     win = make_window()
     win.show()
     qtbot.waitExposed(win)
     win.set_workspace(ws)
+    return win
+
+
+def test_big_workspace_is_prepared_off_the_ui_thread(make_window, qtbot, monkeypatch):
+    import threading
+
+    from ui.panels import compstat as compstat_panel
+
+    grid_threads = _calls_threads(monkeypatch, compstat_panel, "compstat_tables")
+    ws = small_workspace()
+    win = _show_big(make_window, qtbot, monkeypatch, ws)
     assert not win.state.ready
     assert win.compstat.stack.currentWidget() is win.compstat.busy     # says so instead of freezing
     qtbot.waitUntil(lambda: win.state.ready, timeout=30000)
@@ -384,30 +398,14 @@ def test_data_tab_area_filter_of_a_big_workspace_runs_off_the_ui_thread(make_win
     then lists exactly the records inside the area, and an area the analyst has already left never lands."""
     import threading
 
-    import ui.workspace_controller as wc
     from ui.panels import data as data_panel
     from ui.widgets import records_view as rv
 
-    monkeypatch.setattr(wc, "WARM_IN_WORKER_ROWS", 1000)     # the fixture's 6,400 rows count as big here
-    monkeypatch.setattr(rv, "ASYNC_FILTER_ROWS", 1000)       # and its 6,000 offenses as a big table
-    scope_threads, sort_threads = [], []
-    real_scope, real_sort = data_panel.area_scope_mask, formatting.argsort_rows
-
-    def scope_spy(*a, **kw):
-        scope_threads.append(threading.current_thread())
-        return real_scope(*a, **kw)
-
-    def sort_spy(*a, **kw):
-        sort_threads.append(threading.current_thread())
-        return real_sort(*a, **kw)
-
-    monkeypatch.setattr(data_panel, "area_scope_mask", scope_spy)
-    monkeypatch.setattr(formatting, "argsort_rows", sort_spy)
+    monkeypatch.setattr(rv, "ASYNC_FILTER_ROWS", 1000)       # the fixture's 6,000 offenses count as a big table
+    scope_threads = _calls_threads(monkeypatch, data_panel, "area_scope_mask")
+    sort_threads = _calls_threads(monkeypatch, formatting, "argsort_rows")
     ws = small_workspace()
-    win = make_window()
-    win.show()
-    qtbot.waitExposed(win)
-    win.set_workspace(ws)
+    win = _show_big(make_window, qtbot, monkeypatch, ws)
     qtbot.waitUntil(lambda: win.state.ready and not win.compstat.computing, timeout=30000)
     assert win.state.big
     data = win.data
@@ -464,22 +462,11 @@ def test_data_tab_area_filter_of_a_big_workspace_runs_off_the_ui_thread(make_win
 def test_drill_of_a_big_workspace_finds_the_records_off_the_ui_thread(make_window, qtbot, monkeypatch):
     import threading
 
-    import ui.workspace_controller as wc
     from ui.panels import compstat as compstat_panel
 
-    monkeypatch.setattr(wc, "WARM_IN_WORKER_ROWS", 1000)     # the fixture's 6,400 rows count as big here
-    threads, real = [], compstat_panel.records_behind
-
-    def spy(*a, **kw):
-        threads.append(threading.current_thread())
-        return real(*a, **kw)
-
-    monkeypatch.setattr(compstat_panel, "records_behind", spy)
+    threads = _calls_threads(monkeypatch, compstat_panel, "records_behind")
     ws = small_workspace()
-    win = make_window()
-    win.show()
-    qtbot.waitExposed(win)
-    win.set_workspace(ws)
+    win = _show_big(make_window, qtbot, monkeypatch, ws)
     qtbot.waitUntil(lambda: win.state.ready and not win.compstat.computing, timeout=30000)
     model = win.compstat.model
     r, c = model.find("Part I crime (total)"), model.columns.index("YTD")
@@ -507,20 +494,11 @@ def test_taking_in_an_imports_result_runs_off_the_ui_thread(make_window, qtbot, 
     from ui.dialogs import import_wizard as iw
     from ui.panels import compstat as compstat_panel
 
-    monkeypatch.setattr(wc, "WARM_IN_WORKER_ROWS", 1000)   # the fixture's 6,000 offenses count as big here
-    threads = {"import": [], "warm-up": [], "grid": []}
-    for key, module, name in (("import", iw, "import_files"), ("warm-up", wc, "warm_engine"),
-                              ("grid", compstat_panel, "compstat_tables")):
-        def spy(*a, _real=getattr(module, name), _seen=threads[key], **kw):
-            _seen.append(threading.current_thread())
-            return _real(*a, **kw)
-        monkeypatch.setattr(module, name, spy)
-
+    threads = {key: _calls_threads(monkeypatch, module, name)
+               for key, module, name in (("import", iw, "import_files"), ("warm-up", wc, "warm_engine"),
+                                         ("grid", compstat_panel, "compstat_tables"))}
     ws = small_workspace()
-    win = make_window()
-    win.show()
-    qtbot.waitExposed(win)
-    win.set_workspace(ws)
+    win = _show_big(make_window, qtbot, monkeypatch, ws)
     qtbot.waitUntil(lambda: win.state.ready and not win.compstat.computing and win.compstat.model.rowCount() > 0,
                     timeout=30000)
     robbery_row = win.compstat.model.find("Robbery", "Part I offenses")
