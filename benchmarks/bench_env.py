@@ -11,3 +11,20 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if hasattr(os, "geteuid") and os.geteuid() == 0:
     os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+
+
+def spinner(app, slice_ms: int = 20):
+    """``spin(cond, timeout, what)``: run ``app``'s events until ``cond()`` holds; after ``timeout`` seconds the
+    benchmark stops with "timed out: <what>" (a benchmark that waits forever measures nothing)."""
+    import time
+
+    from PySide6.QtCore import QEventLoop
+
+    def spin(cond, timeout, what):
+        end = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > end:
+                raise SystemExit(f"timed out: {what}")
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, slice_ms)
+
+    return spin

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-import bench_env  # noqa: E402,F401 - this checkout on sys.path, Qt offscreen (see bench_env.py)
+import bench_env  # noqa: E402 - this checkout on sys.path, Qt offscreen (see bench_env.py)
 
 BEAT_MS = 5
 SETTLE_S = 0.3
@@ -65,7 +65,7 @@ def big_workspace(records: int, keep: str | None) -> Path:
 
 def run(records: int, keep: str | None) -> dict:
     import pandas as pd
-    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtCore import QSettings
 
     from ui.app import make_application
     from ui.main_window import MainWindow
@@ -78,12 +78,7 @@ def run(records: int, keep: str | None) -> dict:
     os.environ["PSP_WORKSTATION_DATA_DIR"] = str(tmp / "appdata")
     app = make_application([])
 
-    def spin(cond, timeout, what):
-        end = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > end:
-                raise SystemExit(f"timed out: {what}")
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+    spin = bench_env.spinner(app)
 
     win = MainWindow(settings=Settings(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)))
     win.resize(1366, 768)

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-import bench_env  # noqa: E402,F401 - this checkout on sys.path, Qt offscreen (see bench_env.py)
+import bench_env  # noqa: E402 - this checkout on sys.path, Qt offscreen (see bench_env.py)
 
 LIMIT_MB = 1536
 
@@ -87,7 +87,7 @@ class Sampler:
 
 
 def run(rows: int) -> dict:
-    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtCore import QSettings
 
     from ui.app import make_application
     from ui.main_window import MainWindow
@@ -103,12 +103,7 @@ def run(rows: int) -> dict:
 
     app = make_application([])
 
-    def spin(cond, timeout, what):
-        end = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > end:
-                raise SystemExit(f"timed out: {what}")
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    spin = bench_env.spinner(app, slice_ms=50)
 
     sampler = Sampler()
     sampler.timer.start()

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-import bench_env  # noqa: E402,F401 - this checkout on sys.path, Qt offscreen (see bench_env.py)
+import bench_env  # noqa: E402 - this checkout on sys.path, Qt offscreen (see bench_env.py)
 
 BEAT_MS = 5
 
@@ -70,7 +70,7 @@ class Heartbeat:
 
 
 def run(rows: int) -> dict:
-    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtCore import QSettings
 
     from ui.app import make_application
     from ui.main_window import MainWindow
@@ -82,12 +82,7 @@ def run(rows: int) -> dict:
     csv_path = offense_csv(rows)
     app = make_application([])
 
-    def spin(cond, timeout, what):
-        end = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > end:
-                raise SystemExit(f"timed out: {what}")
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+    spin = bench_env.spinner(app)
 
     win = MainWindow(settings=Settings(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)))
     win.resize(1366, 768)
