@@ -1,7 +1,9 @@
 """What the window prepares while it is idle after start, so that an analyst's first click does not freeze it.
 
-- QtWebEngine's context (``ui.map.scheme.warm_web_engine``): started by the first profile of the process, on the UI
-  thread only.
+- QtWebEngine's context: the first profile of a process starts it, on the UI thread only, and that took 150-580 ms
+  when it came with the first opening of the Map tab on a 10M-record workspace (about 50 ms in a process that has
+  not opened one yet). It starts QtWebEngine's two helper processes (about 50 MB resident each, mostly shared); the
+  map page itself is still built only when its tab opens.
 - The modules of the dialogs an analyst opens most (the import wizard, the export dialog, the drill-through): a
   module's first import ran on the UI thread when its dialog first opened, 76-102 ms for the import wizard with
   a 10M-record workspace open (PySide6's import hook reads each new module's source). They are imported in a pool
@@ -13,8 +15,7 @@ import importlib
 import logging
 
 from PySide6.QtCore import QCoreApplication, QThreadPool
-
-from ui.map.scheme import warm_web_engine
+from PySide6.QtWebEngineCore import QWebEngineProfile
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,11 @@ def _import_dialog_modules() -> None:
 
 
 def warm_up_after_start() -> None:
-    """Once per application (the first window's event loop runs it)."""
+    """Once per application (the first window's event loop runs it); the profile belongs to the application."""
     app = QCoreApplication.instance()
-    if app is None or app.property("psp_dialogs_warm"):
-        warm_web_engine()
+    if app is None or app.property("psp_web_engine_warm"):
         return
+    app.setProperty("psp_web_engine_warm", True)
+    QWebEngineProfile(app)
     app.setProperty("psp_dialogs_warm", True)
-    warm_web_engine()
     QThreadPool.globalInstance().start(_import_dialog_modules)

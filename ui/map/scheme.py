@@ -16,9 +16,9 @@ from __future__ import annotations
 import mimetypes
 import threading
 
-from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QFile, QIODevice, QObject
+from PySide6.QtCore import QBuffer, QByteArray, QFile, QIODevice, QObject
 from PySide6.QtWebEngineCore import (
-    QWebEngineProfile, QWebEngineUrlRequestInterceptor, QWebEngineUrlRequestJob, QWebEngineUrlScheme, QWebEngineUrlSchemeHandler,
+    QWebEngineUrlRequestInterceptor, QWebEngineUrlRequestJob, QWebEngineUrlScheme, QWebEngineUrlSchemeHandler,
 )
 
 from workstation.maps import page as maps
@@ -39,18 +39,6 @@ def register_scheme() -> None:
     s.setFlags(QWebEngineUrlScheme.Flag.SecureScheme | QWebEngineUrlScheme.Flag.LocalAccessAllowed
                | QWebEngineUrlScheme.Flag.CorsEnabled | QWebEngineUrlScheme.Flag.ContentSecurityPolicyIgnored)
     QWebEngineUrlScheme.registerScheme(s)
-
-
-def warm_web_engine() -> None:
-    """Start QtWebEngine's context while the app is idle after start. The first profile of a process starts it, on the
-    UI thread only, and that took 150-580 ms when it came with the first opening of the Map tab on a 10M-record
-    workspace (about 50 ms in a process that has not opened one yet). The map itself is still built only when its
-    tab opens: an empty profile starts no browser process. Once per application; the profile belongs to it."""
-    app = QCoreApplication.instance()
-    if app is None or app.property("psp_web_engine_warm"):
-        return
-    app.setProperty("psp_web_engine_warm", True)
-    QWebEngineProfile(app)
 
 
 def mime_type(name: str) -> bytes:
